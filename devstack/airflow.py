@@ -1,0 +1,195 @@
+"""A real Apache Airflow 3.x (LocalExecutor) for development and the test suite.
+
+Airflow lives in its own virtualenv (AIRFLOW_VENV, default .airflow-venv/). One `AirflowInstance` is one
+AIRFLOW_HOME with its api-server, scheduler and dag-processor, each in its own process group.
+The FlowUI runtime package is put on Airflow's PYTHONPATH through a folder holding only it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack import procs
+
+REPO = Path(__file__).resolve().parent.parent
+COMPONENTS = ("api-server", "scheduler", "dag-processor")
+# Airflow scans the whole volume for DAG files; only tenants' airflow/dags folders hold any.
+AIRFLOWIGNORE = """\
+# Written by FlowUI: only <tenant>/airflow/dags/ folders hold DAG files.
+*/code_repository/
+*/dataset/
+*/runs/
+*/archive/
+*/airflow/logs/
+*/airflow/plugins/
+_platform/
+"""
+
+
+class AirflowNotReady(RuntimeError):
+    pass
+
+
+@dataclass
+class AirflowInstance:
+    home: Path
+    dags_folder: Path
+    port: int = 8280
+    venv: Path = field(default_factory=lambda: Path(os.environ.get("AIRFLOW_VENV", REPO / ".airflow-venv")))
+    username: str = "admin"
+    password: str = "admin"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    def _secret(self, name: str, nbytes: int) -> str:
+        path = self.home / name
+        if not path.exists():
+            path.write_text(secrets.token_hex(nbytes))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def pythonpath(self) -> Path:
+        """A folder holding only the runtime package, so Airflow cannot import the Django apps."""
+        folder = self.home / "pythonpath"
+        folder.mkdir(parents=True, exist_ok=True)
+        link = folder / "flowui_runtime"
+        if not link.is_symlink():
+            if link.exists():
+                shutil.rmtree(link)
+            link.symlink_to(REPO / "flowui_runtime")
+        return folder
+
+    def env(self) -> dict[str, str]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.dags_folder.mkdir(parents=True, exist_ok=True)
+        passwords = self.home / "passwords.json"
+        passwords.write_text(json.dumps({self.username: self.password}))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__", "DJANGO_"))}
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": "4",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "1",
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.username}:admin",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                "AIRFLOW__CORE__FERNET_KEY": "",
+                "AIRFLOW__API__HOST": "127.0.0.1",
+                "AIRFLOW__API__PORT": str(self.port),
+                "AIRFLOW__API__BASE_URL": self.url,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret", 48),
+                "AIRFLOW__API__SECRET_KEY": self._secret("api_secret", 24),
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
+                "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.port + 1),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.port + 2),
+                "AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": "glob",
+                "PYTHONPATH": str(self.pythonpath()),
+                "PATH": f"{self.venv / 'bin'}:{os.environ.get('PATH', '')}",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def airflow_bin(self) -> Path:
+        binary = self.venv / "bin" / "airflow"
+        if not binary.exists():
+            raise AirflowNotReady(f"Airflow is not installed in {self.venv}: run `make setup` first")
+        return binary
+
+    def migrate(self) -> None:
+        result = subprocess.run(
+            [str(self.airflow_bin()), "db", "migrate"], env=self.env(), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise AirflowNotReady(f"`airflow db migrate` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+    def write_airflowignore(self) -> None:
+        (self.dags_folder / ".airflowignore").write_text(AIRFLOWIGNORE)
+
+    def is_running(self) -> bool:
+        return all(procs.running_pid(name, self.run_dir) for name in COMPONENTS)
+
+    def start(self, timeout_s: float = 120) -> None:
+        """Start (or reuse) the three components and wait until all are healthy."""
+        if self.is_running() and self.healthy(since=0):
+            return
+        self.stop()
+        for port in (self.port, self.port + 1, self.port + 2):
+            if procs.port_open("127.0.0.1", port):
+                raise AirflowNotReady(f"port {port} is taken by another process; set AIRFLOW_PORT to a free port")
+        self.write_airflowignore()
+        self.migrate()
+        env = self.env()
+        started = time.time()
+        for name in COMPONENTS:
+            procs.start(name, [str(self.airflow_bin()), name], run_dir=self.run_dir, env=env, cwd=self.home)
+        self.wait_healthy(since=started, timeout_s=timeout_s)
+        # The first execution-API call pays a few seconds of lazy initialisation: pay it now.
+        try:
+            urllib.request.urlopen(f"{self.url}/execution/health", timeout=30).read()
+        except (urllib.error.URLError, OSError):
+            pass
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
+            return json.loads(response.read())
+
+    def healthy(self, since: float) -> bool:
+        try:
+            health = self.health()
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        for part, beat_key in (("scheduler", "latest_scheduler_heartbeat"), ("dag_processor", "latest_dag_processor_heartbeat")):
+            info = health.get(part) or {}
+            if info.get("status") != "healthy":
+                return False
+            beat = info.get(beat_key)
+            if since and beat and _parse_ts(beat) < since:
+                return False  # a heartbeat from before this start: an older, dead process
+        return health.get("metadatabase", {}).get("status") == "healthy"
+
+    def wait_healthy(self, since: float, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.healthy(since):
+                return
+            for name in COMPONENTS:
+                if procs.running_pid(name, self.run_dir) is None:
+                    log = (self.run_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                    raise AirflowNotReady(f"airflow {name} exited during start-up:\n{log}")
+            time.sleep(0.5)
+        raise AirflowNotReady(f"Airflow at {self.url} not healthy after {timeout_s:.0f} s (logs in {self.run_dir})")
+
+    def stop(self) -> None:
+        for name in reversed(COMPONENTS):
+            procs.stop(name, self.run_dir)
+
+
+def _parse_ts(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -1,0 +1,3 @@
+from flowui.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,196 @@
+"""FlowUI settings: one module, values from the environment or config.ini (see README)."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+
+from flowui.config import BASE_DIR, env_bool, env_choice, env_int, env_list, env_path, env_str
+
+TESTING = "pytest" in sys.modules or env_bool("FLOWUI_TESTING", False)
+
+# --- the design's names -------------------------------------------------------------------
+PROJECT_NAME = env_str("PROJECT_NAME", "flowui")
+FLOWUI_DEPLOY_MODE = env_choice("FLOWUI_DEPLOY_MODE", ("local", "aws"), "local")
+DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowui")
+# Tests get their own storage per database name, so parallel test runs never share files.
+_TEST_VAR = f"var/test/{DATABASE_URL.rsplit('/', 1)[-1]}"
+VOLUME_MOUNT_PATH_HOST = env_path("VOLUME_MOUNT_PATH_HOST", f"{_TEST_VAR}/volume" if TESTING else "var/volume")
+CODE_REPOSITORY_SOURCE = env_choice("CODE_REPOSITORY_SOURCE", ("local", "github", "git"), "local")
+GITHUB_REPOSITORY_NAME = env_str("GITHUB_REPOSITORY_NAME", "")
+GITHUB_ACCESS_TOKEN = env_str("GITHUB_ACCESS_TOKEN", "")
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "")
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "")
+AWS_REGION_NAME = env_str("AWS_REGION_NAME", "us-east-1")
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")  # moto_server in tests; empty = real AWS
+if FLOWUI_DEPLOY_MODE == "aws" and not AWS_ENDPOINT_URL and not (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY):
+    raise ImproperlyConfigured(
+        "AWS_ACCESS_KEY_ID: missing; FLOWUI_DEPLOY_MODE=aws needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )
+# The platform's EFS file system (aws mode); tenants get access points on it.
+FLOWUI_EFS_FILE_SYSTEM_ID = env_str("FLOWUI_EFS_FILE_SYSTEM_ID", "")
+
+# The bundled operator collection, synced by `make run` as the default repository.
+FLOWUI_BUNDLED_OPERATORS_URL = env_str("FLOWUI_BUNDLED_OPERATORS_URL", f"file://{BASE_DIR}")
+# Where dependency-group virtualenvs are built for local execution.
+FLOWUI_VENVS_DIR = env_path("FLOWUI_VENVS_DIR", "var/venvs")
+FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
+# Run results older than this are archived by housekeeping.
+FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)
+
+# --- platform -----------------------------------------------------------------------------
+FLOWUI_PRODUCTION = env_bool("FLOWUI_PRODUCTION", False)
+SECRET_KEY = env_str("SECRET_KEY") if FLOWUI_PRODUCTION else env_str("SECRET_KEY", "dev-only-insecure-key-change-me")
+# Fernet key material for credentials stored in the database (tokens, dedicated Airflow passwords).
+FLOWUI_ENCRYPTION_KEY = env_str("FLOWUI_ENCRYPTION_KEY", SECRET_KEY)
+DEBUG = env_bool("DEBUG", not FLOWUI_PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,.localhost,127.0.0.1,testserver,.testserver")
+FLOWUI_PUBLIC_DOMAIN = env_str("FLOWUI_PUBLIC_DOMAIN", "localhost")
+FLOWUI_TENANT_DOMAIN_SUFFIX = env_str("FLOWUI_TENANT_DOMAIN_SUFFIX", "localhost")
+
+
+def _database(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"} or not parsed.path.strip("/"):
+        raise ImproperlyConfigured(f"DATABASE_URL: expected postgres://user@host:port/name, got {url!r}")
+    return {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": parsed.path.strip("/"),
+        "USER": unquote(parsed.username or "postgres"),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "127.0.0.1",
+        "PORT": str(parsed.port or 5432),
+        "CONN_MAX_AGE": 0 if TESTING else 60,
+        "TEST": {"NAME": f"test_{parsed.path.strip('/')}"},
+    }
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Airflow shared by tenants that have no dedicated one.
+AIRFLOW_URL = env_str("AIRFLOW_URL", "http://127.0.0.1:8280")
+AIRFLOW_USERNAME = env_str("AIRFLOW_USERNAME", "admin")
+AIRFLOW_PASSWORD = env_str("AIRFLOW_PASSWORD", "admin")
+AIRFLOW_TIMEOUT_S = env_int("AIRFLOW_TIMEOUT_S", 10)
+
+# --- Django and apps ----------------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "registry",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "workflows",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+PUBLIC_SCHEMA_URLCONF = "flowui.urls_public"
+ROOT_URLCONF = "flowui.urls_tenant"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+MIDDLEWARE = [
+    "django_tenants.middleware.main.TenantMainMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.TenantAccessMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.tenant_context",
+            ],
+        },
+    }
+]
+
+WSGI_APPLICATION = "flowui.wsgi.application"
+ASGI_APPLICATION = "flowui.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [] if DEBUG else [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_NAME = "flowui_session"  # host-only cookie: a session on one tenant domain is not sent to another
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.TenantTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "flowui.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FlowUI API",
+    "DESCRIPTION": "Operators, workflows, deployments and runs of one tenant (use the tenant's domain).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Tests run tasks in-process unless they start a real worker (the `celery_worker` fixture).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", TESTING)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

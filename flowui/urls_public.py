@@ -1,0 +1,15 @@
+"""URLs of the public domain: landing, login, Django admin for platform staff, health."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from flowui import views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+]

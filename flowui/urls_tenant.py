@@ -1,0 +1,13 @@
+"""URLs of a tenant's domain: the portal and the REST API of that tenant."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from flowui import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("workflows.urls")),
+]

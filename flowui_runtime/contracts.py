@@ -1,0 +1,147 @@
+"""Data contracts shared by the platform (Django) and the runtime (Airflow, containers).
+
+One definition, two users: the platform builds these objects when it validates a workflow
+and writes a DAG file; the runtime reads them back inside Airflow and inside operator
+processes. Nothing here may import Django, Celery or Airflow.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The design's per-tenant folder layout (relative to the tenant's storage root).
+STORAGE_FOLDERS = (
+    "airflow/dags",
+    "airflow/logs",
+    "airflow/plugins",
+    "code_repository",
+    "dataset",
+    "runs",
+)
+
+ExecutionMode = Literal["local", "batch", "kubernetes"]
+EXECUTION_MODES: tuple[str, ...] = ("local", "batch", "kubernetes")
+
+# Files the runtime writes into every task's run folder.
+RESULT_FILE = "result.json"
+LOG_FILE = "log.txt"
+INPUT_FILE = "input.json"
+
+_SAFE_PART = re.compile(r"[^A-Za-z0-9_.=+-]")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperatorRef(_Strict):
+    """Pins one stored operator version: where its code is and which commit."""
+
+    repository: str = Field(description="Repository slug in the registry, e.g. 'flowui-bundled'.")
+    name: str = Field(description="Operator name (the folder under operators/).")
+    version: str = Field(description="Operator version from its metadata.json.")
+    commit: str = Field(description="Git commit the operator version was synced from.")
+
+
+class Resources(_Strict):
+    cpu: float = Field(default=1.0, gt=0, description="vCPUs.")
+    memory_mb: int = Field(default=1024, gt=0, description="Memory in MiB.")
+    gpu: int = Field(default=0, ge=0, description="Number of GPUs.")
+
+
+class LiteralInput(_Strict):
+    """A value typed by the workflow author, embedded in the DAG as data."""
+
+    value: Any
+
+
+class UpstreamInput(_Strict):
+    """The value of `field` in the output of upstream node `from_node`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    from_node: str = Field(alias="from")
+    field: str
+
+
+class ParamInput(_Strict):
+    """The value of the run parameter `param` (its default unless the run overrides it)."""
+
+    param: str
+
+
+InputBinding = Union[UpstreamInput, ParamInput, LiteralInput]
+
+
+class TaskSpec(_Strict):
+    """Everything the runtime needs to run one node of a workflow."""
+
+    task_id: str
+    label: str = ""
+    operator: OperatorRef
+    inputs: dict[str, InputBinding] = Field(default_factory=dict)
+    execution_mode: ExecutionMode = "local"
+    retries: int = Field(default=0, ge=0, le=10)
+    timeout_s: int = Field(default=3600, gt=0)
+    resources: Resources = Field(default_factory=Resources)
+    dependency_group: str = "default"
+    image: str = ""
+    secrets: list[str] = Field(default_factory=list, description="Secret names the operator declares.")
+    upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
+
+
+class ParamSpec(_Strict):
+    name: str
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    default: Any = None
+    description: str = ""
+
+
+class DagSpec(_Strict):
+    """What a generated DAG file embeds (as a literal) and hands to the runtime's DAG builder."""
+
+    dag_id: str
+    tenant: str
+    workflow_version: int
+    description: str = ""
+    schedule: str | None = None
+    start_date: str = "2024-01-01T00:00:00+00:00"
+    tags: list[str] = Field(default_factory=list)
+    params: list[ParamSpec] = Field(default_factory=list)
+    storage_root: str = Field(description="The tenant's storage root as Airflow sees it.")
+    tasks: list[TaskSpec]
+
+
+class TaskResult(_Strict):
+    """Written as result.json by the container entrypoint."""
+
+    status: Literal["success", "failed"]
+    output: dict[str, Any] | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+
+
+def safe_path_part(value: str) -> str:
+    """Airflow run ids contain ':' and '+'; keep folder names portable and non-traversable."""
+    cleaned = _SAFE_PART.sub("_", value)
+    return cleaned.strip(".") or "_"
+
+
+def run_dir(storage_root: str | Path, dag_id: str, run_id: str, task_id: str) -> Path:
+    """The design's `/runs/{dag-id}/{run-id}/{task-id}/` under a tenant's storage root."""
+    return Path(storage_root) / "runs" / safe_path_part(dag_id) / safe_path_part(run_id) / safe_path_part(task_id)
+
+
+def operator_code_dir(storage_root: str | Path, ref: OperatorRef) -> Path:
+    """Where a synced operator's code is materialised for execution in a tenant's storage."""
+    return (
+        Path(storage_root)
+        / "code_repository"
+        / safe_path_part(ref.repository)
+        / safe_path_part(ref.commit)
+        / "operators"
+        / safe_path_part(ref.name)
+    )

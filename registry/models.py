@@ -1,0 +1,1 @@
+"""Operator registry models (public schema)."""

@@ -1,0 +1,38 @@
+"""Idempotent first-run set-up: public tenant, demo tenant, admin user (prints its credentials)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from tenants.models import Role
+from tenants.services import membership_set, public_tenant_ensure, tenant_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the public tenant, the demo tenant (demo.localhost) and an admin user."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--admin-username", default="admin")
+        parser.add_argument("--admin-email", default="admin@flowui.localhost")
+
+    def handle(self, *args, admin_username: str, admin_email: str, **options):
+        public_tenant_ensure()
+        demo = tenant_ensure(schema_name="demo", name="Demo", domain="demo.localhost")
+        password_file = Path(settings.BASE_DIR) / "var" / "admin-password"
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=admin_username).first()
+        if user is None:
+            password = secrets.token_urlsafe(12)
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password)
+            password_file.chmod(0o600)
+            user = user_model.objects.create_superuser(admin_username, admin_email, password)
+        else:
+            password = password_file.read_text().strip() if password_file.exists() else "(unchanged; see var/)"
+        membership_set(user=user, tenant=demo, role=Role.OWNER)
+        self.stdout.write(f"admin user: {admin_username}  password: {password}")

@@ -1,0 +1,52 @@
+"""Reads about tenants: memberships, storage locations, the tenant's Airflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from tenants.models import Membership, Tenant
+
+
+def membership_for(*, user, tenant: Tenant) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, tenant=tenant).select_related("tenant").first()
+
+
+def tenants_for_user(*, user) -> list[Tenant]:
+    return [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]
+
+
+def tenant_primary_domain(*, tenant: Tenant) -> str | None:
+    domain = tenant.domains.filter(is_primary=True).first() or tenant.domains.first()
+    return domain.domain if domain else None
+
+
+def tenant_storage_root(*, tenant: Tenant) -> Path:
+    """The tenant's storage root on the host (VOLUME_MOUNT_PATH_HOST/<schema>/) with the design's layout."""
+    return Path(settings.VOLUME_MOUNT_PATH_HOST) / tenant.schema_name
+
+
+def tenant_dags_folder(*, tenant: Tenant) -> Path:
+    if tenant.airflow_mode == Tenant.AirflowMode.DEDICATED and tenant.airflow_dags_path:
+        return Path(tenant.airflow_dags_path)
+    return tenant_storage_root(tenant=tenant) / "airflow" / "dags"
+
+
+def tenant_airflow(*, tenant: Tenant):
+    """The AirflowClient for this tenant: its dedicated Airflow, or the shared one."""
+    from flowui.lib.airflow import AirflowClient
+
+    if tenant.airflow_mode == Tenant.AirflowMode.DEDICATED and tenant.airflow_url:
+        return AirflowClient(
+            tenant.airflow_url, tenant.airflow_username, tenant.airflow_password, settings.AIRFLOW_TIMEOUT_S
+        )
+    return AirflowClient(
+        settings.AIRFLOW_URL, settings.AIRFLOW_USERNAME, settings.AIRFLOW_PASSWORD, settings.AIRFLOW_TIMEOUT_S
+    )
+
+
+def tenant_dag_id_prefix(*, tenant: Tenant) -> str:
+    return f"{tenant.schema_name}__"

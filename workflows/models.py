@@ -1,0 +1,1 @@
+"""Workflow models (tenant schema)."""
