@@ -30,30 +30,34 @@ REPO = Path(__file__).resolve().parent.parent
 # --- database and tenants -------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    from tenants.services import public_tenant_ensure, tenant_ensure
-
     volume = Path(settings.VOLUME_MOUNT_PATH_HOST)
     if volume.exists():
         shutil.rmtree(volume, ignore_errors=True)
     volume.mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
-        public_tenant_ensure()
-        tenant_ensure(schema_name="acme", name="Acme", domain="acme.localhost")
-        tenant_ensure(schema_name="globex", name="Globex", domain="globex.localhost")
+        session_tenants_ensure()
+
+
+def session_tenants_ensure():
+    """The public tenant, acme and globex. Cheap when they exist; after a `transactional_db` flush
+    (which empties the public tables but keeps the schemas) it re-creates the rows only."""
+    from tenants.services import public_tenant_ensure, tenant_ensure
+
+    public_tenant_ensure()
+    return (
+        tenant_ensure(schema_name="acme", name="Acme", domain="acme.localhost"),
+        tenant_ensure(schema_name="globex", name="Globex", domain="globex.localhost"),
+    )
 
 
 @pytest.fixture
 def tenant_a(db):
-    from tenants.models import Tenant
-
-    return Tenant.objects.get(schema_name="acme")
+    return session_tenants_ensure()[0]
 
 
 @pytest.fixture
 def tenant_b(db):
-    from tenants.models import Tenant
-
-    return Tenant.objects.get(schema_name="globex")
+    return session_tenants_ensure()[1]
 
 
 @pytest.fixture
