@@ -109,3 +109,6 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "flw_" + secrets.token_urlsafe(32)
+
+
+from tenants.models_secrets import TenantSecret  # noqa: E402,F401  (kept in its own file; see there)
