@@ -91,6 +91,11 @@ class TaskSpec(_Strict):
     image: str = ""
     secrets: list[str] = Field(default_factory=list, description="Secret names the operator declares.")
     upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
+    dependency_hash: str = Field(
+        default="",
+        description="requirements_hash() of the dependency group: local mode runs FLOWUI_VENVS_DIR/<hash>/bin/python "
+        "when it exists (else Airflow's interpreter).",
+    )
 
 
 class ParamSpec(_Strict):
@@ -122,6 +127,10 @@ class TaskResult(_Strict):
     output: dict[str, Any] | None = None
     error: str | None = None
     duration_s: float = 0.0
+    files: list[str] = Field(
+        default_factory=list,
+        description="Output fields holding produced files; their values are paths relative to the storage root.",
+    )
 
 
 def safe_path_part(value: str) -> str:
@@ -133,6 +142,19 @@ def safe_path_part(value: str) -> str:
 def run_dir(storage_root: str | Path, dag_id: str, run_id: str, task_id: str) -> Path:
     """The design's `/runs/{dag-id}/{run-id}/{task-id}/` under a tenant's storage root."""
     return Path(storage_root) / "runs" / safe_path_part(dag_id) / safe_path_part(run_id) / safe_path_part(task_id)
+
+
+def requirements_hash(requirements: list[str]) -> str:
+    """Names a dependency group's virtualenv by its requirements (order and blank lines do not matter)."""
+    import hashlib
+
+    lines = sorted({line.strip() for line in requirements if line.strip() and not line.strip().startswith("#")})
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+def venv_python(venvs_dir: str | Path, dependency_hash: str) -> Path:
+    """The interpreter of a dependency group's virtualenv (may not exist yet)."""
+    return Path(venvs_dir) / safe_path_part(dependency_hash) / "bin" / "python"
 
 
 def operator_code_dir(storage_root: str | Path, ref: OperatorRef) -> Path:

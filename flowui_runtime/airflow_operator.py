@@ -1,0 +1,331 @@
+"""FlowUIOperator: the one Airflow operator generated DAGs use, for every registry operator and mode.
+
+execute() resolves the node's inputs (literals, run params, fields of an upstream task's output), writes
+input.json into `runs/{dag_id}/{run_id}/{task_id}/` under the tenant's storage root, runs the container
+entrypoint (`python -m flowui_runtime run ...`) in the node's execution mode, reads result.json and returns
+the output dict (Airflow pushes it as the task's XCom return value).
+
+Files travel between tasks as paths relative to the storage root (result.json `files`, pushed as the XCom
+key `flowui_files`); a downstream input bound to such a field receives the absolute path in its own mount.
+
+Local mode runs the entrypoint as a subprocess of the Airflow worker:
+- interpreter: FLOWUI_VENVS_DIR/<dependency_hash>/bin/python when that virtualenv exists (built by the
+  registry for the operator's dependency group), otherwise the interpreter running Airflow, so operators
+  whose needs Airflow's environment already covers run without a build;
+- environment: PATH, HOME, LANG, LC_ALL, the FLOWUI_* variables of the worker, FLOWUI_RUN_DIR,
+  FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at this package, and only the secrets the operator declares;
+- its own process group, killed (TERM, then KILL) on timeout_s or when Airflow kills the task;
+- stdout and stderr, merged, go line by line into the Airflow task log and into log.txt.
+
+Imports nothing from Django; boto3 and kubernetes are imported by their modes only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from flowui_runtime import contracts
+
+RUNTIME_PARENT = Path(__file__).resolve().parent.parent
+FILES_XCOM_KEY = "flowui_files"
+# Exit codes of the entrypoint (see entrypoint.py) for which a retry cannot help.
+_PERMANENT_EXIT_CODES = {2, 3}
+_KILL_GRACE_S = 5.0
+_ENV_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+
+
+class FlowUIOperator(BaseOperator):
+    """Runs one registry operator version. `task_spec` is a contracts.TaskSpec as a dict."""
+
+    ui_color = "#4a6fa5"
+
+    def __init__(self, *, task_spec: dict[str, Any], storage_root: str, **kwargs: Any) -> None:
+        kwargs.setdefault("task_id", task_spec["task_id"])
+        kwargs.setdefault("retries", task_spec.get("retries", 0))
+        timeout_s = task_spec.get("timeout_s", 3600)
+        # Our own timeout kills the process group with a clear message; Airflow's is the backstop.
+        kwargs.setdefault("execution_timeout", timedelta(seconds=timeout_s + 120))
+        if task_spec.get("label"):
+            kwargs.setdefault("doc_md", task_spec["label"])
+        super().__init__(**kwargs)
+        self.task_spec = task_spec
+        self.storage_root = storage_root
+        self._process: subprocess.Popen | None = None
+        self._mode_runner: Any = None
+
+    # --- execute ------------------------------------------------------------------------------
+    def execute(self, context: Any) -> dict[str, Any]:
+        spec = contracts.TaskSpec.model_validate(self.task_spec)
+        storage_root = Path(self.storage_root)
+        folder = contracts.run_dir(storage_root, self.dag_id, context["run_id"], spec.task_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / contracts.RESULT_FILE).unlink(missing_ok=True)  # a retry must not read the last try's result
+
+        input_values = self.resolve_inputs(spec, context, storage_root)
+        (folder / contracts.INPUT_FILE).write_text(json.dumps(input_values, indent=2, default=str), encoding="utf-8")
+        self.log.info(
+            "FlowUI: %s %s@%s in %s mode, run folder %s",
+            spec.task_id,
+            spec.operator.name,
+            spec.operator.version,
+            spec.execution_mode,
+            folder,
+        )
+
+        code_dir = contracts.operator_code_dir(storage_root, spec.operator)
+        if spec.execution_mode == "local":
+            exit_code = self.run_local(spec, code_dir=code_dir, folder=folder, storage_root=storage_root)
+        elif spec.execution_mode == "batch":
+            from flowui_runtime.batch import BatchRunner
+
+            self._mode_runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log)
+            exit_code = self._mode_runner.run(code_dir=code_dir, folder=folder)
+        else:
+            from flowui_runtime.kubernetes import KubernetesRunner
+
+            self._mode_runner = KubernetesRunner(spec=spec, storage_root=storage_root, log=self.log)
+            exit_code = self._mode_runner.run(code_dir=code_dir, folder=folder, context=context)
+
+        result = read_result(folder)
+        if result is None:
+            message = (
+                f"{spec.task_id}: the operator process ended (exit code {exit_code}) without writing "
+                f"{contracts.RESULT_FILE}; see the log above"
+            )
+            self.log.error("FlowUI: %s", message)
+            raise AirflowException(message)
+        if result.status != "success":
+            error_class = AirflowFailException if exit_code in _PERMANENT_EXIT_CODES else AirflowException
+            first_line = (result.error or "failed").splitlines()[0]
+            self.log.error("FlowUI: %s failed: %s", spec.task_id, first_line)
+            raise error_class(f"{spec.task_id}: {result.error or 'failed'}")
+        if result.files:  # one execution-API call saved per task that produces no files
+            context["ti"].xcom_push(key=FILES_XCOM_KEY, value=result.files)
+        return result.output or {}
+
+    def _failure(self, error_class: type[Exception], message: str) -> Exception:
+        """Log the reason as a line of the task log (Airflow 3 keeps the exception text apart) and return
+        the exception to raise."""
+        self.log.error("FlowUI: %s", message)
+        return error_class(message)
+
+    def on_kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            kill_process_group(self._process)
+        if self._mode_runner is not None:
+            self._mode_runner.on_kill()
+
+    # --- inputs -------------------------------------------------------------------------------
+    def resolve_inputs(self, spec: contracts.TaskSpec, context: Any, storage_root: Path) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        params = context.get("params") or {}
+        for name, binding in spec.inputs.items():
+            if isinstance(binding, contracts.UpstreamInput):
+                values[name] = self._upstream_value(binding, context, storage_root, input_name=name)
+            elif isinstance(binding, contracts.ParamInput):
+                if binding.param not in params:
+                    raise self._failure(
+                        AirflowFailException,
+                        f"{spec.task_id}: input {name!r} is bound to run parameter {binding.param!r}, "
+                        "which this run does not define",
+                    )
+                values[name] = params[binding.param]
+            else:
+                values[name] = binding.value
+        return values
+
+    def _upstream_value(
+        self, binding: contracts.UpstreamInput, context: Any, storage_root: Path, *, input_name: str
+    ) -> Any:
+        ti = context["ti"]
+        output = ti.xcom_pull(task_ids=binding.from_node)
+        if not isinstance(output, dict):
+            raise self._failure(
+                AirflowFailException,
+                f"{self.task_id}: input {input_name!r} needs the output of {binding.from_node!r}, "
+                "which has none (did it run?)",
+            )
+        if binding.field not in output:
+            raise self._failure(
+                AirflowFailException,
+                f"{self.task_id}: input {input_name!r} needs field {binding.field!r} of {binding.from_node!r}, "
+                f"whose output has only: {', '.join(sorted(output)) or 'nothing'}",
+            )
+        value = output[binding.field]
+        if isinstance(value, str) and binding.field in (
+            ti.xcom_pull(task_ids=binding.from_node, key=FILES_XCOM_KEY) or []
+        ):
+            return str(storage_root / value)  # relative to the storage root: absolute in this mount
+        return value
+
+    # --- local mode ---------------------------------------------------------------------------
+    def run_local(self, spec: contracts.TaskSpec, *, code_dir: Path, folder: Path, storage_root: Path) -> int:
+        if not (code_dir / "operator.py").is_file():
+            raise self._failure(
+                AirflowException,
+                f"{spec.task_id}: the code of {spec.operator.name}@{spec.operator.version} is not in {code_dir} "
+                "(was the repository synced to this tenant's storage?)",
+            )
+        python = local_python(spec)
+        command = [
+            python,
+            "-m",
+            "flowui_runtime",
+            "run",
+            "--operator-dir",
+            str(code_dir),
+            "--input-file",
+            str(folder / contracts.INPUT_FILE),
+            "--run-dir",
+            str(folder),
+        ]
+        env = local_env(spec, folder=folder, storage_root=storage_root)
+        self.log.info("FlowUI: running %s", " ".join(command))
+        return run_streaming(
+            command,
+            env=env,
+            cwd=folder,
+            timeout_s=spec.timeout_s,
+            log=self.log,
+            log_file=folder / contracts.LOG_FILE,
+            on_start=self._started,
+        )
+
+    def _started(self, process: subprocess.Popen) -> None:
+        self._process = process
+
+
+def local_python(spec: contracts.TaskSpec) -> str:
+    venvs_dir = os.environ.get("FLOWUI_VENVS_DIR", "")
+    if venvs_dir and spec.dependency_hash:
+        python = contracts.venv_python(venvs_dir, spec.dependency_hash)
+        if python.exists():
+            return str(python)
+    return sys.executable
+
+
+def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> dict[str, str]:
+    env = {name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env.update({name: value for name, value in os.environ.items() if name.startswith("FLOWUI_")})
+    env.update(
+        {
+            "FLOWUI_RUN_DIR": str(folder),
+            "FLOWUI_STORAGE_ROOT": str(storage_root),
+            "PYTHONPATH": str(RUNTIME_PARENT),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(secret_values(spec.secrets))
+    return env
+
+
+def secret_values(names: list[str]) -> dict[str, str]:
+    """Declared secrets from the worker's environment, else from Airflow Variables of the same name."""
+    values: dict[str, str] = {}
+    for name in names:
+        if name in os.environ:
+            values[name] = os.environ[name]
+            continue
+        try:
+            from airflow.sdk import Variable
+
+            value = Variable.get(name, default=None)
+        except Exception:  # noqa: BLE001 - no Variable backend reachable: the entrypoint reports the missing secret
+            value = None
+        if value is not None:
+            values[name] = str(value)
+    return values
+
+
+def run_streaming(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    timeout_s: float,
+    log: Any,
+    log_file: Path,
+    on_start: Any = None,
+) -> int:
+    """Run `command` in its own process group; stream its merged output to `log` and `log_file`;
+    kill the group after `timeout_s` and raise."""
+    with open(log_file, "a", encoding="utf-8") as sink:
+        sink.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {' '.join(command)}\n")
+        sink.flush()
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        if on_start is not None:
+            on_start(process)
+
+        def pump() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sink.write(line)
+                sink.flush()
+                log.info("%s", line.rstrip("\n"))
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            exit_code = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_process_group(process)
+            reader.join(timeout=5)
+            message = f"timed out after {timeout_s:g} s: the operator's processes were killed"
+            sink.write(message + "\n")
+            log.error("FlowUI: %s", message)  # the exception text alone is not a log line in Airflow 3
+            raise AirflowException(message) from None
+        reader.join(timeout=10)
+    if exit_code != 0:
+        log.error("FlowUI: the operator process exited with code %s", exit_code)
+    return exit_code
+
+
+def kill_process_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=_KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # stragglers the operator started in its group
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def read_result(folder: Path) -> contracts.TaskResult | None:
+    path = folder / contracts.RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        return contracts.TaskResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise AirflowException(f"{path} is not a valid result: {exc}") from None

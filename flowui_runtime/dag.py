@@ -1,0 +1,57 @@
+"""build_dag(): the DAG a generated DAG file hands its embedded contracts.DagSpec (a dict literal) to.
+
+A generated file is data, never code:
+
+    from flowui_runtime.dag import build_dag  # airflow DAG
+    dag = build_dag({...DagSpec as a literal...})
+
+Airflow parses DAG files often, so this module imports only what a hand-written DAG would (the task SDK;
+pydantic is already loaded by it) and does no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, Param
+
+from flowui_runtime import contracts
+from flowui_runtime.airflow_operator import FlowUIOperator
+
+_PARAM_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
+
+
+def build_dag(spec: dict[str, Any]) -> DAG:
+    dag_spec = contracts.DagSpec.model_validate(spec)
+    params = {}
+    for param in dag_spec.params:
+        json_type: Any = _PARAM_TYPES[param.type]
+        if param.default is None:
+            json_type = [json_type, "null"]  # no default: a run may leave it empty
+        params[param.name] = Param(param.default, type=json_type, description=param.description or None)
+    tags = list(dict.fromkeys([*dag_spec.tags, f"tenant:{dag_spec.tenant}", f"v{dag_spec.workflow_version}"]))
+    dag = DAG(
+        dag_id=dag_spec.dag_id,
+        description=dag_spec.description or None,
+        schedule=dag_spec.schedule or None,
+        start_date=datetime.fromisoformat(dag_spec.start_date),
+        catchup=False,
+        tags=tags,
+        params=params,
+        max_active_runs=16,
+    )
+    operators: dict[str, FlowUIOperator] = {}
+    with dag:
+        for task in dag_spec.tasks:
+            operators[task.task_id] = FlowUIOperator(
+                task_spec=task.model_dump(mode="json", by_alias=True), storage_root=dag_spec.storage_root
+            )
+    for task in dag_spec.tasks:
+        # An input bound to another node's output is a dependency even if `upstream` forgot it.
+        bound = [b.from_node for b in task.inputs.values() if isinstance(b, contracts.UpstreamInput)]
+        for upstream in dict.fromkeys([*task.upstream, *bound]):
+            if upstream not in operators:
+                raise ValueError(f"task {task.task_id!r} depends on {upstream!r}, which is not a task of this DAG")
+            operators[upstream] >> operators[task.task_id]
+    return dag

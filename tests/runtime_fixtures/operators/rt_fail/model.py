@@ -1,0 +1,5 @@
+from pydantic import BaseModel
+
+
+class InputModel(BaseModel):
+    message: str = "boom"

@@ -1,0 +1,11 @@
+from pydantic import BaseModel
+
+
+class InputModel(BaseModel):
+    seconds: float = 0.0
+
+
+class OutputModel(BaseModel):
+    slept: float
+    secret_seen: bool = False
+    environment: list[str] = []

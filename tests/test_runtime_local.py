@@ -1,0 +1,215 @@
+"""The runtime in local mode inside the real Airflow started by the test suite.
+
+DAG files are written the way the platform writes them (data handed to flowui_runtime.dag.build_dag) into
+VOLUME/acme/airflow/dags/, runs are triggered and watched through flowui.lib.airflow.AirflowClient.
+All DAGs of this module are deployed and triggered together once, so Airflow runs them in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from flowui.lib.airflow import AirflowClient
+from flowui_runtime import contracts
+from tests.runtime_fixtures import support
+
+pytestmark = [pytest.mark.airflow]
+
+
+@pytest.fixture(scope="module")
+def _volume():
+    # devstack's AirflowInstance writes .airflowignore before creating its DAGs folder; without a database
+    # fixture nobody has created the volume yet.
+    Path(settings.VOLUME_MOUNT_PATH_HOST).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def deployed(_volume, _airflow_settings):
+    """Deploy and trigger every DAG of this module; tests then wait for their own run."""
+    instance = _airflow_settings
+    client = AirflowClient(instance.url, instance.username, instance.password)
+    storage_root = Path(settings.VOLUME_MOUNT_PATH_HOST) / "acme"
+    suffix = uuid.uuid4().hex[:6]
+    ops = {
+        name: support.operator_install(storage_root, name)
+        for name in ("rt_load", "rt_transform", "rt_chart", "rt_fail", "rt_sleep")
+    }
+    secret_name = f"RT_TOKEN_{suffix}".upper()
+    from airflow_client.client import VariableApi, VariableBody
+
+    client.call(lambda api: VariableApi(api.client).post_variable(VariableBody(key=secret_name, value="s3cret")))
+
+    specs = {
+        "pipeline": support.dag_spec(
+            f"acme__rt_pipeline_{suffix}",
+            storage_root,
+            params=[{"name": "rows", "type": "integer", "default": 2}],
+            tasks=[
+                support.task("load", ops["rt_load"], {"rows": {"param": "rows"}}),
+                support.task(
+                    "transform",
+                    ops["rt_transform"],
+                    {"data_file": {"from": "load", "field": "data_file"}, "factor": {"value": 3}},
+                ),
+                support.task(
+                    "chart",
+                    ops["rt_chart"],
+                    {
+                        "total": {"from": "transform", "field": "total"},
+                        "source_file": {"from": "transform", "field": "scaled_file"},
+                        "title": {"value": "Scaled"},
+                    },
+                ),
+            ],
+        ),
+        "invalid": support.dag_spec(
+            f"acme__rt_invalid_{suffix}",
+            storage_root,
+            tasks=[support.task("load", ops["rt_load"], {"rows": {"value": "many"}}, retries=2)],
+        ),
+        "raises": support.dag_spec(
+            f"acme__rt_raises_{suffix}",
+            storage_root,
+            tasks=[support.task("explode", ops["rt_fail"], {"message": {"value": "kaboom"}})],
+        ),
+        "timeout": support.dag_spec(
+            f"acme__rt_timeout_{suffix}",
+            storage_root,
+            tasks=[support.task("nap", ops["rt_sleep"], {"seconds": {"value": 120}}, timeout_s=3)],
+        ),
+        "env": support.dag_spec(
+            f"acme__rt_env_{suffix}",
+            storage_root,
+            tasks=[
+                support.task("with_secret", ops["rt_sleep"], secrets=[secret_name]),
+                support.task("without_secret", ops["rt_sleep"]),
+            ],
+        ),
+    }
+    # rt_sleep reports whether RT_TOKEN is set: point it at this run's secret name.
+    sleep_dir = contracts.operator_code_dir(storage_root, contracts.OperatorRef(**ops["rt_sleep"]))
+    operator_file = sleep_dir / "operator.py"
+    operator_file.write_text(operator_file.read_text().replace('"RT_TOKEN"', repr(secret_name)))
+
+    for spec in specs.values():
+        support.dag_file_write(storage_root, spec)
+    support.dags_wait(client, [spec["dag_id"] for spec in specs.values()])
+    conf = {"pipeline": {"rows": 4}}
+    runs = {
+        key: (spec["dag_id"], support.trigger(client, spec["dag_id"], conf.get(key))) for key, spec in specs.items()
+    }
+    return {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name}
+
+
+def _finished(deployed, key):
+    dag_id, run_id = deployed["runs"][key]
+    state = support.run_wait(deployed["client"], dag_id, run_id)
+    return dag_id, run_id, state
+
+
+def _result(deployed, dag_id, run_id, task_id) -> dict:
+    folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, task_id)
+    return json.loads((folder / contracts.RESULT_FILE).read_text())
+
+
+def test_it_runs_load_transform_chart_to_success_passing_outputs_downstream(deployed):
+    dag_id, run_id, state = _finished(deployed, "pipeline")
+    client = deployed["client"]
+    assert state == "success", support.task_states(client, dag_id, run_id)
+    assert support.task_states(client, dag_id, run_id) == {
+        "load": "success",
+        "transform": "success",
+        "chart": "success",
+    }
+    root = deployed["storage_root"]
+    folders = {t: contracts.run_dir(root, dag_id, run_id, t) for t in ("load", "transform", "chart")}
+    for task_id, folder in folders.items():
+        assert folder.is_relative_to(root / "runs" / dag_id), folder
+        for name in (contracts.RESULT_FILE, contracts.LOG_FILE, contracts.INPUT_FILE):
+            assert (folder / name).is_file(), f"{task_id}: {name} missing"
+
+    # The run param (overridden at trigger) reached load; its file reached transform as an absolute path.
+    assert json.loads((folders["load"] / contracts.INPUT_FILE).read_text()) == {"rows": 4}
+    load = _result(deployed, dag_id, run_id, "load")
+    assert load["status"] == "success" and load["files"] == ["data_file"]
+    assert load["output"]["data_file"] == (folders["load"] / "data.csv").relative_to(root).as_posix()
+    transform_input = json.loads((folders["transform"] / contracts.INPUT_FILE).read_text())
+    assert transform_input == {"data_file": str(folders["load"] / "data.csv"), "factor": 3}
+    assert (folders["load"] / "data.csv").read_text() == "n\n1\n2\n3\n4\n"
+
+    # transform's total (3 * (1+2+3+4)) and scaled file reached chart.
+    chart = _result(deployed, dag_id, run_id, "chart")
+    assert chart["output"]["received_total"] == 30
+    assert "<h1>Scaled: 30</h1>" in (folders["chart"] / "chart.html").read_text()
+    assert "transform: read" in (folders["transform"] / contracts.LOG_FILE).read_text()
+
+    # The output is the task's XCom return value, and the operator's prints are in the Airflow task log.
+    xcom = client.call(lambda api: api.xcom.get_xcom_entry(dag_id, "chart", run_id, "return_value"))
+    assert xcom.actual_instance.value["received_total"] == 30
+    assert "load: wrote 4 rows" in support.task_log(client, dag_id, run_id, "load")
+
+
+def test_it_fails_invalid_input_with_the_validation_message_and_no_retry(deployed):
+    dag_id, run_id, state = _finished(deployed, "invalid")
+    client = deployed["client"]
+    assert state == "failed"
+    assert support.task_states(client, dag_id, run_id) == {"load": "failed"}  # retries=2, but no retry for this
+    log = support.task_log(client, dag_id, run_id, "load")
+    assert "Input is not valid for operator 'rt_load'" in log
+    assert "rows: Input should be a valid integer" in log and "'many'" in log
+    result = _result(deployed, dag_id, run_id, "load")
+    assert result["status"] == "failed" and "rows" in result["error"]
+    assert not (contracts.run_dir(deployed["storage_root"], dag_id, run_id, "load") / "data.csv").exists()
+
+
+def test_it_fails_an_operator_that_raises_with_its_traceback_in_the_log(deployed):
+    dag_id, run_id, state = _finished(deployed, "raises")
+    client = deployed["client"]
+    assert state == "failed"
+    log = support.task_log(client, dag_id, run_id, "explode")
+    assert "Traceback (most recent call last)" in log
+    assert "helper_that_raises" in log and "ValueError: rt_fail says kaboom" in log
+    folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "explode")
+    assert "ValueError: rt_fail says kaboom" in (folder / contracts.LOG_FILE).read_text()
+    assert _result(deployed, dag_id, run_id, "explode")["status"] == "failed"
+
+
+def test_it_kills_an_operator_and_its_children_on_timeout(deployed):
+    dag_id, run_id, state = _finished(deployed, "timeout")
+    client = deployed["client"]
+    assert state == "failed"
+    log = support.task_log(client, dag_id, run_id, "nap")
+    assert "timed out after 3 s" in log
+    folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "nap")
+    pids = [int(pid) for pid in (folder / "pids.txt").read_text().split()]
+    assert len(pids) == 2
+    for pid in pids:
+        assert not _alive(pid), f"process {pid} survived the timeout"
+
+
+def test_it_gives_the_operator_a_clean_environment_with_only_its_declared_secrets(deployed):
+    dag_id, run_id, state = _finished(deployed, "env")
+    assert state == "success"
+    assert _result(deployed, dag_id, run_id, "with_secret")["output"]["secret_seen"] is True
+    without = _result(deployed, dag_id, run_id, "without_secret")["output"]
+    assert without["secret_seen"] is False
+    unexpected = [name for name in without["environment"] if not name.startswith(("FLOWUI_", "LC_CTYPE"))]
+    assert set(unexpected) <= {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONUNBUFFERED"}, unexpected
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its parent is dead for our purposes
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
