@@ -1,1 +1,72 @@
-"""Workflow models (tenant schema)."""
+"""Workflow models (tenant schema).
+
+Users live in the public schema; tenant tables keep their id and name (no cross-schema foreign key).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class DeployState(models.TextChoices):
+    NOT_DEPLOYED = "not_deployed", "Not deployed"
+    PENDING = "pending", "Pending"
+    LIVE = "live", "Live"
+    FAILED = "failed", "Failed"
+    WAITING_FOR_AIRFLOW = "waiting_for_airflow", "Waiting for Airflow"
+
+
+class Workflow(models.Model):
+    name = models.CharField(max_length=200)
+    # The DAG id is the tenant prefix + slug, so the slug never changes once created.
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    current_version = models.ForeignKey(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    deploy_state = models.CharField(max_length=24, choices=DeployState.choices, default=DeployState.NOT_DEPLOYED)
+    deploy_error = models.TextField(blank=True)
+    deployed_version = models.ForeignKey(
+        "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deploy_requested_at = models.DateTimeField(null=True, blank=True)
+    deploy_live_at = models.DateTimeField(null=True, blank=True)
+    # When the deployed file was written (Airflow import errors older than this are about a previous file).
+    deploy_written_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkflowVersion(models.Model):
+    """One saved state of a workflow. Immutable: editing saves a new version."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    spec = models.JSONField()
+    author_id = models.BigIntegerField(null=True, blank=True)
+    author_name = models.CharField(max_length=150, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "number"], name="one_number_per_workflow_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("A workflow version is immutable; save a new version instead.")
+        super().save(*args, **kwargs)

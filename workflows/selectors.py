@@ -1,0 +1,120 @@
+"""Reads about workflows: lists, versions, diffs, the operator versions a spec pins, DAG ids and paths.
+
+Supervision reads (runs, task instances, logs, results) are in `workflows.supervision` and
+`workflows.results`; this module re-exports them so callers (API, portal) have one place to look.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
+from workflows.models import Workflow, WorkflowVersion
+from workflows.spec import OperatorPin
+
+
+class WorkflowNotFound(Exception):
+    pass
+
+
+# --- workflows --------------------------------------------------------------------------------
+def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Workflow]:
+    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state."""
+    queryset = Workflow.objects.select_related("current_version", "deployed_version")
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
+    if deploy_state:
+        queryset = queryset.filter(deploy_state=deploy_state)
+    return queryset.order_by("name", "id")
+
+
+def workflow_get(*, slug: str) -> Workflow:
+    workflow = Workflow.objects.select_related("current_version", "deployed_version").filter(slug=slug).first()
+    if workflow is None:
+        raise WorkflowNotFound(f"No workflow {slug!r} in this tenant.")
+    return workflow
+
+
+def workflow_dag_id(*, tenant, workflow: Workflow) -> str:
+    """The only way a DAG id is made: derived from the workflow, never taken from a client."""
+    return f"{tenant_dag_id_prefix(tenant=tenant)}{workflow.slug}"
+
+
+def workflow_dag_file(*, tenant, workflow: Workflow) -> Path:
+    return tenant_dags_folder(tenant=tenant) / f"{workflow_dag_id(tenant=tenant, workflow=workflow)}.py"
+
+
+# --- versions ---------------------------------------------------------------------------------
+def versions_list(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return WorkflowVersion.objects.filter(workflow=workflow).order_by("-number")
+
+
+def version_get(*, workflow: Workflow, number: int) -> WorkflowVersion:
+    version = WorkflowVersion.objects.filter(workflow=workflow, number=number).first()
+    if version is None:
+        raise WorkflowNotFound(f"Workflow {workflow.slug!r} has no version {number}.")
+    return version
+
+
+def _node_map(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    nodes = spec.get("nodes") if isinstance(spec, dict) else None
+    return {n["id"]: n for n in nodes or [] if isinstance(n, dict) and isinstance(n.get("id"), str)}
+
+
+def _edge_set(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    edges = spec.get("edges") if isinstance(spec, dict) else None
+    return {(e.get("source"), e.get("target")) for e in edges or [] if isinstance(e, dict)}
+
+
+def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What changed between two specs: nodes added/removed/changed (with their input and setting changes),
+    edges added/removed, and the workflow-level settings (schedule, start date, tags, params) that differ."""
+    old_nodes, new_nodes = _node_map(old), _node_map(new)
+    changed = []
+    for node_id in sorted(old_nodes.keys() & new_nodes.keys()):
+        before, after = old_nodes[node_id], new_nodes[node_id]
+        in_before, in_after = before.get("inputs") or {}, after.get("inputs") or {}
+        inputs = {
+            "added": sorted(in_after.keys() - in_before.keys()),
+            "removed": sorted(in_before.keys() - in_after.keys()),
+            "changed": sorted(k for k in in_before.keys() & in_after.keys() if in_before[k] != in_after[k]),
+        }
+        settings_changed = sorted(
+            key
+            for key in (before.keys() | after.keys()) - {"id", "inputs", "position"}
+            if before.get(key) != after.get(key)
+        )
+        if any(inputs.values()) or settings_changed:
+            changed.append({"id": node_id, "inputs": inputs, "settings": settings_changed})
+    old_edges, new_edges = _edge_set(old), _edge_set(new)
+    workflow_changed = sorted(
+        key
+        for key in ("schedule", "start_date", "tags", "params")
+        if (old or {}).get(key) != (new or {}).get(key)
+    )
+    return {
+        "nodes": {
+            "added": sorted(new_nodes.keys() - old_nodes.keys()),
+            "removed": sorted(old_nodes.keys() - new_nodes.keys()),
+            "changed": changed,
+        },
+        "edges": {
+            "added": [{"source": s, "target": t} for s, t in sorted(new_edges - old_edges, key=str)],
+            "removed": [{"source": s, "target": t} for s, t in sorted(old_edges - new_edges, key=str)],
+        },
+        "workflow": workflow_changed,
+    }
+
+
+# --- the registry (public schema) -------------------------------------------------------------
+def operator_version_for_pin(*, tenant, pin: OperatorPin):
+    """The registry's OperatorVersion a node pins, or None when unknown, not synced, or not available to
+    this tenant."""
+    from registry.selectors import operator_version_for_tenant
+
+    return operator_version_for_tenant(
+        tenant=tenant, repository_slug=pin.repository, name=pin.name, version=pin.version
+    )

@@ -1,0 +1,335 @@
+"""Writes about workflows: create, save versions (with conflict detection), restore, validate, deploy,
+watch a deploy until Airflow has it, pause, delete.
+
+All functions run in the current tenant schema and take the tenant explicitly (for storage and Airflow).
+Run supervision (trigger, clear, cancel) is in `workflows.supervision`; it is re-exported here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from tenants.selectors import tenant_airflow
+from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
+from workflows.models import DeployState, Workflow, WorkflowVersion
+from workflows.selectors import operator_version_for_pin, version_get, workflow_dag_id
+from workflows.spec import SpecError, has_errors, parse_spec
+from workflows.supervision import (  # noqa: F401  (re-exported for callers that look here for writes)
+    run_cancel,
+    run_clear,
+    run_trigger,
+    task_clear,
+    workflow_pause_set,
+)
+from workflows.validation import validate_spec
+
+logger = logging.getLogger(__name__)
+
+DEPLOY_POLL_INTERVAL_S = 0.25
+DEPLOY_WAIT_TIMEOUT_S = 120.0
+EMPTY_SPEC: dict[str, Any] = {"nodes": [], "edges": [], "schedule": None, "tags": [], "params": []}
+
+
+class WorkflowConflict(Exception):
+    """A save was based on a version that is no longer the current one."""
+
+    def __init__(self, *, base_version: int | None, current_version: int | None):
+        super().__init__(
+            f"This workflow was changed meanwhile: you edited version {base_version}, the current one is "
+            f"{current_version}. Reload it and apply your changes again."
+        )
+        self.base_version = base_version
+        self.current_version = current_version
+
+
+class WorkflowInvalid(Exception):
+    """The spec has problems; `errors` is the per-node, per-field validation result."""
+
+    def __init__(self, errors: dict[str, Any], message: str = "The workflow is not valid."):
+        super().__init__(message)
+        self.errors = errors
+
+
+class WorkflowNotDeployable(Exception):
+    pass
+
+
+def _user_fields(user) -> dict[str, Any]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return {"author_id": None, "author_name": ""}
+    return {"author_id": user.pk, "author_name": user.get_username()}
+
+
+def _normalised_spec(spec: Any) -> dict[str, Any]:
+    """The spec in canonical JSON form; raises WorkflowInvalid for a structurally broken spec."""
+    try:
+        return parse_spec(spec).to_data()
+    except SpecError as exc:
+        raise WorkflowInvalid(exc.errors, "The workflow spec is not well-formed.") from None
+
+
+def _unique_slug(base: str) -> str:
+    base = (slugify(base)[:60].strip("-_") or "workflow").replace("-", "_")
+    if not base[0].isalpha():
+        base = f"wf_{base}"[:60]
+    slug, n = base, 2
+    while Workflow.objects.filter(slug=slug).exists():
+        slug, n = f"{base}_{n}", n + 1
+    return slug
+
+
+# --- create / edit ----------------------------------------------------------------------------
+@transaction.atomic
+def workflow_create(
+    *, name: str, user, description: str = "", spec: dict[str, Any] | None = None, slug: str = ""
+) -> Workflow:
+    name = (name or "").strip()
+    if not name:
+        raise WorkflowInvalid({"nodes": {}, "workflow": ["name: give the workflow a name."]}, "A name is required.")
+    if slug:
+        if slugify(slug) != slug or not slug[0].isalpha() or len(slug) > 60:
+            raise WorkflowInvalid(
+                {"nodes": {}, "workflow": ["slug: use lower-case letters, digits, '-' or '_', starting with a letter."]},
+                "The slug is not valid.",
+            )
+        if Workflow.objects.filter(slug=slug).exists():
+            raise WorkflowInvalid({"nodes": {}, "workflow": [f"slug: {slug!r} is taken."]}, "The slug is taken.")
+    data = _normalised_spec(spec if spec is not None else EMPTY_SPEC)
+    workflow = Workflow.objects.create(
+        name=name[:200],
+        slug=slug or _unique_slug(name),
+        description=description or "",
+        created_by_id=_user_fields(user)["author_id"],
+    )
+    version = WorkflowVersion.objects.create(workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user))
+    workflow.current_version = version
+    workflow.save(update_fields=["current_version", "updated_at"])
+    return workflow
+
+
+def workflow_update(*, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
+    """Name and description only; the slug (and so the DAG id) never changes."""
+    if name is not None:
+        if not name.strip():
+            raise WorkflowInvalid({"nodes": {}, "workflow": ["name: give the workflow a name."]}, "A name is required.")
+        workflow.name = name.strip()[:200]
+    if description is not None:
+        workflow.description = description
+    workflow.save(update_fields=["name", "description", "updated_at"])
+    return workflow
+
+
+@transaction.atomic
+def workflow_save_version(
+    *, workflow: Workflow, spec: dict[str, Any], base_version: int | None, user, message: str = ""
+) -> WorkflowVersion:
+    """Save `spec` as the next version. `base_version` is the version number the editor started from:
+    if another save happened meanwhile, WorkflowConflict is raised and nothing is written.
+    A spec with validation problems is saved (work is never lost); only a malformed one is refused."""
+    data = _normalised_spec(spec)
+    locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    current = locked.current_version.number if locked.current_version_id else None
+    if base_version != current:
+        raise WorkflowConflict(base_version=base_version, current_version=current)
+    version = WorkflowVersion.objects.create(
+        workflow=locked, number=(current or 0) + 1, spec=data, message=(message or "")[:500], **_user_fields(user)
+    )
+    locked.current_version = version
+    locked.save(update_fields=["current_version", "updated_at"])
+    workflow.current_version = version
+    return version
+
+
+def workflow_restore_version(*, workflow: Workflow, number: int, user, base_version: int | None = None) -> WorkflowVersion:
+    """Save an old version's spec as a new version (history is never rewritten)."""
+    old = version_get(workflow=workflow, number=number)
+    current = workflow.current_version.number if workflow.current_version_id else None
+    return workflow_save_version(
+        workflow=workflow,
+        spec=old.spec,
+        base_version=current if base_version is None else base_version,
+        user=user,
+        message=f"Restored version {number}",
+    )
+
+
+def workflow_validate(*, tenant, spec: dict[str, Any]) -> dict[str, Any]:
+    """Per-node, per-field problems of a spec (see workflows.validation)."""
+    return validate_spec(tenant=tenant, spec_data=spec)
+
+
+# --- deploy -----------------------------------------------------------------------------------
+def _materialize_operators(*, tenant, version: WorkflowVersion) -> None:
+    from registry.services import operator_code_materialize
+
+    spec = parse_spec(version.spec)
+    seen: set[int] = set()
+    for node in spec.nodes:
+        operator_version = operator_version_for_pin(tenant=tenant, pin=node.operator)
+        if operator_version is None or operator_version.pk in seen:
+            continue
+        seen.add(operator_version.pk)
+        operator_code_materialize(tenant=tenant, operator_version=operator_version)
+
+
+def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | None = None) -> Workflow:
+    """Validate, materialise operator code, write the DAG file, and mark the deploy pending. A Celery task
+    (enqueued on commit) then watches Airflow until the DAG is live at this version or failed."""
+    if version_number is not None:
+        version = version_get(workflow=workflow, number=version_number)
+    elif workflow.current_version_id:
+        version = workflow.current_version
+    else:
+        raise WorkflowNotDeployable("The workflow has no saved version.")
+    errors = validate_spec(tenant=tenant, spec_data=version.spec)
+    if has_errors(errors):
+        raise WorkflowInvalid(errors, f"Version {version.number} has problems; fix them before deploying.")
+    _materialize_operators(tenant=tenant, version=version)
+    try:
+        dag_file_write(tenant=tenant, workflow=workflow, version=version)
+    except DagWriteError as exc:
+        raise WorkflowInvalid({"nodes": {}, "workflow": [str(exc)]}, str(exc)) from None
+    now = timezone.now()
+    Workflow.objects.filter(pk=workflow.pk).update(
+        deploy_state=DeployState.PENDING,
+        deploy_error="",
+        deployed_version=version,
+        deploy_requested_at=now,
+        deploy_written_at=now,
+        deploy_live_at=None,
+        updated_at=now,
+    )
+    workflow.refresh_from_db()
+    from workflows.tasks import workflow_deploy_watch
+
+    tenant_id, workflow_id = tenant.pk, workflow.pk
+    transaction.on_commit(lambda: workflow_deploy_watch.delay(tenant_id, workflow_id))
+    return workflow
+
+
+def _dag_import_error(client, dag_id: str, since) -> str | None:
+    """Airflow's import error for this DAG's file, if one was recorded after `since`."""
+    filename = f"{dag_id}.py"
+    collection = client.call(
+        lambda api: api.import_error.get_import_errors(filename_pattern=filename, limit=20, order_by=["-timestamp"])
+    )
+    for error in collection.import_errors or []:
+        name = error.filename.replace("\\", "/")
+        if name != filename and not name.endswith(f"/{filename}"):
+            continue
+        if since is None or error.timestamp >= since - timedelta(seconds=1):
+            return error.stack_trace
+    return None
+
+
+def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
+    """Ask Airflow once where the deploy stands and record it. Returns the deploy state.
+
+    Live: Airflow has the DAG with the deployed version's tag (`v<number>`, set by the runtime's build_dag).
+    Failed: Airflow recorded an import error for the file after it was written.
+    Raises AirflowUnavailable (after recording waiting_for_airflow) when Airflow cannot be asked."""
+    workflow.refresh_from_db()
+    if workflow.deploy_state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW):
+        return workflow.deploy_state
+    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
+    version_tag = f"v{workflow.deployed_version.number}" if workflow.deployed_version_id else None
+    client = tenant_airflow(tenant=tenant)
+    try:
+        try:
+            dag = client.call(lambda api: api.dag.get_dag(dag_id))
+        except AirflowError as exc:
+            if isinstance(exc, AirflowUnavailable) or exc.status != 404:
+                raise
+            dag = None
+        tags = {tag.name for tag in dag.tags} if dag is not None else set()
+        if dag is not None and version_tag in tags and not dag.is_stale:
+            if dag.is_paused != workflow.paused:
+                paused = workflow.paused
+                client.call(lambda api: api.dag.patch_dag(dag_id, _patch_body(paused)))
+            _set_state(workflow, DeployState.LIVE, live=True)
+            return DeployState.LIVE
+        error = _dag_import_error(client, dag_id, workflow.deploy_written_at)
+    except AirflowUnavailable as exc:
+        _set_state(workflow, DeployState.WAITING_FOR_AIRFLOW, error=f"Waiting for Airflow: {exc}")
+        raise
+    if error:
+        _set_state(workflow, DeployState.FAILED, error=f"Airflow could not import the DAG file:\n{error}")
+        return DeployState.FAILED
+    if workflow.deploy_state == DeployState.WAITING_FOR_AIRFLOW:
+        _set_state(workflow, DeployState.PENDING)
+    return DeployState.PENDING
+
+
+def _patch_body(paused: bool):
+    from airflow_client.client import DAGPatchBody
+
+    return DAGPatchBody(is_paused=paused)
+
+
+def _set_state(workflow: Workflow, state: str, *, error: str = "", live: bool = False) -> None:
+    fields: dict[str, Any] = {"deploy_state": state, "deploy_error": error}
+    if live:
+        fields["deploy_live_at"] = timezone.now()
+    # Only move a deploy that is still the one we looked at (a newer deploy may have started).
+    Workflow.objects.filter(
+        pk=workflow.pk, deployed_version_id=workflow.deployed_version_id, deploy_written_at=workflow.deploy_written_at
+    ).update(**fields)
+    for key, value in fields.items():
+        setattr(workflow, key, value)
+
+
+def workflow_deploy_wait(*, tenant, workflow: Workflow, timeout_s: float = DEPLOY_WAIT_TIMEOUT_S) -> str:
+    """Poll Airflow every 0.25 s until the deploy is live or failed. AirflowUnavailable propagates (the
+    Celery task retries); after `timeout_s` without an answer the deploy is marked failed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = workflow_deploy_check(tenant=tenant, workflow=workflow)
+        if state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW):
+            return state
+        if time.monotonic() >= deadline:
+            _set_state(
+                workflow,
+                DeployState.FAILED,
+                error=f"Airflow did not load the DAG file within {timeout_s:.0f} s; check that its DAG processor "
+                "is running and reads this tenant's DAG folder, then deploy again.",
+            )
+            return DeployState.FAILED
+        time.sleep(DEPLOY_POLL_INTERVAL_S)
+
+
+# --- delete -----------------------------------------------------------------------------------
+def workflow_delete(*, tenant, workflow: Workflow) -> None:
+    """Remove the DAG file and the workflow, then the DAG from Airflow (retried by Celery if it is down)."""
+    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
+    dag_file_remove(tenant=tenant, workflow=workflow)
+    workflow.delete()
+    from workflows.tasks import airflow_dag_delete
+
+    tenant_id = tenant.pk
+    transaction.on_commit(lambda: airflow_dag_delete.delay(tenant_id, dag_id))
+
+
+def airflow_dag_delete(*, tenant, dag_id: str) -> bool:
+    """Delete a DAG of this tenant from Airflow. The id must carry the tenant's prefix."""
+    from tenants.selectors import tenant_dag_id_prefix
+
+    if not dag_id.startswith(tenant_dag_id_prefix(tenant=tenant)):
+        raise ValueError(f"{dag_id!r} is not a DAG of tenant {tenant.schema_name!r}")
+    client = tenant_airflow(tenant=tenant)
+    try:
+        client.call(lambda api: api.dag.delete_dag(dag_id))
+    except AirflowUnavailable:
+        raise
+    except AirflowError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True

@@ -1,0 +1,62 @@
+"""Celery tasks of workflows: thin wrappers that take ids and call services.
+
+When Airflow is unreachable they retry with exponential backoff (capped at 60 s) until it answers; in
+eager mode (tests without a worker) they do not retry (that would loop in-process) and leave the state
+as waiting_for_airflow.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django_tenants.utils import tenant_context
+
+from flowui.lib.airflow import AirflowUnavailable
+
+RETRY_BACKOFF_MAX_S = 60
+
+
+def _tenant(tenant_id: int):
+    from tenants.models import Tenant
+
+    return Tenant.objects.filter(pk=tenant_id).first()
+
+
+def _retry(task, exc: Exception):
+    if task.request.is_eager:
+        return None
+    raise task.retry(exc=exc, countdown=min(RETRY_BACKOFF_MAX_S, 2 ** min(task.request.retries, 6)))
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def workflow_deploy_watch(self, tenant_id: int, workflow_id: int) -> str | None:
+    """Follow a deploy until Airflow has the DAG at the deployed version (live) or rejects it (failed)."""
+    from workflows.models import Workflow
+    from workflows.services import workflow_deploy_wait
+
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return None
+    with tenant_context(tenant):
+        workflow = Workflow.objects.filter(pk=workflow_id).first()
+        if workflow is None:
+            return None
+        try:
+            return workflow_deploy_wait(tenant=tenant, workflow=workflow)
+        except AirflowUnavailable as exc:
+            _retry(self, exc)
+            return "waiting_for_airflow"
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def airflow_dag_delete(self, tenant_id: int, dag_id: str) -> bool | None:
+    """Remove a deleted workflow's DAG from Airflow (its file is already gone)."""
+    from workflows.services import airflow_dag_delete as delete
+
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return None
+    try:
+        return delete(tenant=tenant, dag_id=dag_id)
+    except AirflowUnavailable as exc:
+        _retry(self, exc)
+        return None
