@@ -34,8 +34,17 @@ FLOWUI_EFS_FILE_SYSTEM_ID = env_str("FLOWUI_EFS_FILE_SYSTEM_ID", "")
 
 # The bundled operator collection, synced by `make run` as the default repository.
 FLOWUI_BUNDLED_OPERATORS_URL = env_str("FLOWUI_BUNDLED_OPERATORS_URL", f"file://{BASE_DIR}")
+FLOWUI_BUNDLED_OPERATORS_REF = env_str("FLOWUI_BUNDLED_OPERATORS_REF", "main")
 # Where dependency-group virtualenvs are built for local execution.
 FLOWUI_VENVS_DIR = env_path("FLOWUI_VENVS_DIR", "var/venvs")
+# Bare clones of operator repositories (registry sync), and the limits of a schema extraction sandbox.
+FLOWUI_GIT_CACHE_DIR = env_path("FLOWUI_GIT_CACHE_DIR", f"{_TEST_VAR}/git-cache" if TESTING else "var/git-cache")
+FLOWUI_GIT_TIMEOUT_S = env_int("FLOWUI_GIT_TIMEOUT_S", 120)
+FLOWUI_INSPECT_TIMEOUT_S = env_int("FLOWUI_INSPECT_TIMEOUT_S", 20)
+FLOWUI_INSPECT_MEMORY_MB = env_int("FLOWUI_INSPECT_MEMORY_MB", 2048)
+FLOWUI_INSPECT_WORKERS = env_int("FLOWUI_INSPECT_WORKERS", 2)
+# Build dependency-group venvs in the background after a sync (local mode); tests build them explicitly.
+FLOWUI_VENVS_AUTOBUILD = env_bool("FLOWUI_VENVS_AUTOBUILD", not TESTING)
 FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
 # Run results older than this are archived by housekeeping.
 FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)

@@ -1,0 +1,119 @@
+"""Reads of the operator registry: what a tenant can see, versions, refs for the runtime."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from flowui_runtime.contracts import OperatorRef
+from registry.models import OperatorVersion, Repository, SyncRun
+
+
+def repositories_for_tenant(*, tenant) -> QuerySet[Repository]:
+    """Platform-wide repositories and the tenant's private ones."""
+    return Repository.objects.filter(Q(tenant__isnull=True) | Q(tenant=tenant)).order_by("tenant_id", "name")
+
+
+def repository_for_tenant(*, tenant, slug: str) -> Repository | None:
+    return repositories_for_tenant(tenant=tenant).filter(slug=slug).first()
+
+
+def operator_versions_for_tenant(*, tenant) -> QuerySet[OperatorVersion]:
+    """Every stored operator version the tenant may use (platform-wide + its private repositories)."""
+    return OperatorVersion.objects.filter(
+        Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant)
+    ).select_related("repository", "dependency_group")
+
+
+def operator_version_get(*, repository_slug: str, name: str, version: str | None = None) -> OperatorVersion | None:
+    """The newest stored row of (repository, name, version); version None -> the newest version."""
+    qs = OperatorVersion.objects.filter(repository__slug=repository_slug, name=name).select_related(
+        "repository", "dependency_group"
+    )
+    if version is not None:
+        qs = qs.filter(version=version)
+    return qs.order_by("-created_at", "-id").first()
+
+
+def operator_version_for_tenant(*, tenant, repository_slug: str, name: str, version: str | None = None):
+    """Like operator_version_get, but only among what the tenant can see (None otherwise)."""
+    qs = operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
+    if version is not None:
+        qs = qs.filter(version=version)
+    return qs.order_by("-created_at", "-id").first()
+
+
+def operator_ref(operator_version: OperatorVersion) -> OperatorRef:
+    return OperatorRef(
+        repository=operator_version.repository.slug,
+        name=operator_version.name,
+        version=operator_version.version,
+        commit=operator_version.commit,
+    )
+
+
+def _version_key(version: str) -> tuple:
+    parts = []
+    for part in version.replace("-", ".").replace("+", ".").split("."):
+        parts.append((0, int(part), "") if part.isdigit() else (1, 0, part))
+    return tuple(parts)
+
+
+def operator_latest_versions(*, tenant, query: str = "", tag: str = "", repository_slug: str = "") -> list[OperatorVersion]:
+    """One row per (repository, operator name): its highest version (newest commit), filtered by search and tag.
+
+    Operators whose folder was removed from the repository stay listed (their versions stay usable)."""
+    qs = operator_versions_for_tenant(tenant=tenant)
+    if repository_slug:
+        qs = qs.filter(repository__slug=repository_slug)
+    latest: dict[tuple[int, str], OperatorVersion] = {}
+    for version in qs.order_by("created_at", "id"):
+        key = (version.repository_id, version.name)
+        current = latest.get(key)
+        if current is None or _version_key(version.version) >= _version_key(current.version):
+            latest[key] = version
+    rows = list(latest.values())
+    if query:
+        needle = query.lower().strip()
+        rows = [
+            v for v in rows
+            if needle in v.name.lower() or needle in v.description.lower() or needle in v.label.lower()
+            or any(needle in t.lower() for t in v.tags)
+        ]
+    if tag:
+        rows = [v for v in rows if tag in v.tags]
+    return sorted(rows, key=lambda v: (v.repository.tenant_id is not None, v.repository.name, v.name))
+
+
+def operator_versions_of(*, tenant, repository_slug: str, name: str) -> list[OperatorVersion]:
+    """All stored versions of one operator, highest version first (newest commit first within one version)."""
+    rows = list(
+        operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
+        .order_by("-created_at", "-id")
+    )
+    return sorted(rows, key=lambda v: _version_key(v.version), reverse=True)
+
+
+def operator_tags(*, tenant) -> list[str]:
+    tags: set[str] = set()
+    for metadata in operator_versions_for_tenant(tenant=tenant).values_list("metadata", flat=True):
+        tags.update(metadata.get("tags", []) if isinstance(metadata, dict) else [])
+    return sorted(tags)
+
+
+def sync_runs_for_tenant(*, tenant) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(
+        Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant)
+    ).select_related("repository")
+
+
+def sync_run_latest(*, repository: Repository) -> SyncRun | None:
+    return repository.sync_runs.order_by("-created_at", "-id").first()
+
+
+def operator_sync_error(*, repository: Repository, name: str) -> str | None:
+    """The error of this operator in the repository's latest finished sync, if it had one."""
+    run = repository.sync_runs.filter(state=SyncRun.State.DONE).order_by("-created_at", "-id").first()
+    if run is None:
+        return None
+    entry = (run.report or {}).get("operators", {}).get(name)
+    return entry.get("error") if entry and entry.get("status") == "error" else None

@@ -1,0 +1,525 @@
+"""Writes of the operator registry: repositories, syncs, dependency venvs, code materialisation, Batch definitions."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from flowui.lib import git
+from flowui_runtime.checks import (
+    DEPENDENCIES_MAP_PATH,
+    OperatorCheck,
+    dependencies_map_parse,
+    duplicate_names_mark,
+    operator_dir_check,
+    requirements_hash,
+)
+from flowui_runtime.contracts import operator_code_dir
+from flowui_runtime.inspect import InspectJob, extract_schemas
+from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
+
+logger = logging.getLogger(__name__)
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
+DEFAULT_GROUP = "default"
+_LOCK_NAMESPACE = 4_404_001  # pg advisory lock namespace of repository syncs
+_PROGRESS_EVERY_S = 0.3
+
+
+class DependencyVenvError(Exception):
+    """A dependency group's virtualenv could not be built."""
+
+
+# --- repositories ---------------------------------------------------------------------------
+def _url_check(*, url: str, source: str) -> str:
+    url = url.strip()
+    if not url:
+        raise ValidationError({"url": "Give the repository's URL."})
+    if re.match(r"^[a-z+]+://[^/@]+:[^/@]+@", url):
+        raise ValidationError({"url": "Do not put credentials in the URL; use the access token field."})
+    if source == Repository.Source.GITHUB:
+        if not re.match(r"^https://[^/\s]+/[^/\s]+/[^/\s]+?(\.git)?/?$", url):
+            raise ValidationError({"url": "A GitHub repository URL looks like https://github.com/org/repo.git"})
+    elif not re.match(r"^(https?|ssh|git|file)://\S+$|^/\S+$|^[\w.-]+@[\w.-]+:\S+$", url):
+        raise ValidationError(
+            {"url": "Use an https://, ssh://, git@host:path or file:// URL, or an absolute local path."}
+        )
+    return url
+
+
+def repository_create(
+    *,
+    slug: str,
+    name: str,
+    url: str,
+    source: str = Repository.Source.GIT,
+    ref: str = "main",
+    tenant=None,
+    access_token: str = "",
+    sync_interval_minutes: int = 60,
+) -> Repository:
+    """A platform-wide (tenant None) or tenant-private operator repository."""
+    if source not in Repository.Source.values:
+        raise ValidationError({"source": f"Unknown source {source!r}; expected one of {', '.join(Repository.Source.values)}."})
+    if not SLUG_RE.match(slug or ""):
+        raise ValidationError({"slug": "Use 2-60 lower-case letters, digits or '-', starting with a letter or digit."})
+    if Repository.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": f"A repository {slug!r} exists already."})
+    if not (ref or "").strip() or any(c in ref for c in " ~^:?*[\\") or ref.startswith("-"):
+        raise ValidationError({"ref": "Give a tag, branch or commit (no spaces or ~^:?*[ characters)."})
+    repository = Repository(
+        slug=slug,
+        name=name.strip() or slug,
+        url=_url_check(url=url, source=source),
+        source=source,
+        ref=ref.strip(),
+        tenant=tenant,
+        sync_interval_minutes=sync_interval_minutes,
+    )
+    repository.access_token = access_token.strip()
+    repository.full_clean()
+    repository.save()
+    return repository
+
+
+def _remote(repository: Repository) -> git.Remote:
+    url = repository.url
+    if url.startswith("/"):
+        url = f"file://{url}"
+    return git.Remote(url=url, token=repository.access_token)
+
+
+def _cache_key(repository: Repository) -> str:
+    return f"repository-{repository.pk}"
+
+
+def repository_cache_fetch(*, repository: Repository) -> Path:
+    return git.fetch(
+        cache_dir=settings.FLOWUI_GIT_CACHE_DIR, key=_cache_key(repository), remote=_remote(repository),
+        timeout_s=settings.FLOWUI_GIT_TIMEOUT_S,
+    )
+
+
+# --- syncs ----------------------------------------------------------------------------------
+def repository_sync_request(*, repository: Repository, user=None, trigger: str = "manual") -> SyncRun:
+    """Queue a sync (a Celery task after commit). An already queued or running sync is returned instead."""
+    from registry.tasks import repository_sync_task
+
+    active = repository.sync_runs.filter(
+        state__in=[SyncRun.State.PENDING, SyncRun.State.RUNNING],
+        created_at__gte=timezone.now() - timezone.timedelta(hours=1),
+    ).first()
+    if active is not None:
+        return active
+    sync_run = SyncRun.objects.create(
+        repository=repository, trigger=trigger, requested_by=user if user and user.is_authenticated else None
+    )
+    transaction.on_commit(lambda: repository_sync_task.delay(sync_run.pk))
+    return sync_run
+
+
+@contextlib.contextmanager
+def _repository_lock(repository: Repository):
+    """One sync per repository at a time, across workers (a PostgreSQL session advisory lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, repository.pk])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, repository.pk])
+
+
+def _sync_fail(sync_run: SyncRun, reason: str) -> SyncRun:
+    now = timezone.now()
+    sync_run.state = SyncRun.State.FAILED
+    sync_run.error = reason
+    sync_run.finished_at = now
+    sync_run.save(update_fields=["state", "error", "finished_at", "report", "commit", "progress_total"])
+    Repository.objects.filter(pk=sync_run.repository_id).update(
+        last_sync_state=Repository.SyncState.FAILED, last_sync_error=reason, last_synced_at=now
+    )
+    logger.warning("sync #%s of %s failed: %s", sync_run.pk, sync_run.repository.slug, reason)
+    return sync_run
+
+
+def repository_sync(*, sync_run: SyncRun) -> SyncRun:
+    """Run one sync (the Celery task's body; also called directly by commands and the bench).
+
+    Never raises for a repository problem: the SyncRun ends `failed` with the reason, and nothing stored
+    before is deleted."""
+    repository = sync_run.repository
+    with _repository_lock(repository) as acquired:
+        if not acquired:
+            return _sync_fail(sync_run, "Another sync of this repository is running; try again when it ends.")
+        sync_run.state = SyncRun.State.RUNNING
+        sync_run.started_at = timezone.now()
+        sync_run.save(update_fields=["state", "started_at"])
+        Repository.objects.filter(pk=repository.pk).update(last_sync_state=Repository.SyncState.RUNNING)
+        try:
+            return _sync(sync_run)
+        except git.GitError as exc:
+            return _sync_fail(sync_run, f"Repository unreachable or ref missing: {exc}")
+        except ValueError as exc:
+            return _sync_fail(sync_run, str(exc))
+        except Exception as exc:
+            logger.exception("sync #%s crashed", sync_run.pk)
+            return _sync_fail(sync_run, f"Unexpected error during the sync: {type(exc).__name__}: {exc}")
+
+
+def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyGroup]:
+    """The DependencyGroup rows of the map as it is now (new rows for new or changed groups)."""
+    definitions = {name: (group.requirements, group.image) for name, group in deps_map.groups.items()}
+    definitions.setdefault(DEFAULT_GROUP, ([], ""))
+    groups = {}
+    for name, (requirements, image) in definitions.items():
+        requirements = [line.strip() for line in requirements if line.strip()]
+        req_hash = requirements_hash(requirements)
+        image = image or f"{settings.PROJECT_NAME}-operators/{repository.slug}-{name.lower()}:{req_hash}"
+        group = DependencyGroup.objects.filter(
+            repository=repository, name=name, requirements_hash=req_hash, image=image
+        ).first()
+        if group is None:
+            group = DependencyGroup.objects.create(
+                repository=repository, name=name, requirements=requirements, requirements_hash=req_hash, image=image
+            )
+        groups[name] = group
+    return groups
+
+
+def dependency_venv_python(group: DependencyGroup | None) -> str:
+    """The group's venv python when it is built, else the platform's python (extraction then needs only pydantic)."""
+    if group is not None and group.requirements:
+        path = Path(settings.FLOWUI_VENVS_DIR) / group.requirements_hash
+        if (path / ".flowui-ready").exists():
+            return str(path / "bin" / "python")
+    return sys.executable
+
+
+def _sync(sync_run: SyncRun) -> SyncRun:
+    repository = sync_run.repository
+    started = time.monotonic()
+    cache = repository_cache_fetch(repository=repository)
+    commit = git.resolve(repo=cache, ref=repository.ref)
+    tags = git.tags(repo=cache)
+    entries = git.tree_entries(repo=cache, commit=commit, folder="operators")
+    folders = {
+        name: obj for name, (kind, obj) in sorted(entries.items())
+        if kind == "tree" and not name.startswith((".", "_"))
+    }
+    sync_run.commit = commit
+    if not folders:
+        return _sync_fail(
+            sync_run, f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]})."
+        )
+    deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
+    groups = _groups_ensure(repository=repository, deps_map=deps_map)
+
+    report: dict = {"operators": {}, "warnings": [], "extracted": 0}
+    sync_run.progress_total = len(folders)
+    sync_run.report = report
+    sync_run.save(update_fields=["commit", "progress_total", "report"])
+
+    latest: dict[tuple[str, str], OperatorVersion] = {}
+    for version in OperatorVersion.objects.filter(repository=repository, name__in=list(folders)).order_by("created_at"):
+        latest[(version.name, version.tree_hash)] = version
+
+    changed: list[str] = []
+    for name, tree_hash in folders.items():
+        known = latest.get((name, tree_hash))
+        group = groups.get(deps_map.group_of(name, known.metadata.get("dependency_group", DEFAULT_GROUP))) if known else None
+        if known is not None and group is not None and group.pk == known.dependency_group_id:
+            report["operators"][name] = {"status": "unchanged", "version": known.version, "operator_version_id": known.pk}
+        else:
+            changed.append(name)
+
+    progress = {"done": len(folders) - len(changed), "saved_at": 0.0}
+
+    def advance(force: bool = False) -> None:
+        progress["done"] += 0 if force else 1
+        if force or time.monotonic() - progress["saved_at"] > _PROGRESS_EVERY_S:
+            SyncRun.objects.filter(pk=sync_run.pk).update(progress_done=progress["done"])
+            progress["saved_at"] = time.monotonic()
+
+    advance(force=True)
+    with tempfile.TemporaryDirectory(prefix="flowui-sync-") as workdir:
+        export_root = Path(workdir)
+        git.export(repo=cache, commit=commit, paths=[f"operators/{name}" for name in changed], destination=export_root)
+        checks: dict[str, OperatorCheck] = {
+            name: operator_dir_check(export_root / "operators" / name, folder=name) for name in changed
+        }
+        # Unchanged operators still claim their names (a changed folder may not take one of them).
+        all_checks = {name: OperatorCheck(folder=name) for name in folders} | checks
+        duplicate_names_mark(all_checks)
+
+        jobs: list[InspectJob] = []
+        job_groups: dict[str, DependencyGroup] = {}
+        for name in changed:
+            check = checks[name]
+            if check.ok:
+                group_name = deps_map.group_of(name, check.metadata.dependency_group)
+                if group_name not in groups:
+                    check.errors.append(
+                        f"dependency group {group_name!r} is not defined in {DEPENDENCIES_MAP_PATH}"
+                    )
+                elif check.metadata.version and OperatorVersion.objects.filter(
+                    repository=repository, name=name, version=check.metadata.version, commit=commit
+                ).exists():
+                    report["operators"][name] = {"status": "unchanged", "version": check.metadata.version}
+                    advance()
+                    continue
+                else:
+                    job_groups[name] = groups[group_name]
+                    jobs.append(
+                        InspectJob(
+                            key=name, operator_dir=export_root / "operators" / name,
+                            python=dependency_venv_python(groups[group_name]),
+                        )
+                    )
+                    continue
+            report["operators"][name] = {"status": "error", "error": "; ".join(check.errors)}
+            advance()
+
+        for result in extract_schemas(
+            jobs, timeout_s=settings.FLOWUI_INSPECT_TIMEOUT_S, memory_mb=settings.FLOWUI_INSPECT_MEMORY_MB,
+            workers=settings.FLOWUI_INSPECT_WORKERS,
+        ):
+            report["extracted"] += 1
+            name = result.key
+            if not result.ok:
+                report["operators"][name] = {"status": "error", "error": result.error or "schema extraction failed"}
+                advance()
+                continue
+            metadata = checks[name].metadata
+            group = job_groups[name]
+            try:
+                with transaction.atomic():
+                    stored = OperatorVersion.objects.create(
+                        repository=repository, name=name, version=metadata.version, commit=commit,
+                        tree_hash=folders[name], input_schema=result.input_schema or {},
+                        output_schema=result.output_schema, secrets_schema=result.secrets_schema,
+                        metadata=metadata.model_dump(mode="json") | {"dependency_group": group.name},
+                        dependency_group=group, image=group.image,
+                    )
+            except IntegrityError:
+                report["operators"][name] = {"status": "unchanged", "version": metadata.version}
+                advance()
+                continue
+            older = [v for (n, _), v in latest.items() if n == name and v.version == metadata.version]
+            if older:
+                report["warnings"].append(
+                    f"{name}: files changed but version {metadata.version} was not bumped; "
+                    f"the newest commit ({commit[:8]}) now serves {metadata.version}"
+                )
+            report["operators"][name] = {
+                "status": "synced", "version": metadata.version, "operator_version_id": stored.pk,
+                "extract_s": result.duration_s,
+            }
+            advance()
+
+    counts = {status: 0 for status in ("synced", "unchanged", "error")}
+    for entry in report["operators"].values():
+        counts[entry["status"]] += 1
+    report["counts"] = counts
+    report["duration_s"] = round(time.monotonic() - started, 3)
+    now = timezone.now()
+    sync_run.report = report
+    sync_run.progress_done = len(folders)
+    sync_run.state = SyncRun.State.DONE
+    sync_run.finished_at = now
+    sync_run.save(update_fields=["report", "progress_done", "state", "finished_at"])
+    Repository.objects.filter(pk=repository.pk).update(
+        last_sync_state=Repository.SyncState.PARTIAL if counts["error"] else Repository.SyncState.OK,
+        last_sync_error=f"{counts['error']} operator(s) have errors; see sync #{sync_run.pk}" if counts["error"] else "",
+        last_synced_at=now,
+        last_synced_commit=commit,
+        available_tags=tags,
+    )
+    if settings.FLOWUI_VENVS_AUTOBUILD and settings.FLOWUI_DEPLOY_MODE == "local":
+        from registry.tasks import dependency_venv_task
+
+        for group in {g.pk: g for g in job_groups.values() if g.requirements}.values():
+            transaction.on_commit(lambda pk=group.pk: dependency_venv_task.delay(pk))
+    return sync_run
+
+
+def repository_sync_now(*, repository: Repository, trigger: str = "command", user=None) -> SyncRun:
+    """Synchronous sync (management commands, the bench): create the SyncRun and run it here."""
+    sync_run = SyncRun.objects.create(repository=repository, trigger=trigger, requested_by=user)
+    return repository_sync(sync_run=sync_run)
+
+
+def repositories_due_sync_request() -> list[SyncRun]:
+    """The periodic dispatcher: queue a sync of each repository whose interval has elapsed."""
+    now = timezone.now()
+    queued = []
+    for repository in Repository.objects.filter(sync_interval_minutes__gt=0):
+        due = repository.last_synced_at is None or (
+            now - repository.last_synced_at >= timezone.timedelta(minutes=repository.sync_interval_minutes)
+        )
+        if due:
+            queued.append(repository_sync_request(repository=repository, trigger="periodic"))
+    return queued
+
+
+def bundled_repository_ensure() -> Repository:
+    """The platform-wide repository of the bundled operators (settings.FLOWUI_BUNDLED_OPERATORS_URL)."""
+    repository = Repository.objects.filter(slug="flowui-bundled").first()
+    url = settings.FLOWUI_BUNDLED_OPERATORS_URL
+    if repository is None:
+        return repository_create(
+            slug="flowui-bundled", name="FlowUI bundled operators", url=url, source=Repository.Source.GIT,
+            ref=settings.FLOWUI_BUNDLED_OPERATORS_REF,
+            tenant=None,
+        )
+    if repository.url != url:
+        Repository.objects.filter(pk=repository.pk).update(url=url)
+        repository.refresh_from_db()
+    return repository
+
+
+# --- dependency venvs -----------------------------------------------------------------------
+def _platform_pydantic_requirement() -> str:
+    import pydantic
+
+    return f"pydantic=={pydantic.VERSION}"
+
+
+def dependency_venv_ensure(group: DependencyGroup) -> Path:
+    """Build (once, cached by requirements hash) the virtualenv of a dependency group; returns its folder.
+
+    FLOWUI_VENVS_DIR/<requirements_hash>/bin/python is what the local runtime runs the group's operators with.
+    Pydantic (the platform's version) is always installed: model.py and the runtime need it."""
+    venvs = Path(settings.FLOWUI_VENVS_DIR)
+    venvs.mkdir(parents=True, exist_ok=True)
+    path = venvs / group.requirements_hash
+    ready = path / ".flowui-ready"
+    if ready.exists():
+        return path
+    with open(venvs / f"{group.requirements_hash}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building the same venv: wait for it
+        if ready.exists():
+            return path
+        shutil.rmtree(path, ignore_errors=True)
+        requirements = list(group.requirements)
+        if not any(re.match(r"^pydantic\b", line, re.IGNORECASE) for line in requirements):
+            requirements.append(_platform_pydantic_requirement())
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, timeout=300
+            )
+            pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+            if Path("/opt/wheels").is_dir():
+                pip += ["--find-links", "/opt/wheels"]
+            subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
+        except subprocess.CalledProcessError as exc:
+            shutil.rmtree(path, ignore_errors=True)
+            tail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise DependencyVenvError(
+                f"dependency group {group.name!r}: building its virtualenv failed: {' / '.join(tail) or exc}"
+            )
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(path, ignore_errors=True)
+            raise DependencyVenvError(f"dependency group {group.name!r}: pip install did not finish in time")
+        ready.write_text("\n".join(requirements) + "\n")
+    return path
+
+
+# --- materialisation for execution ----------------------------------------------------------
+def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> Path:
+    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder."""
+    from registry.selectors import operator_ref
+    from tenants.selectors import tenant_storage_root
+
+    target = operator_code_dir(tenant_storage_root(tenant=tenant), operator_ref(operator_version))
+    marker = target / ".flowui-tree"
+    if marker.exists() and marker.read_text().strip() == operator_version.tree_hash:
+        return target
+    repository = operator_version.repository
+    cache = git.cache_path(settings.FLOWUI_GIT_CACHE_DIR, _cache_key(repository))
+    try:
+        git.resolve(repo=cache, ref=operator_version.commit)
+    except git.GitError:
+        cache = repository_cache_fetch(repository=repository)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
+    try:
+        git.export(
+            repo=cache, commit=operator_version.commit, paths=[f"operators/{operator_version.name}"],
+            destination=staging,
+        )
+        exported = staging / "operators" / operator_version.name
+        (exported / ".flowui-tree").write_text(operator_version.tree_hash + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        exported.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if settings.FLOWUI_DEPLOY_MODE == "local" and operator_version.dependency_group_id:
+        if operator_version.dependency_group.requirements:
+            dependency_venv_ensure(operator_version.dependency_group)
+    return target
+
+
+# --- AWS Batch (aws mode) ---------------------------------------------------------------------
+def batch_env_name(operator_version: OperatorVersion) -> str:
+    return f"{operator_version.name}_{operator_version.version.replace('.', '_').replace('-', '_').replace('+', '_')}"
+
+
+def batch_definition_ensure(
+    *,
+    tenant,
+    operator_version: OperatorVersion,
+    job_role_arn: str,
+    efs_access_point_id: str,
+    compute_environment_arn: str,
+    efs_file_system_id: str | None = None,
+    storage_mount_path: str = "/mnt/flowui",
+) -> BatchJobDefinition:
+    """The tenant's Batch job definition of one operator version, and the tenant's job queue (idempotent)."""
+    from flowui.lib import aws
+
+    existing = BatchJobDefinition.objects.filter(operator_version=operator_version, tenant=tenant).first()
+    if existing is not None:
+        return existing
+    resources = operator_version.metadata.get("resources", {})
+    definition_name = f"{settings.PROJECT_NAME}-{tenant.schema_name}-{batch_env_name(operator_version)}"[:128]
+    queue_arn = aws.batch_job_queue_ensure(
+        name=f"{settings.PROJECT_NAME}-{tenant.schema_name}-operators", compute_environment_arn=compute_environment_arn
+    )
+    definition_arn = aws.batch_job_definition_register(
+        name=definition_name,
+        image=operator_version.image,
+        vcpus=float(resources.get("cpu", 1.0)),
+        memory_mb=int(resources.get("memory_mb", 1024)),
+        gpus=int(resources.get("gpu", 0)),
+        job_role_arn=job_role_arn,
+        efs_file_system_id=efs_file_system_id or settings.FLOWUI_EFS_FILE_SYSTEM_ID,
+        efs_access_point_id=efs_access_point_id,
+        container_path=storage_mount_path,
+        tags={"flowui:tenant": tenant.schema_name, "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}"},
+    )
+    try:
+        with transaction.atomic():
+            return BatchJobDefinition.objects.create(
+                operator_version=operator_version, tenant=tenant, job_definition_name=definition_name,
+                job_definition_arn=definition_arn, job_queue_arn=queue_arn,
+            )
+    except IntegrityError:
+        return BatchJobDefinition.objects.get(operator_version=operator_version, tenant=tenant)
