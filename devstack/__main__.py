@@ -85,6 +85,20 @@ def bootstrap(env: dict[str, str]) -> None:
 
 
 def stop() -> None:
+    supervisor = procs.running_pid("supervisor", RUN_DIR)
+    if supervisor and supervisor != os.getpid():
+        # A `make run` is in the foreground: let it shut down what it started, in order.
+        os.kill(supervisor, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while procs.pid_alive(supervisor) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        if not procs.pid_alive(supervisor):
+            _say("stopped the running platform")
+            return
+    _stop_children()
+
+
+def _stop_children() -> None:
     stopped = [name for name in PLATFORM_PROCS if procs.stop(name, RUN_DIR)]
     airflow = dev_airflow()
     was_running = airflow.is_running()
@@ -142,6 +156,7 @@ FlowUI is running (Ctrl-C or `make stop` stops it):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _shutdown)
+    (RUN_DIR / "supervisor.pid").write_text(str(os.getpid()))
     try:
         while True:
             time.sleep(2)
@@ -151,7 +166,8 @@ FlowUI is running (Ctrl-C or `make stop` stops it):
                 break
     except KeyboardInterrupt:
         pass
-    stop()
+    _stop_children()
+    (RUN_DIR / "supervisor.pid").unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> None:

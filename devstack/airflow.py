@@ -128,6 +128,7 @@ class AirflowInstance:
             raise AirflowNotReady(f"`airflow db migrate` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
     def write_airflowignore(self) -> None:
+        self.dags_folder.mkdir(parents=True, exist_ok=True)
         (self.dags_folder / ".airflowignore").write_text(AIRFLOWIGNORE)
 
     def is_running(self) -> bool:

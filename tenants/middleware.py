@@ -28,6 +28,11 @@ class TenantAccessMiddleware:
             # DRF authenticates API requests itself (token or session); its permission classes check membership.
             return self.get_response(request)
         if not request.user.is_authenticated:
+            if request.path == "/":
+                # The tenant's front door is its login page (no redirect hop).
+                from django.contrib.auth.views import LoginView
+
+                return LoginView.as_view()(request).render()
             return redirect_to_login(request.get_full_path())
         membership = membership_for(user=request.user, tenant=tenant)
         if membership is None:

@@ -11,7 +11,7 @@ from flowui.config import BASE_DIR
 
 
 def test_it_serves_the_login_page_on_a_tenant_domain(client, db):
-    response = client.get("/", HTTP_HOST="acme.localhost", follow=True)
+    response = client.get("/", HTTP_HOST="acme.localhost")
     assert response.status_code == 200
     assert b"Log in to Acme" in response.content
 
