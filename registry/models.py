@@ -153,7 +153,7 @@ class OperatorVersion(models.Model):
     secrets_schema = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict)
     dependency_group = models.ForeignKey(
-        DependencyGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="operator_versions"
+        DependencyGroup, null=True, blank=True, on_delete=models.RESTRICT, related_name="operator_versions"
     )
     image = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('metadata', models.JSONField(default=dict)),
                 ('image', models.CharField(blank=True, max_length=300)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dependency_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='operator_versions', to='registry.dependencygroup')),
+                ('dependency_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='operator_versions', to='registry.dependencygroup')),
                 ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='operator_versions', to='registry.repository')),
             ],
             options={
