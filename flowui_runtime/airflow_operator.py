@@ -91,7 +91,9 @@ class FlowUIOperator(BaseOperator):
             from flowui_runtime.batch import BatchRunner
 
             self._mode_runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log)
-            exit_code = self._mode_runner.run(code_dir=code_dir, folder=folder)
+            exit_code = self._mode_runner.run(
+                code_dir=code_dir, folder=folder, dag_id=self.dag_id, run_id=context["run_id"]
+            )
         else:
             from flowui_runtime.kubernetes import KubernetesRunner
 

@@ -144,6 +144,14 @@ def run_dir(storage_root: str | Path, dag_id: str, run_id: str, task_id: str) ->
     return Path(storage_root) / "runs" / safe_path_part(dag_id) / safe_path_part(run_id) / safe_path_part(task_id)
 
 
+def batch_env_names(operator_name: str, operator_version: str) -> tuple[str, str]:
+    """The design's `AWS_BATCH_JOB_DEFINITION_{name}_{version}` / `AWS_BATCH_JOB_QUEUE_{name}_{version}`
+    environment variable names. Environment names allow only [A-Za-z0-9_]: every other character of the
+    version (dots, '-', '+') becomes '_', so 1.2.0 -> 1_2_0; the name keeps its case."""
+    suffix = re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_name}_{operator_version}")
+    return f"AWS_BATCH_JOB_DEFINITION_{suffix}", f"AWS_BATCH_JOB_QUEUE_{suffix}"
+
+
 def requirements_hash(requirements: list[str]) -> str:
     """Names a dependency group's virtualenv by its requirements (order and blank lines do not matter)."""
     import hashlib
