@@ -48,6 +48,13 @@ FLOWUI_VENVS_AUTOBUILD = env_bool("FLOWUI_VENVS_AUTOBUILD", not TESTING)
 FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
 # Run results older than this are archived by housekeeping.
 FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)
+# Tenant provisioning (tenants/provisioning.py): POSIX ids of tenants' EFS access points start here
+# (uid = gid = base + tenant id); archives of deleted tenants (local mode) go to this folder, in aws mode
+# to the bucket FLOWUI_ARCHIVE_BUCKET (default "<PROJECT_NAME>-archive").
+FLOWUI_TENANT_POSIX_ID_BASE = env_int("FLOWUI_TENANT_POSIX_ID_BASE", 20000)
+FLOWUI_TENANT_ARCHIVE_DIR = env_path("FLOWUI_TENANT_ARCHIVE_DIR", f"{_TEST_VAR}/archive" if TESTING else "var/archive")
+FLOWUI_ARCHIVE_BUCKET = env_str("FLOWUI_ARCHIVE_BUCKET", "")
+FLOWUI_HOUSEKEEPING_INTERVAL_MINUTES = env_int("FLOWUI_HOUSEKEEPING_INTERVAL_MINUTES", 60)
 
 # --- platform -----------------------------------------------------------------------------
 FLOWUI_PRODUCTION = env_bool("FLOWUI_PRODUCTION", False)
@@ -110,6 +117,11 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
+# New tenant schemas are cloned from this template schema (migrated once, re-migrated when tenant
+# migrations change; see tenants/schemas.py). FLOWUI_TENANT_CLONE=false falls back to plain migrations.
+TENANT_BASE_SCHEMA = "base_tenant"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+FLOWUI_TENANT_CLONE = env_bool("FLOWUI_TENANT_CLONE", True)
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "flowui.urls_public"

@@ -4,3 +4,29 @@ from django.apps import AppConfig
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Tenants"
+
+    def ready(self) -> None:
+        from django_tenants.signals import schema_migrated
+
+        schema_migrated.connect(_template_schema_refresh, dispatch_uid="tenants.template_schema_refresh")
+
+
+_refreshing = False
+
+
+def _template_schema_refresh(sender, schema_name: str, **kwargs) -> None:
+    """After `migrate_schemas` migrated the public schema, bring the tenant template schema up to date too,
+    so the next tenant is cloned from current tables (tenants.schemas)."""
+    global _refreshing
+    from django.conf import settings
+
+    if _refreshing or schema_name != settings.PUBLIC_SCHEMA_NAME or not settings.FLOWUI_TENANT_CLONE:
+        return
+    from tenants.schemas import base_schema_ensure, clone_function_ensure
+
+    _refreshing = True
+    try:
+        base_schema_ensure()
+        clone_function_ensure()
+    finally:
+        _refreshing = False

@@ -53,6 +53,20 @@ class Tenant(TenantMixin):
     def __str__(self) -> str:
         return self.name
 
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template schema (tenants.schemas) instead of django-tenants' clone + fake migrate run;
+        the outcome (method, duration) is kept on the instance for the provisioning record."""
+        from django_tenants.utils import schema_exists
+
+        from tenants.schemas import tenant_schema_create
+
+        if self.is_public or not sync_schema:
+            return super().create_schema(check_if_exists, sync_schema, verbosity)
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        self.schema_creation = tenant_schema_create(self.schema_name, verbosity=max(0, verbosity - 1))
+        return True
+
     @property
     def is_public(self) -> bool:
         return self.schema_name == settings.PUBLIC_SCHEMA_NAME
@@ -111,4 +125,5 @@ class ApiToken(models.Model):
         return "flw_" + secrets.token_urlsafe(32)
 
 
+from tenants.models_provisioning import ProvisioningStep, TenantResources  # noqa: E402,F401  (see there)
 from tenants.models_secrets import TenantSecret  # noqa: E402,F401  (kept in its own file; see there)

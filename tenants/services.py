@@ -1,14 +1,25 @@
-"""Writes about tenants: creation, memberships, API tokens."""
+"""Writes about tenants: creation and provisioning, suspension and deletion, memberships, API tokens."""
 
 from __future__ import annotations
 
+import logging
 import re
+import shutil
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from tenants.models import ApiToken, Domain, Membership, Role, Tenant
+from flowui.lib.airflow import AirflowError
+from flowui.lib.aws import AwsError
+from tenants import provisioning
+from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Role, Tenant, TenantResources
+from tenants.selectors import tenant_storage_root
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 RESERVED_SCHEMAS = {"public", "information_schema", "base_tenant", "pg_catalog"}
@@ -33,20 +44,51 @@ def public_tenant_ensure() -> Tenant:
 
 
 @transaction.atomic
-def tenant_create(*, schema_name: str, name: str, domain: str | None = None) -> Tenant:
-    """Create a tenant (schema + domain). Provisioning of storage and cloud resources follows it."""
-    if not _SCHEMA_RE.match(schema_name) or schema_name in RESERVED_SCHEMAS:
+def tenant_create(
+    *,
+    schema_name: str,
+    name: str,
+    domain: str | None = None,
+    airflow_mode: str = Tenant.AirflowMode.SHARED,
+    airflow_url: str = "",
+    airflow_username: str = "",
+    airflow_password: str = "",
+    airflow_dags_path: str = "",
+    provision: bool = True,
+) -> Tenant:
+    """Create a tenant (schema cloned from the template + domain) and, once committed, start its
+    provisioning pipeline (storage, cloud resources, Airflow; see tenants.provisioning)."""
+    if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
         raise ValidationError(
             {"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."}
         )
     if Tenant.objects.filter(schema_name=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
+    if not (name or "").strip():
+        raise ValidationError({"name": "A tenant needs a name."})
+    if airflow_mode not in Tenant.AirflowMode.values:
+        raise ValidationError(
+            {"airflow_mode": f"Unknown Airflow mode {airflow_mode!r}; expected one of {', '.join(Tenant.AirflowMode.values)}."}
+        )
+    if airflow_mode == Tenant.AirflowMode.DEDICATED and not airflow_url:
+        raise ValidationError({"airflow_url": "A dedicated Airflow needs its URL."})
     domain = domain or tenant_domain_for(schema_name)
     if Domain.objects.filter(domain=domain).exists():
         raise ValidationError({"domain": f"The domain {domain!r} is taken."})
-    tenant = Tenant(schema_name=schema_name, name=name)
+    tenant = Tenant(
+        schema_name=schema_name,
+        name=name,
+        airflow_mode=airflow_mode,
+        airflow_url=airflow_url,
+        airflow_username=airflow_username,
+        airflow_dags_path=airflow_dags_path,
+    )
+    tenant.airflow_password = airflow_password
     tenant.save(verbosity=0)
     Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    tenant_provisioning_plan(tenant=tenant)
+    if provision:
+        tenant_provisioning_enqueue(tenant=tenant)
     return tenant
 
 
@@ -73,3 +115,211 @@ def api_token_create(*, user, tenant: Tenant, name: str = "default") -> tuple[Ap
         user=user, tenant=tenant, name=name, key_prefix=key[4:12], key_hash=ApiToken.hash_key(key)
     )
     return token, key
+
+
+# --- provisioning (tenants.provisioning holds the steps) ----------------------------------------
+def tenant_provisioning_plan(*, tenant: Tenant, mode: str | None = None) -> list[ProvisioningStep]:
+    """The tenant's step rows for the deploy mode (existing rows are kept). The schema step is recorded as
+    done with how the schema was made, when the tenant was just created."""
+    mode = mode or settings.FLOWUI_DEPLOY_MODE
+    resources, _ = TenantResources.objects.get_or_create(tenant=tenant, defaults={"deploy_mode": mode})
+    if resources.deploy_mode != mode:
+        resources.deploy_mode = mode
+        resources.save(update_fields=["deploy_mode", "updated_at"])
+    names = provisioning.steps_for_mode(mode)
+    steps = []
+    for order, name in enumerate(names):
+        step, _ = ProvisioningStep.objects.get_or_create(tenant=tenant, name=name, defaults={"order": order})
+        if step.order != order:
+            step.order = order
+            step.save(update_fields=["order", "updated_at"])
+        steps.append(step)
+    ProvisioningStep.objects.filter(tenant=tenant).exclude(name__in=names).delete()
+    creation = getattr(tenant, "schema_creation", None)
+    schema_step = steps[0]
+    if creation is not None and schema_step.state != ProvisioningStep.State.DONE:
+        now = timezone.now()
+        schema_step.state = ProvisioningStep.State.DONE
+        schema_step.started_at = now - timedelta(seconds=creation.duration_s)
+        schema_step.finished_at = now
+        schema_step.attempts = 1
+        schema_step.output = {"schema": tenant.schema_name, "method": creation.method,
+                              "template": creation.template, "duration_s": creation.duration_s}
+        schema_step.save()
+    return steps
+
+
+def tenant_provisioning_enqueue(*, tenant: Tenant) -> None:
+    """Run the steps that are not done yet as a Celery chain, after the current transaction commits."""
+    from tenants.tasks import provisioning_chain
+
+    tenant_id = tenant.pk
+
+    def _send() -> None:
+        pipeline = provisioning_chain(tenant_id)
+        if pipeline is not None:
+            pipeline.apply_async()
+
+    transaction.on_commit(_send)
+
+
+def tenant_provisioning_step_run(*, tenant: Tenant, name: str) -> ProvisioningStep:
+    """Run one step, unless it is done (idempotent) or an earlier step is not done (the pipeline stopped
+    there). A failure is recorded on the step (state failed, error text) and not raised."""
+    step = ProvisioningStep.objects.get(tenant=tenant, name=name)
+    if step.state == ProvisioningStep.State.DONE:
+        return step
+    earlier = ProvisioningStep.objects.filter(tenant=tenant, order__lt=step.order).exclude(
+        state=ProvisioningStep.State.DONE
+    )
+    if earlier.exists():
+        return step
+    # Claim the step: only one worker runs it at a time.
+    claimed = ProvisioningStep.objects.filter(
+        pk=step.pk, state__in=[ProvisioningStep.State.PENDING, ProvisioningStep.State.FAILED]
+    ).update(state=ProvisioningStep.State.RUNNING, started_at=timezone.now(), finished_at=None, error="",
+             attempts=F("attempts") + 1, updated_at=timezone.now())
+    step.refresh_from_db()
+    if not claimed:
+        return step
+    resources, _ = TenantResources.objects.get_or_create(
+        tenant=tenant, defaults={"deploy_mode": settings.FLOWUI_DEPLOY_MODE}
+    )
+    try:
+        output = provisioning.STEP_FUNCTIONS[name](tenant, resources)
+    except (provisioning.StepError, AwsError, AirflowError, OSError) as exc:
+        return _step_failed(step, str(exc))
+    except Exception as exc:  # an unexpected failure still ends as a readable, retryable step
+        logger.exception("provisioning step %s of %s failed", name, tenant.schema_name)
+        return _step_failed(step, f"{exc.__class__.__name__}: {exc}")
+    step.state = ProvisioningStep.State.DONE
+    step.output = output
+    step.finished_at = timezone.now()
+    step.save(update_fields=["state", "output", "finished_at", "updated_at"])
+    return step
+
+
+def _step_failed(step: ProvisioningStep, error: str) -> ProvisioningStep:
+    step.state = ProvisioningStep.State.FAILED
+    step.error = f"{step.name}: {error}"
+    step.finished_at = timezone.now()
+    step.save(update_fields=["state", "error", "finished_at", "updated_at"])
+    logger.warning("provisioning of %s stopped: %s", step.tenant.schema_name, step.error)
+    return step
+
+
+def tenant_provisioning_run(*, tenant: Tenant) -> list[ProvisioningStep]:
+    """Run the remaining steps in order, here and now (the management command's --sync, tests)."""
+    steps = []
+    for step in ProvisioningStep.objects.filter(tenant=tenant).order_by("order"):
+        step = tenant_provisioning_step_run(tenant=tenant, name=step.name)
+        steps.append(step)
+        if step.state != ProvisioningStep.State.DONE:
+            break
+    return steps
+
+
+def tenant_provisioning_retry(*, tenant: Tenant, stale_after_s: int = 900) -> ProvisioningStep | None:
+    """Resume the pipeline at its first step that is not done: a failed step goes back to pending (a step
+    stuck "running" longer than `stale_after_s`, e.g. a killed worker, too). Returns that step, or None if
+    every step is done (then nothing is enqueued)."""
+    if not ProvisioningStep.objects.filter(tenant=tenant).exists():
+        tenant_provisioning_plan(tenant=tenant)
+    step = (
+        ProvisioningStep.objects.filter(tenant=tenant)
+        .exclude(state=ProvisioningStep.State.DONE)
+        .order_by("order")
+        .first()
+    )
+    if step is None:
+        return None
+    stale = step.state == ProvisioningStep.State.RUNNING and step.started_at and (
+        timezone.now() - step.started_at
+    ).total_seconds() > stale_after_s
+    if step.state == ProvisioningStep.State.FAILED or stale:
+        step.state = ProvisioningStep.State.PENDING
+        step.save(update_fields=["state", "updated_at"])
+    tenant_provisioning_enqueue(tenant=tenant)
+    return step
+
+
+# --- suspend, archive, delete ---------------------------------------------------------------------
+def tenant_suspend(*, tenant: Tenant) -> Tenant:
+    """Its members are refused (tenants.middleware) until it is reactivated; nothing is removed."""
+    if tenant.is_public:
+        raise ValidationError("The public tenant cannot be suspended.")
+    tenant.status = Tenant.Status.SUSPENDED
+    tenant.save(update_fields=["status"])
+    return tenant
+
+
+def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+    if tenant.status == Tenant.Status.ARCHIVED:
+        raise ValidationError("An archived tenant cannot be reactivated; its deletion is under way.")
+    tenant.status = Tenant.Status.ACTIVE
+    tenant.save(update_fields=["status"])
+    return tenant
+
+
+def tenant_archive(*, tenant: Tenant) -> TenantResources:
+    """Deletion, first step: pack the tenant's files and schema into a verified archive and mark the
+    tenant archived (its users are refused from now on). Nothing is removed. Idempotent."""
+    from tenants.housekeeping import tenant_data_archive
+
+    if tenant.is_public:
+        raise ValidationError("The public tenant cannot be archived.")
+    resources, _ = TenantResources.objects.get_or_create(
+        tenant=tenant, defaults={"deploy_mode": settings.FLOWUI_DEPLOY_MODE}
+    )
+    if resources.archive_location:
+        return resources
+    location, sha = tenant_data_archive(tenant=tenant)
+    resources.archive_location, resources.archive_sha256, resources.archived_at = location, sha, timezone.now()
+    resources.save(update_fields=["archive_location", "archive_sha256", "archived_at", "updated_at"])
+    tenant.status = Tenant.Status.ARCHIVED
+    tenant.save(update_fields=["status"])
+    logger.info("tenant %s archived to %s", tenant.schema_name, location)
+    return resources
+
+
+def tenant_delete_plan(*, tenant: Tenant) -> list[str]:
+    """What `tenant_delete(confirm=True)` would remove, for the confirmation page."""
+    resources = TenantResources.objects.filter(tenant=tenant).first()
+    items = [f"PostgreSQL schema {tenant.schema_name}"]
+    items.append(f"storage folder {tenant_storage_root(tenant=tenant)}")
+    if resources:
+        if resources.bucket_name:
+            items.append(f"S3 bucket {resources.bucket_name} (and every object in it)")
+        if resources.access_point_id:
+            items.append(f"EFS access point {resources.access_point_id}")
+        if resources.role_name:
+            items.append(f"IAM role {resources.role_name}")
+    return items
+
+
+def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
+    """Delete a tenant in two steps. Without `confirm` it only archives (tenant_archive) and returns the
+    plan. With `confirm=True`, once the archive exists, it removes the cloud resources, the storage folder,
+    the schema and the tenant row. The archive is kept."""
+    resources = tenant_archive(tenant=tenant)
+    plan = tenant_delete_plan(tenant=tenant)
+    result = {"tenant": tenant.schema_name, "archive": resources.archive_location, "plan": plan, "removed": []}
+    if not confirm:
+        return result
+    from flowui.lib import aws
+
+    removed = result["removed"]
+    if resources.role_name and aws.iam_role_delete(name=resources.role_name):
+        removed.append(f"IAM role {resources.role_name}")
+    if resources.access_point_id and aws.efs_access_point_delete(access_point_id=resources.access_point_id):
+        removed.append(f"EFS access point {resources.access_point_id}")
+    if resources.bucket_name and aws.s3_bucket_delete(name=resources.bucket_name):
+        removed.append(f"S3 bucket {resources.bucket_name}")
+    root = tenant_storage_root(tenant=tenant)
+    if root.exists():
+        shutil.rmtree(root)
+        removed.append(f"storage folder {root}")
+    tenant.delete(force_drop=True)
+    removed.append(f"PostgreSQL schema {result['tenant']}")
+    logger.info("tenant %s deleted; its archive is %s", result["tenant"], result["archive"])
+    return result

@@ -42,3 +42,239 @@ def translate(operation: str, exc: Exception) -> AwsError:
         error = exc.response.get("Error", {})
         return AwsError(f"{operation}: {error.get('Code', 'Error')}: {error.get('Message', '')}")
     return AwsError(f"{operation}: {exc}")
+
+
+# --- tenant storage and identity: S3, EFS access points, IAM (tenants.provisioning) -----------------
+def _tags_match(tags: list[dict], key: str, value: str) -> bool:
+    return any(tag.get("Key") == key and tag.get("Value") == value for tag in tags or [])
+
+
+def s3_bucket_exists(*, name: str) -> bool:
+    try:
+        client("s3").head_bucket(Bucket=name)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchBucket", "NotFound"}:
+            return False
+        raise translate(f"s3 head_bucket {name}", exc) from None
+    except BotoCoreError as exc:
+        raise translate(f"s3 head_bucket {name}", exc) from None
+
+
+def s3_bucket_ensure(*, name: str, tags: dict[str, str], lifecycle_rules: list[dict]) -> dict:
+    """A private bucket: created once, then (idempotently) encryption, public access block, lifecycle, tags."""
+    s3 = client("s3")
+    created = False
+    try:
+        if not s3_bucket_exists(name=name):
+            kwargs = {"Bucket": name}
+            if settings.AWS_REGION_NAME != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION_NAME}
+            try:
+                s3.create_bucket(**kwargs)
+                created = True
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+                    raise
+        s3.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
+            },
+        )
+        s3.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle_rules})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"s3 bucket {name}", exc) from None
+    return {"name": name, "arn": f"arn:aws:s3:::{name}", "created": created}
+
+
+def s3_bucket_delete(*, name: str) -> bool:
+    """Empty and delete a bucket (every object version). False if it did not exist."""
+    if not s3_bucket_exists(name=name):
+        return False
+    s3 = client("s3")
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            objects = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if objects:
+                s3.delete_objects(Bucket=name, Delete={"Objects": objects, "Quiet": True})
+        s3.delete_bucket(Bucket=name)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"s3 delete bucket {name}", exc) from None
+    return True
+
+
+def s3_file_upload(*, bucket: str, key: str, path, sha256: str) -> None:
+    """Upload a local file; its sha256 (hex) is kept as object metadata."""
+    try:
+        client("s3").upload_file(str(path), bucket, key, ExtraArgs={"Metadata": {"sha256": sha256}})
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"s3 upload s3://{bucket}/{key}", exc) from None
+    except Exception as exc:  # boto3's transfer manager wraps ClientError in S3UploadFailedError
+        raise AwsError(f"s3 upload s3://{bucket}/{key}: {exc}") from None
+
+
+def s3_object_digest(*, bucket: str, key: str) -> tuple[int, str]:
+    """(size, sha256 hex) of an object, computed from its bytes as stored."""
+    import hashlib
+
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in iter(lambda: body.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+        return size, digest.hexdigest()
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"s3 get s3://{bucket}/{key}", exc) from None
+
+
+def s3_keys(*, bucket: str, prefix: str = "") -> list[str]:
+    try:
+        keys: list[str] = []
+        for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"s3 list s3://{bucket}/{prefix}", exc) from None
+
+
+def efs_file_system_arn(*, file_system_id: str) -> str:
+    try:
+        systems = client("efs").describe_file_systems(FileSystemId=file_system_id)["FileSystems"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"efs describe file system {file_system_id}", exc) from None
+    if not systems:
+        raise AwsError(f"efs describe file system {file_system_id}: not found")
+    return systems[0]["FileSystemArn"]
+
+
+def efs_access_point_find(*, file_system_id: str, name: str) -> dict | None:
+    """The access point tagged Name=`name` on the file system, if any."""
+    efs = client("efs")
+    try:
+        kwargs = {"FileSystemId": file_system_id}
+        while True:
+            page = efs.describe_access_points(**kwargs)
+            for point in page.get("AccessPoints", []):
+                if _tags_match(point.get("Tags", []), "Name", name) and point.get("LifeCycleState") != "deleted":
+                    return point
+            if not page.get("NextToken"):
+                return None
+            kwargs["NextToken"] = page["NextToken"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"efs describe access points of {file_system_id}", exc) from None
+
+
+def efs_access_point_ensure(
+    *, file_system_id: str, name: str, root_path: str, uid: int, gid: int, tags: dict[str, str]
+) -> dict:
+    """An access point rooted at `root_path`, every request as uid/gid. Looked up by its Name tag first."""
+    point = efs_access_point_find(file_system_id=file_system_id, name=name)
+    created = False
+    if point is None:
+        try:
+            point = client("efs").create_access_point(
+                ClientToken=name[:64],
+                FileSystemId=file_system_id,
+                PosixUser={"Uid": uid, "Gid": gid},
+                RootDirectory={
+                    "Path": root_path,
+                    "CreationInfo": {"OwnerUid": uid, "OwnerGid": gid, "Permissions": "0750"},
+                },
+                Tags=[{"Key": "Name", "Value": name}] + [{"Key": k, "Value": v} for k, v in tags.items()],
+            )
+            created = True
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(f"efs create access point {name}", exc) from None
+    return {
+        "id": point["AccessPointId"],
+        "arn": point["AccessPointArn"],
+        "file_system_id": file_system_id,
+        "root_path": point.get("RootDirectory", {}).get("Path", root_path),
+        "uid": point.get("PosixUser", {}).get("Uid", uid),
+        "gid": point.get("PosixUser", {}).get("Gid", gid),
+        "created": created,
+    }
+
+
+def efs_access_point_delete(*, access_point_id: str) -> bool:
+    try:
+        client("efs").delete_access_point(AccessPointId=access_point_id)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "AccessPointNotFound":
+            return False
+        raise translate(f"efs delete access point {access_point_id}", exc) from None
+    except BotoCoreError as exc:
+        raise translate(f"efs delete access point {access_point_id}", exc) from None
+
+
+def iam_role_ensure(
+    *, name: str, trust_policy: dict, inline_policy_name: str, inline_policy: dict, tags: dict[str, str]
+) -> dict:
+    """A role (looked up by name first) with exactly one inline policy `inline_policy_name`, (re)written."""
+    import json
+
+    iam = client("iam")
+    created = False
+    try:
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+                raise
+            role = iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=json.dumps(trust_policy),
+                Description="FlowUI: a tenant's Batch jobs",
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )["Role"]
+            created = True
+        iam.put_role_policy(RoleName=name, PolicyName=inline_policy_name, PolicyDocument=json.dumps(inline_policy))
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"iam role {name}", exc) from None
+    return {"name": name, "arn": role["Arn"], "created": created}
+
+
+def iam_role_policy(*, name: str, policy_name: str) -> dict:
+    """The inline policy document of a role, as a dict."""
+    import json
+    from urllib.parse import unquote
+
+    try:
+        document = client("iam").get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"iam get role policy {name}/{policy_name}", exc) from None
+    return json.loads(unquote(document)) if isinstance(document, str) else document
+
+
+def iam_role_delete(*, name: str) -> bool:
+    iam = client("iam")
+    try:
+        try:
+            policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+                return False
+            raise
+        for policy in policies:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        iam.delete_role(RoleName=name)
+        return True
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"iam delete role {name}", exc) from None

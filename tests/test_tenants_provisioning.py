@@ -1,0 +1,152 @@
+"""Tenant creation by cloning and the provisioning pipeline in local mode (real PostgreSQL, eager Celery)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_tenants.utils import schema_context, schema_exists
+
+from flowui_runtime.contracts import STORAGE_FOLDERS
+from tenants.models import ProvisioningStep, Tenant
+from tenants.schemas import base_schema_name, base_schema_pending_migrations, schema_signature
+from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder, tenant_storage_root
+from tenants.services import (
+    tenant_create,
+    tenant_provisioning_retry,
+    tenant_provisioning_run,
+    tenant_reactivate,
+    tenant_suspend,
+)
+
+
+def _states(tenant):
+    return {s.name: s.state for s in tenant.provisioning_steps.all()}
+
+
+def test_it_keeps_the_template_schema_current(db):
+    assert schema_exists(base_schema_name())
+    assert base_schema_pending_migrations() == set()
+
+
+def test_it_clones_the_schema_with_its_own_sequences(db):
+    started = time.perf_counter()
+    tenant = tenant_create(schema_name="clone_seq", name="Clone seq", provision=False)
+    elapsed = time.perf_counter() - started
+    assert tenant.schema_creation.method == "clone"
+    assert elapsed < 2.0
+    # Same tables, columns, constraint and index names as the template (later migrations use the names).
+    assert schema_signature("clone_seq") == schema_signature(base_schema_name())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence('clone_seq.django_content_type', 'id')"
+        )
+        assert cursor.fetchone()[0].startswith("clone_seq.")
+    from django.contrib.contenttypes.models import ContentType
+
+    with schema_context("clone_seq"):
+        before = ContentType.objects.count()
+        created = ContentType.objects.create(app_label="probe", model="probe")
+        assert created.pk > before  # the clone's sequence continues after the copied rows
+    with schema_context(base_schema_name()):
+        assert not ContentType.objects.filter(app_label="probe").exists()
+    schema_step = tenant.provisioning_steps.get(name="schema")
+    assert schema_step.state == ProvisioningStep.State.DONE
+    assert schema_step.output["method"] == "clone"
+
+
+def test_it_falls_back_to_migrations_when_cloning_is_off(db, settings):
+    settings.FLOWUI_TENANT_CLONE = False
+    tenant = tenant_create(schema_name="plain_migrate", name="Plain", provision=False)
+    assert tenant.schema_creation.method == "migrate"
+    assert schema_signature("plain_migrate") == schema_signature(base_schema_name())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM plain_migrate.django_migrations")
+        assert cursor.fetchone()[0] > 0
+
+
+def test_it_provisions_local_storage_and_shared_airflow(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create(schema_name="local_one", name="Local one")
+    assert _states(tenant) == {"schema": "done", "storage": "done", "airflow": "done"}
+    root = tenant_storage_root(tenant=tenant)
+    for folder in STORAGE_FOLDERS:
+        assert (root / folder).is_dir()
+    airflow_step = tenant.provisioning_steps.get(name="airflow")
+    assert airflow_step.output["dag_id_prefix"] == "local_one__" == tenant_dag_id_prefix(tenant=tenant)
+    assert airflow_step.output["dags_folder"] == str(root / "airflow" / "dags")
+    for step in tenant.provisioning_steps.all():
+        assert step.started_at and step.finished_at and step.attempts == 1
+    # Once done, a retry enqueues nothing and changes nothing.
+    assert tenant_provisioning_retry(tenant=tenant) is None
+
+
+def test_it_keeps_tenants_storage_apart(db, tenant_a, tenant_b, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        one = tenant_create(schema_name="apart_one", name="Apart one")
+        two = tenant_create(schema_name="apart_two", name="Apart two")
+    roots = {tenant_storage_root(tenant=t) for t in (one, two, tenant_a, tenant_b)}
+    assert len(roots) == 4
+    assert tenant_dags_folder(tenant=one) != tenant_dags_folder(tenant=two)
+    assert not str(tenant_dags_folder(tenant=two)).startswith(str(tenant_storage_root(tenant=one)) + "/")
+    assert tenant_dag_id_prefix(tenant=one) != tenant_dag_id_prefix(tenant=two)
+    for tenant in (one, two):
+        out = tenant.provisioning_steps.get(name="storage").output
+        assert out["storage_root"].endswith(f"/{tenant.schema_name}")
+
+
+def test_it_records_a_failed_step_and_resumes_on_retry(db, settings, tmp_path, django_capture_on_commit_callbacks):
+    blocker = tmp_path / "volume-is-a-file"
+    blocker.write_text("not a folder")
+    settings.VOLUME_MOUNT_PATH_HOST = blocker
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create(schema_name="fails_once", name="Fails once")
+    storage = tenant.provisioning_steps.get(name="storage")
+    assert storage.state == "failed"
+    assert "storage: cannot create the storage folders under" in storage.error
+    assert tenant.provisioning_steps.get(name="airflow").state == "pending"  # the pipeline stopped
+
+    settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "volume"
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = tenant_provisioning_retry(tenant=tenant)
+    assert resumed.name == "storage"
+    assert _states(tenant) == {"schema": "done", "storage": "done", "airflow": "done"}
+    storage.refresh_from_db()
+    assert storage.attempts == 2 and storage.error == ""
+    assert tenant.provisioning_steps.get(name="schema").attempts == 1  # done steps are not run again
+
+
+def test_it_rejects_bad_tenant_input_with_clear_errors(db):
+    with pytest.raises(ValidationError) as err:
+        tenant_create(schema_name="Bad-Name", name="x")
+    assert "schema_name" in err.value.message_dict
+    with pytest.raises(ValidationError) as err:
+        tenant_create(schema_name="dedicated_no_url", name="x", airflow_mode="dedicated")
+    assert "airflow_url" in err.value.message_dict
+    with pytest.raises(ValidationError) as err:
+        tenant_create(schema_name="base_tenant", name="x")
+    assert "schema_name" in err.value.message_dict
+
+
+def test_it_fails_the_airflow_step_when_a_dedicated_airflow_does_not_answer(db, tmp_path):
+    tenant = tenant_create(
+        schema_name="dedicated_down", name="Dedicated down", airflow_mode="dedicated",
+        airflow_url="http://127.0.0.1:9", airflow_username="u", airflow_password="p",
+        airflow_dags_path=str(tmp_path / "dags"), provision=False,
+    )
+    assert tenant.airflow_password_encrypted and "p" != tenant.airflow_password_encrypted
+    steps = tenant_provisioning_run(tenant=tenant)
+    assert steps[-1].name == "airflow" and steps[-1].state == "failed"
+    assert "dedicated Airflow at http://127.0.0.1:9 does not answer" in steps[-1].error
+
+
+def test_it_suspends_and_reactivates(db, make_user, tenant_client):
+    tenant = tenant_create(schema_name="suspend_me", name="Suspend me", provision=False)
+    user = make_user("sus", tenant=tenant, role="editor")
+    tenant_suspend(tenant=tenant)
+    response = tenant_client(tenant, user).get("/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 403
+    tenant_reactivate(tenant=tenant)
+    assert Tenant.objects.get(pk=tenant.pk).status == "active"
