@@ -51,7 +51,7 @@ class FlowUIOperator(BaseOperator):
 
     ui_color = "#4a6fa5"
 
-    def __init__(self, *, task_spec: dict[str, Any], storage_root: str, **kwargs: Any) -> None:
+    def __init__(self, *, task_spec: dict[str, Any], storage_root: str, tenant: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("task_id", task_spec["task_id"])
         kwargs.setdefault("retries", task_spec.get("retries", 0))
         timeout_s = task_spec.get("timeout_s", 3600)
@@ -62,6 +62,7 @@ class FlowUIOperator(BaseOperator):
         super().__init__(**kwargs)
         self.task_spec = task_spec
         self.storage_root = storage_root
+        self.tenant = tenant
         self._process: subprocess.Popen | None = None
         self._mode_runner: Any = None
 
@@ -97,8 +98,10 @@ class FlowUIOperator(BaseOperator):
         else:
             from flowui_runtime.kubernetes import KubernetesRunner
 
-            self._mode_runner = KubernetesRunner(spec=spec, storage_root=storage_root, log=self.log)
-            exit_code = self._mode_runner.run(code_dir=code_dir, folder=folder, context=context)
+            self._mode_runner = KubernetesRunner(spec=spec, storage_root=storage_root, log=self.log, tenant=self.tenant)
+            exit_code = self._mode_runner.run(
+                code_dir=code_dir, folder=folder, dag_id=self.dag_id, run_id=context["run_id"], context=context
+            )
 
         result = read_result(folder)
         if result is None:

@@ -45,7 +45,9 @@ def build_dag(spec: dict[str, Any]) -> DAG:
     with dag:
         for task in dag_spec.tasks:
             operators[task.task_id] = FlowUIOperator(
-                task_spec=task.model_dump(mode="json", by_alias=True), storage_root=dag_spec.storage_root
+                task_spec=task.model_dump(mode="json", by_alias=True),
+                storage_root=dag_spec.storage_root,
+                tenant=dag_spec.tenant,
             )
     for task in dag_spec.tasks:
         # An input bound to another node's output is a dependency even if `upstream` forgot it.
