@@ -1,0 +1,217 @@
+"""The workflows REST API without a running Airflow: CRUD, versions, conflicts, validation, roles, tenant
+isolation, Airflow down, result files (path traversal), and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from tenants.selectors import tenant_storage_root
+from tenants.services import api_token_create
+from tests.workflows_support import chain_spec, echo_repo_files, node, operator_version_make
+from workflows.models import DeployState, Workflow
+
+
+def api_client(tenant, user) -> Client:
+    _, key = api_token_create(user=user, tenant=tenant)
+    return Client(HTTP_HOST=f"{tenant.schema_name}.localhost", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def post(client, url, data=None):
+    return client.post(url, data=json.dumps(data or {}), content_type="application/json")
+
+
+def patch(client, url, data):
+    return client.patch(url, data=json.dumps(data), content_type="application/json")
+
+
+@pytest.fixture
+def echo(db):
+    return operator_version_make()
+
+
+@pytest.fixture
+def editor_api(tenant_a, make_user):
+    return api_client(tenant_a, make_user("api-editor", tenant=tenant_a, role="editor"))
+
+
+def test_it_creates_edits_versions_diffs_and_restores_workflows(editor_api, echo):
+    response = post(editor_api, "/api/workflows/", {"name": "Daily 'sales'", "spec": chain_spec()})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    slug = body["slug"]
+    assert body["dag_id"] == f"acme__{slug}" and body["current_version"] == 1
+    assert body["deploy"]["state"] == "not_deployed"
+
+    listed = editor_api.get("/api/workflows/?search=sales").json()
+    assert listed["count"] == 1 and listed["results"][0]["slug"] == slug
+    assert editor_api.get("/api/workflows/?deploy_state=live").json()["count"] == 0
+
+    url = f"/api/workflows/{slug}/"
+    assert patch(editor_api, url, {"description": "Numbers"}).json()["description"] == "Numbers"
+
+    saved = post(editor_api, f"{url}versions/", {"spec": chain_spec("two"), "base_version": 1, "message": "two"})
+    assert saved.status_code == 201 and saved.json()["number"] == 2
+    stale = post(editor_api, f"{url}versions/", {"spec": chain_spec("lost"), "base_version": 1})
+    assert stale.status_code == 409
+    assert stale.json()["error"] == "conflict" and stale.json()["current_version"] == 2
+
+    versions = editor_api.get(f"{url}versions/").json()
+    assert [v["number"] for v in versions["results"]] == [2, 1]
+    assert versions["results"][0]["author"] == "api-editor" and versions["results"][0]["message"] == "two"
+    assert editor_api.get(f"{url}versions/1/").json()["spec"]["nodes"][0]["inputs"]["text"] == {"value": "hello"}
+
+    diff = editor_api.get(f"{url}versions/diff/?from_version=1&to_version=2").json()
+    assert diff["nodes"]["changed"][0]["id"] == "a" and diff["nodes"]["changed"][0]["inputs"]["changed"] == ["text"]
+    assert editor_api.get(f"{url}versions/diff/?from_version=1&to_version=9").status_code == 404
+
+    restored = post(editor_api, f"{url}versions/1/restore/", {})
+    assert restored.status_code == 201 and restored.json()["number"] == 3
+    assert editor_api.get(url).json()["spec"]["nodes"][0]["inputs"]["text"] == {"value": "hello"}
+
+    malformed = post(editor_api, f"{url}versions/", {"spec": {"nodes": [{"id": "1bad"}]}, "base_version": 3})
+    assert malformed.status_code == 400 and malformed.json()["error"] == "invalid"
+    assert "id" in malformed.json()["fields"]["nodes"]["1bad"]
+
+    assert editor_api.delete(url).status_code == 204
+    assert editor_api.get(url).status_code == 404
+
+
+def test_it_validates_with_per_node_errors(editor_api, echo):
+    slug = post(editor_api, "/api/workflows/", {"name": "Checked", "spec": chain_spec()}).json()["slug"]
+    ok = post(editor_api, f"/api/workflows/{slug}/validate/", {}).json()
+    assert ok == {"valid": True, "errors": {"nodes": {}, "workflow": []}}
+    bad = chain_spec()
+    bad["nodes"][1]["inputs"] = {}
+    bad["schedule"] = "61 * * * *"
+    result = post(editor_api, f"/api/workflows/{slug}/validate/", {"spec": bad}).json()
+    assert result["valid"] is False
+    assert result["errors"]["nodes"]["b"]["inputs.text"] == ["is required"]
+    assert "cron" in result["errors"]["workflow"][0]
+    # An invalid spec cannot be deployed; the answer names the problems.
+    post(editor_api, f"/api/workflows/{slug}/versions/", {"spec": bad, "base_version": 1})
+    refused = post(editor_api, f"/api/workflows/{slug}/deploy/", {})
+    assert refused.status_code == 400 and refused.json()["fields"]["nodes"]["b"]["inputs.text"] == ["is required"]
+
+
+def test_it_enforces_roles_and_tenant_isolation(tenant_a, tenant_b, make_user, echo):
+    editor = make_user("iso-editor", tenant=tenant_a, role="editor")
+    viewer = make_user("iso-viewer", tenant=tenant_a, role="viewer")
+    outsider = make_user("iso-outsider", tenant=tenant_b, role="owner")
+    a_editor, a_viewer = api_client(tenant_a, editor), api_client(tenant_a, viewer)
+    slug = post(a_editor, "/api/workflows/", {"name": "Secret plan", "spec": chain_spec()}).json()["slug"]
+
+    assert a_viewer.get(f"/api/workflows/{slug}/").status_code == 200
+    assert post(a_viewer, f"/api/workflows/{slug}/validate/", {}).status_code == 200
+    for url in (f"/api/workflows/{slug}/deploy/", f"/api/workflows/{slug}/runs/", f"/api/workflows/{slug}/versions/"):
+        assert post(a_viewer, url, {}).status_code == 403, url
+    assert a_viewer.delete(f"/api/workflows/{slug}/").status_code == 403
+
+    # Tenant B's token does not work on A's domain; on B's domain A's workflow does not exist.
+    _, b_key = api_token_create(user=outsider, tenant=tenant_b)
+    on_a = Client(HTTP_HOST="acme.localhost", HTTP_AUTHORIZATION=f"Bearer {b_key}")
+    assert on_a.get(f"/api/workflows/{slug}/").status_code == 401
+    b_api = api_client(tenant_b, outsider)
+    assert b_api.get("/api/workflows/").json()["count"] == 0
+    for url in (f"/api/workflows/{slug}/", f"/api/workflows/{slug}/runs/", f"/api/workflows/{slug}/runs/x/results/"):
+        assert b_api.get(url).status_code == 404, url
+    assert post(b_api, f"/api/workflows/{slug}/runs/", {}).status_code == 404
+    assert Client(HTTP_HOST="acme.localhost").get("/api/workflows/").status_code in (401, 403)
+
+
+def test_it_serves_result_files_safely_and_never_outside_the_run_folder(tenant_a, editor_api, echo):
+    slug = post(editor_api, "/api/workflows/", {"name": "Results", "spec": chain_spec()}).json()["slug"]
+    storage = tenant_storage_root(tenant=tenant_a)
+    run_folder = storage / "runs" / f"acme__{slug}" / "manual__1"
+    task = run_folder / "a"
+    (task / "sub").mkdir(parents=True)
+    (task / "result.json").write_text('{"status": "success"}')
+    (task / "page.html").write_text("<script>alert(1)</script>")
+    (task / "chart.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>")
+    (task / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    (task / "blob.bin").write_bytes(b"\x00\x01")
+    secret = storage / "secret.txt"
+    secret.write_text("tenant secret")
+    (task / "escape").symlink_to(storage)
+    (task / "link.txt").symlink_to(secret)
+
+    files = editor_api.get(f"/api/workflows/{slug}/runs/manual__1/results/").json()
+    by_path = {f["path"]: f for f in files}
+    assert set(by_path) == {"result.json", "page.html", "chart.svg", "sub/data.csv", "blob.bin"}
+    assert by_path["sub/data.csv"]["size"] == 8 and by_path["sub/data.csv"]["content_type"].startswith("text/csv")
+
+    base = f"/api/workflows/{slug}/runs/manual__1/results/a/"
+    html = editor_api.get(base + "page.html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+    assert html["Content-Security-Policy"].startswith("sandbox") and html["X-Content-Type-Options"] == "nosniff"
+    assert editor_api.get(base + "chart.svg")["Content-Security-Policy"].startswith("sandbox")
+    assert editor_api.get(base + "result.json")["Content-Type"] == "application/json"
+    blob = editor_api.get(base + "blob.bin")
+    assert blob["Content-Type"] == "application/octet-stream" and blob["Content-Disposition"].startswith("attachment")
+    assert b"".join(editor_api.get(base + "sub/data.csv").streaming_content) == b"a,b\n1,2\n"
+
+    for evil in ("../../../secret.txt", "..%2F..%2F..%2Fsecret.txt", "escape/secret.txt", "link.txt",
+                 "%2Fetc%2Fpasswd", "sub/../../../../secret.txt", "..\\..\\secret.txt"):
+        response = editor_api.get(base + evil)
+        assert response.status_code == 404, (evil, response.status_code)
+    assert editor_api.get(f"/api/workflows/{slug}/runs/..%2F..%2F/results/a/result.json").status_code == 404
+    assert editor_api.get(f"/api/workflows/{slug}/runs/manual__1/results/..%2F..%2Fa/result.json").status_code == 404
+
+
+def test_it_keeps_working_when_airflow_is_down(
+    tenant_a, editor_api, settings, git_repo, django_capture_on_commit_callbacks
+):
+    from registry.services import repository_create, repository_sync_now
+
+    path, _ = git_repo(echo_repo_files(), name="echo-down")
+    repository = repository_create(slug="echo-down", name="Echo", url=f"file://{path}")
+    sync = repository_sync_now(repository=repository)
+    assert sync.state == "done", sync.error
+    settings.AIRFLOW_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+
+    spec = {"nodes": [node("a", {"text": {"value": "x"}}, repository="echo-down")], "edges": []}
+    slug = post(editor_api, "/api/workflows/", {"name": "Offline", "spec": spec}).json()["slug"]
+    with django_capture_on_commit_callbacks(execute=True):
+        deployed = post(editor_api, f"/api/workflows/{slug}/deploy/", {})
+    assert deployed.status_code == 202, deployed.content
+    with tenant_context(tenant_a):
+        workflow = Workflow.objects.get(slug=slug)
+        assert workflow.deploy_state == DeployState.WAITING_FOR_AIRFLOW
+        assert "Airflow" in workflow.deploy_error
+    status = editor_api.get(f"/api/workflows/{slug}/deploy/").json()
+    assert status["state"] == "waiting_for_airflow" and status["version"] == 1
+
+    triggered = post(editor_api, f"/api/workflows/{slug}/runs/", {})
+    assert triggered.status_code == 503 and triggered.json()["error"] == "airflow_unavailable"
+    assert editor_api.get(f"/api/workflows/{slug}/runs/").status_code == 503
+    # Saving still works.
+    saved = post(editor_api, f"/api/workflows/{slug}/versions/", {"spec": spec, "base_version": 1})
+    assert saved.status_code == 201
+
+
+def test_it_rejects_bad_run_params_before_asking_airflow(tenant_a, editor_api, echo, settings):
+    settings.AIRFLOW_URL = "http://127.0.0.1:9"
+    slug = post(editor_api, "/api/workflows/", {"name": "Params", "spec": chain_spec()}).json()["slug"]
+    assert post(editor_api, f"/api/workflows/{slug}/runs/", {}).json()["error"] == "not_deployed"
+    with tenant_context(tenant_a):
+        workflow = Workflow.objects.get(slug=slug)
+        Workflow.objects.filter(pk=workflow.pk).update(deployed_version=workflow.current_version)
+    bad = post(editor_api, f"/api/workflows/{slug}/runs/", {"params": {"greeting": 5, "nope": "x"}})
+    assert bad.status_code == 400
+    assert bad.json()["fields"]["params"] == {"greeting": ["must be a string"], "nope": [
+        "unknown parameter (this workflow has: greeting)"]}
+
+
+def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
+    import yaml
+    from openapi_spec_validator import validate
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = yaml.safe_load(out.read_text())
+    validate(schema)
+    assert "/api/workflows/{slug}/runs/{run_id}/tasks/{task_id}/logs/" in schema["paths"]

@@ -1,0 +1,309 @@
+"""REST API serializers for workflows: request parsing and response shapes (also the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from workflows.models import DeployState, Workflow, WorkflowVersion
+
+MAX_INT = 2**31 - 1
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "A workflow spec: nodes, edges, schedule, start_date, tags, params (see the README).",
+        "example": {
+            "nodes": [
+                {
+                    "id": "load",
+                    "label": "Load sales",
+                    "operator": {"repository": "flowui-bundled", "name": "load_dataset", "version": "1.0.0"},
+                    "position": {"x": 0, "y": 0},
+                    "inputs": {"source": {"value": "dataset/sales.csv"}},
+                    "execution_mode": "local",
+                    "retries": 0,
+                    "timeout_s": 3600,
+                }
+            ],
+            "edges": [],
+            "schedule": None,
+            "tags": [],
+            "params": [],
+        },
+    }
+)
+class SpecField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "nodes": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+                "description": "node id -> field (node, id, operator, execution_mode, inputs.<name>, edges) -> messages",
+            },
+            "workflow": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+)
+class ValidationErrorsField(serializers.JSONField):
+    pass
+
+
+class DeployStatusSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=DeployState.choices)
+    error = serializers.CharField(allow_blank=True)
+    version = serializers.IntegerField(allow_null=True)
+    requested_at = serializers.DateTimeField(allow_null=True)
+    live_at = serializers.DateTimeField(allow_null=True)
+
+    @staticmethod
+    def from_workflow(workflow: Workflow) -> dict:
+        return {
+            "state": workflow.deploy_state,
+            "error": workflow.deploy_error,
+            "version": workflow.deployed_version.number if workflow.deployed_version_id else None,
+            "requested_at": workflow.deploy_requested_at,
+            "live_at": workflow.deploy_live_at,
+        }
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    dag_id = serializers.SerializerMethodField()
+    current_version = serializers.SerializerMethodField()
+    deploy = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = ["slug", "name", "description", "dag_id", "current_version", "deploy", "paused", "created_at",
+                  "updated_at"]
+
+    def get_dag_id(self, workflow: Workflow) -> str:
+        from workflows.selectors import workflow_dag_id
+
+        return workflow_dag_id(tenant=self.context["tenant"], workflow=workflow)
+
+    def get_current_version(self, workflow: Workflow) -> int | None:
+        return workflow.current_version.number if workflow.current_version_id else None
+
+    @extend_schema_field(DeployStatusSerializer)
+    def get_deploy(self, workflow: Workflow) -> dict:
+        return DeployStatusSerializer(DeployStatusSerializer.from_workflow(workflow)).data
+
+
+class WorkflowDetailSerializer(WorkflowSerializer):
+    spec = serializers.SerializerMethodField()
+
+    class Meta(WorkflowSerializer.Meta):
+        fields = [*WorkflowSerializer.Meta.fields, "spec"]
+
+    @extend_schema_field(SpecField)
+    def get_spec(self, workflow: Workflow) -> dict:
+        return workflow.current_version.spec if workflow.current_version_id else {}
+
+
+class WorkflowCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True,
+                                 help_text="Default: derived from the name. Never changes (it names the DAG).")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    spec = SpecField(required=False)
+
+
+class WorkflowUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author_name")
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "author", "message", "created_at"]
+
+
+class VersionDetailSerializer(VersionSerializer):
+    spec = SpecField()
+
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "spec"]
+
+
+class VersionSaveSerializer(serializers.Serializer):
+    spec = SpecField()
+    base_version = serializers.IntegerField(
+        allow_null=True, min_value=0, max_value=MAX_INT,
+        help_text="The version number the edit started from; a stale one gets 409 and nothing is saved.",
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class RestoreSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_INT)
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    from_version = serializers.IntegerField(min_value=1, max_value=MAX_INT)
+    to_version = serializers.IntegerField(min_value=1, max_value=MAX_INT)
+
+
+class EdgeRefSerializer(serializers.Serializer):
+    source = serializers.CharField()
+    target = serializers.CharField()
+
+
+class NodeInputsChangeSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = serializers.ListField(child=serializers.CharField())
+
+
+class NodeChangeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    inputs = NodeInputsChangeSerializer()
+    settings = serializers.ListField(child=serializers.CharField())
+
+
+class NodesDiffSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = NodeChangeSerializer(many=True)
+
+
+class EdgesDiffSerializer(serializers.Serializer):
+    added = EdgeRefSerializer(many=True)
+    removed = EdgeRefSerializer(many=True)
+
+
+class DiffSerializer(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    nodes = NodesDiffSerializer()
+    edges = EdgesDiffSerializer()
+    workflow = serializers.ListField(child=serializers.CharField(), help_text="Changed workflow settings.")
+
+
+class ValidateRequestSerializer(serializers.Serializer):
+    spec = SpecField(required=False, help_text="Default: the current version's spec.")
+
+
+class ValidateResponseSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = ValidationErrorsField()
+
+
+class DeployRequestSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT,
+                                       help_text="Default: the current version.")
+
+
+class PauseSerializer(serializers.Serializer):
+    paused = serializers.BooleanField()
+
+
+class TriggerSerializer(serializers.Serializer):
+    params = serializers.DictField(required=False, child=serializers.JSONField(),
+                                   help_text="Overrides of the workflow's params, by name (typed).")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+
+
+class RunSerializer(serializers.Serializer):
+    run_id = serializers.CharField()
+    state = serializers.CharField()
+    run_type = serializers.CharField()
+    logical_date = serializers.DateTimeField(allow_null=True)
+    run_after = serializers.DateTimeField(allow_null=True)
+    queued_at = serializers.DateTimeField(allow_null=True)
+    start_date = serializers.DateTimeField(allow_null=True)
+    end_date = serializers.DateTimeField(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+    conf = serializers.DictField(child=serializers.JSONField())
+    note = serializers.CharField(allow_blank=True)
+    dag_versions = serializers.ListField(child=serializers.IntegerField(), help_text="Airflow DAG versions used.")
+    triggered_by = serializers.CharField(allow_blank=True)
+
+
+class TaskInstanceSerializer(serializers.Serializer):
+    task_id = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.CharField(allow_null=True)
+    try_number = serializers.IntegerField()
+    max_tries = serializers.IntegerField()
+    start_date = serializers.DateTimeField(allow_null=True)
+    end_date = serializers.DateTimeField(allow_null=True)
+    duration_s = serializers.FloatField(allow_null=True)
+    map_index = serializers.IntegerField()
+
+
+class RunDetailSerializer(RunSerializer):
+    tasks = TaskInstanceSerializer(many=True)
+
+
+class RunPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    results = RunSerializer(many=True)
+
+
+class RunsQuerySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["queued", "running", "success", "failed"], required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=25)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, default=0)
+
+
+class LogQuerySerializer(serializers.Serializer):
+    try_number = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)
+
+
+class LogPageSerializer(serializers.Serializer):
+    task_id = serializers.CharField()
+    try_number = serializers.IntegerField()
+    state = serializers.CharField(allow_null=True)
+    offset = serializers.IntegerField()
+    next_offset = serializers.IntegerField(help_text="Ask again from here to tail a running task.")
+    total_lines = serializers.IntegerField()
+    lines = serializers.ListField(child=serializers.CharField(allow_blank=True))
+    complete = serializers.BooleanField()
+
+
+class ClearSerializer(serializers.Serializer):
+    task_ids = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,250}$"), required=False, max_length=200,
+        help_text="Tasks to clear (retry); empty: the whole run.",
+    )
+    only_failed = serializers.BooleanField(required=False, default=False)
+    include_downstream = serializers.BooleanField(required=False, default=True)
+
+
+class ClearResponseSerializer(serializers.Serializer):
+    run = RunSerializer()
+    cleared_task_ids = serializers.ListField(child=serializers.CharField())
+
+
+class ResultFileSerializer(serializers.Serializer):
+    task_id = serializers.CharField()
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    modified = serializers.DateTimeField()
+    url = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(required=False, child=serializers.JSONField())
+
