@@ -9,3 +9,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowui.settings")
 app = CeleryApp("flowui")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.conf.imports = ("flowui.tasks",)  # `flowui` is the project package, not an installed app

@@ -137,3 +137,13 @@ def test_it_keeps_the_runtime_package_free_of_django_and_celery():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_runs_celery_tasks_in_the_tenant_schema_on_a_real_worker(celery_worker, tenant_a):
+    from django_tenants.utils import schema_context
+
+    from flowui.tasks import ping
+
+    with schema_context("acme"):
+        result = ping.delay()
+    assert result.get(timeout=30) == "acme"
