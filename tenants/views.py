@@ -1,0 +1,197 @@
+"""Tenant settings (admin role): members and roles, private operator repositories, secrets (write-only)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from tenants.models import ROLE_RANK, Membership, Role
+from tenants.permissions import require_role
+from tenants.services import membership_remove, membership_set
+
+ADMIN = "admin"
+
+
+def _error_text(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return " ".join(f"{m}" for msgs in exc.message_dict.values() for m in msgs)
+    return " ".join(exc.messages)
+
+
+def _grantable_roles(membership) -> list[tuple[str, str]]:
+    """An admin grants up to admin; only an owner grants owner."""
+    mine = ROLE_RANK[Role(membership.role)]
+    return [(value, label) for value, label in Role.choices if ROLE_RANK[Role(value)] <= max(mine, 2)
+            and (value != Role.OWNER or mine >= 3)]
+
+
+@require_role(ADMIN)
+def settings_home(request):
+    return redirect("tenant_members")
+
+
+@require_role(ADMIN)
+def members(request):
+    errors = []
+    email = ""
+    if request.method == "POST":
+        email = request.POST.get("email", "").strip()
+        role = request.POST.get("role", Role.VIEWER)
+        if role not in dict(_grantable_roles(request.membership)):
+            errors.append("You cannot grant that role.")
+        user = get_user_model().objects.filter(email__iexact=email).first() if email else None
+        if not email:
+            errors.append("Give the e-mail address of an existing user.")
+        elif user is None:
+            errors.append(f"No user has the e-mail address {email}. They need an account first.")
+        elif Membership.objects.filter(user=user, tenant=request.tenant).exists():
+            errors.append(f"{email} is a member already; change their role below.")
+        if not errors:
+            membership_set(user=user, tenant=request.tenant, role=role)
+            messages.success(request, f"Added {user.get_username()} as {role}.")
+            return redirect("tenant_members")
+    rows = Membership.objects.filter(tenant=request.tenant).select_related("user").order_by("user__username")
+    context = {"memberships": rows, "roles": _grantable_roles(request.membership), "errors": errors,
+               "email": email, "section": "members"}
+    return render(request, "tenants/members.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@require_role(ADMIN)
+def member_change(request, user_id: int):
+    target = Membership.objects.filter(tenant=request.tenant, user_id=user_id).select_related("user").first()
+    if target is None:
+        raise Http404("No such member.")
+    if target.user_id == request.user.pk:
+        messages.error(request, "You cannot change or remove your own membership; ask another admin.")
+        return redirect("tenant_members")
+    mine = ROLE_RANK[Role(request.membership.role)]
+    if ROLE_RANK[Role(target.role)] > mine:
+        raise PermissionDenied("You cannot change a member with a higher role than yours.")
+    if request.POST.get("action") == "remove":
+        membership_remove(user=target.user, tenant=request.tenant)
+        messages.success(request, f"Removed {target.user.get_username()}.")
+        return redirect("tenant_members")
+    role = request.POST.get("role", "")
+    if role not in dict(_grantable_roles(request.membership)):
+        messages.error(request, "You cannot grant that role.")
+        return redirect("tenant_members")
+    membership_set(user=target.user, tenant=request.tenant, role=role)
+    messages.success(request, f"{target.user.get_username()} is now {role}.")
+    return redirect("tenant_members")
+
+
+# --- repositories -----------------------------------------------------------------------------
+def _tenant_repository(request, slug: str):
+    from registry.selectors import repository_for_tenant
+
+    repository = repository_for_tenant(tenant=request.tenant, slug=slug)
+    if repository is None:
+        raise Http404("No such repository.")
+    return repository
+
+
+@require_role(ADMIN)
+def repositories(request):
+    from registry import services as registry_services
+    from registry.models import Repository
+    from registry.selectors import repositories_for_tenant
+
+    errors = []
+    form = {"slug": "", "name": "", "url": "", "ref": "main", "source": Repository.Source.GIT}
+    if request.method == "POST":
+        form = {key: request.POST.get(key, default).strip() for key, default in form.items()}
+        try:
+            repository = registry_services.repository_create(
+                slug=form["slug"], name=form["name"], url=form["url"], source=form["source"], ref=form["ref"] or "main",
+                tenant=request.tenant, access_token=request.POST.get("access_token", ""),
+            )
+        except ValidationError as exc:
+            errors.append(_error_text(exc))
+        else:
+            registry_services.repository_sync_request(repository=repository, user=request.user)
+            messages.success(request, f"Added {repository.name}; the first sync has started.")
+            return redirect("tenant_repositories")
+    rows = list(repositories_for_tenant(tenant=request.tenant))
+    context = {"repositories": rows, "errors": errors, "form": form, "sources": Repository.Source.choices,
+               "section": "repositories"}
+    return render(request, "tenants/repositories.html", context, status=400 if errors else 200)
+
+
+@require_role(ADMIN)
+def repository_status(request, slug: str):
+    repository = _tenant_repository(request, slug)
+    from registry.selectors import sync_run_latest
+
+    return render(request, "tenants/partials/repository_status.html",
+                  {"repository": repository, "sync": sync_run_latest(repository=repository)})
+
+
+@require_POST
+@require_role(ADMIN)
+def repository_sync(request, slug: str):
+    from registry import services as registry_services
+
+    repository = _tenant_repository(request, slug)
+    if repository.tenant_id != request.tenant.pk:
+        raise PermissionDenied("Platform repositories are synced by the platform's staff.")
+    registry_services.repository_sync_request(repository=repository, user=request.user)
+    messages.success(request, f"Sync of {repository.name} requested.")
+    return redirect("tenant_repositories")
+
+
+@require_POST
+@require_role(ADMIN)
+def repository_pin(request, slug: str):
+    from registry import services as registry_services
+
+    repository = _tenant_repository(request, slug)
+    if repository.tenant_id != request.tenant.pk:
+        raise PermissionDenied("Platform repositories are pinned by the platform's staff.")
+    ref = request.POST.get("ref", "").strip()
+    pin = getattr(registry_services, "repository_pin", None) or getattr(registry_services, "repository_ref_set", None)
+    if pin is None:
+        messages.error(request, "Pinning is not available in this version of the registry.")
+        return redirect("tenant_repositories")
+    try:
+        pin(repository=repository, ref=ref)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("tenant_repositories")
+    registry_services.repository_sync_request(repository=repository, user=request.user)
+    messages.success(request, f"{repository.name} is pinned to {ref}; syncing it.")
+    return redirect("tenant_repositories")
+
+
+# --- secrets ----------------------------------------------------------------------------------
+@require_role(ADMIN)
+def secrets(request):
+    from tenants.services_secrets import secret_set, secrets_list
+
+    errors = []
+    name = ""
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        try:
+            secret_set(tenant=request.tenant, name=name, value=request.POST.get("value", ""))
+        except ValidationError as exc:
+            errors.append(_error_text(exc))
+        else:
+            messages.success(request, f"Saved secret {name}. Its value is not shown again.")
+            return redirect("tenant_secrets")
+    context = {"secrets": secrets_list(tenant=request.tenant), "errors": errors, "name": name, "section": "secrets"}
+    return render(request, "tenants/secrets.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@require_role(ADMIN)
+def secret_delete(request, name: str):
+    from tenants.services_secrets import secret_delete as delete
+
+    if delete(tenant=request.tenant, name=name):
+        messages.success(request, f"Deleted secret {name}.")
+    return redirect("tenant_secrets")
