@@ -15,16 +15,29 @@ REF = {"repository": "flowui-bundled", "name": "train_model", "version": "1.2.0"
 
 
 def _spec(**extra) -> contracts.TaskSpec:
-    return contracts.TaskSpec.model_validate({
-        "task_id": "train", "operator": REF, "execution_mode": "kubernetes",
-        "resources": {"cpu": 2.5, "memory_mb": 4096, "gpu": 1}, "dependency_group": "ml",
-        "secrets": ["API_TOKEN", "DB_PASSWORD"], "timeout_s": 900, **extra,
-    })
+    return contracts.TaskSpec.model_validate(
+        {
+            "task_id": "train",
+            "operator": REF,
+            "execution_mode": "kubernetes",
+            "resources": {"cpu": 2.5, "memory_mb": 4096, "gpu": 1},
+            "dependency_group": "ml",
+            "secrets": ["API_TOKEN", "DB_PASSWORD"],
+            "timeout_s": 900,
+            **extra,
+        }
+    )
 
 
 def _pod(spec=None, **kwargs) -> k8s.V1Pod:
-    return build_pod(spec or _spec(), storage_root=STORAGE_ROOT, tenant="acme", dag_id="acme__train_flow",
-                     run_id="manual__2026-11-25T11:00:00+00:00", **kwargs)
+    return build_pod(
+        spec or _spec(),
+        storage_root=STORAGE_ROOT,
+        tenant="acme",
+        dag_id="acme__train_flow",
+        run_id="manual__2026-11-25T11:00:00+00:00",
+        **kwargs,
+    )
 
 
 def test_it_builds_a_pod_with_image_resources_mount_env_and_secret_refs(monkeypatch):
@@ -47,8 +60,18 @@ def test_it_builds_a_pod_with_image_resources_mount_env_and_secret_refs(monkeypa
 
     folder = contracts.run_dir(STORAGE_ROOT, "acme__train_flow", "manual__2026-11-25T11:00:00+00:00", "train")
     code_dir = contracts.operator_code_dir(STORAGE_ROOT, contracts.OperatorRef(**REF))
-    assert container.command == ["python", "-m", "flowui_runtime", "run", "--operator-dir", str(code_dir),
-                                 "--input-file", str(folder / "input.json"), "--run-dir", str(folder)]
+    assert container.command == [
+        "python",
+        "-m",
+        "flowui_runtime",
+        "run",
+        "--operator-dir",
+        str(code_dir),
+        "--input-file",
+        str(folder / "input.json"),
+        "--run-dir",
+        str(folder),
+    ]
     assert container.working_dir == str(folder)
     env = {item.name: item for item in container.env}
     assert env["FLOWUI_RUN_DIR"].value == str(folder)
@@ -74,8 +97,10 @@ def test_it_serialises_to_a_valid_pod_manifest_with_configured_names(monkeypatch
     assert container["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}  # no GPU key when gpu == 0
     assert manifest["spec"]["volumes"][0]["persistentVolumeClaim"] == {"claimName": "efs-acme"}
     refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
-    assert refs == [{"name": "acme-operator-secrets", "key": "API_TOKEN"},
-                    {"name": "acme-operator-secrets", "key": "DB_PASSWORD"}]
+    assert refs == [
+        {"name": "acme-operator-secrets", "key": "API_TOKEN"},
+        {"name": "acme-operator-secrets", "key": "DB_PASSWORD"},
+    ]
     # Pod names differ per run, so retries of other runs never collide.
     other = build_pod(_spec(), storage_root=STORAGE_ROOT, tenant="acme", dag_id="acme__train_flow", run_id="other")
     assert other.metadata.name != name
@@ -93,9 +118,15 @@ def test_it_fails_a_kubernetes_task_clearly_when_the_provider_is_missing(tmp_pat
     spec = support.task("load", operator, {"rows": {"value": 1}}, execution_mode="kubernetes")
     job = {"task_spec": spec, "storage_root": str(tmp_path / "acme"), "dag_id": "acme__k8s", "run_id": "r1"}
     completed = subprocess.run(
-        [str(repo / ".airflow-venv/bin/python"), str(Path(support.__file__).parent / "execute_task.py"),
-         json.dumps(job)],
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(repo)}, capture_output=True, text=True, timeout=120,
+        [
+            str(repo / ".airflow-venv/bin/python"),
+            str(Path(support.__file__).parent / "execute_task.py"),
+            json.dumps(job),
+        ],
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     assert outcome["state"] == "failed"
