@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from flowui_runtime.checks import dependencies_map_parse, metadata_parse, validate_path
@@ -70,6 +71,10 @@ def test_it_describes_every_field_of_every_model_and_extracts_the_schemas():
         for key in ("input_schema", "output_schema", "secrets_schema"):
             if entry[key]:
                 assert fields_without_description(entry[key]) == [], (folder, key)
+    for folder in FOLDERS:
+        # The example input each operator ships (README, `cli run`) is valid for its InputModel.
+        example = json.loads((folder / "example_input.json").read_text())
+        jsonschema.validate(example, report["operators"][folder.name]["input_schema"])
     snippet = report["operators"]["python_snippet"]["input_schema"]["properties"]["code"]
     assert snippet["widget"] == "code" and snippet["language"] == "python"
     assert report["operators"]["http_request"]["secrets_schema"]["properties"]["auth_token"]
