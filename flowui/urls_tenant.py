@@ -10,5 +10,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("api/", include("flowui.api_urls")),
+    path("operators/", include("registry.urls")),
     path("", include("workflows.urls")),
 ]

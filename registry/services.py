@@ -79,20 +79,33 @@ def repository_create(
         raise ValidationError({"slug": "Use 2-60 lower-case letters, digits or '-', starting with a letter or digit."})
     if Repository.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"A repository {slug!r} exists already."})
-    if not (ref or "").strip() or any(c in ref for c in " ~^:?*[\\") or ref.startswith("-"):
-        raise ValidationError({"ref": "Give a tag, branch or commit (no spaces or ~^:?*[ characters)."})
+    ref = _ref_check(ref)
     repository = Repository(
         slug=slug,
         name=name.strip() or slug,
         url=_url_check(url=url, source=source),
         source=source,
-        ref=ref.strip(),
+        ref=ref,
         tenant=tenant,
         sync_interval_minutes=sync_interval_minutes,
     )
     repository.access_token = access_token.strip()
     repository.full_clean()
     repository.save()
+    return repository
+
+
+def _ref_check(ref: str) -> str:
+    ref = (ref or "").strip()
+    if not ref or any(c in ref for c in " ~^:?*[\\") or ref.startswith("-") or ".." in ref:
+        raise ValidationError({"ref": "Give a tag, branch or commit (no spaces, '..' or ~^:?*[ characters)."})
+    return ref
+
+
+def repository_pin(*, repository: Repository, ref: str) -> Repository:
+    """Pin the repository to another tag, branch or commit (the next sync reads it)."""
+    repository.ref = _ref_check(ref)
+    repository.save(update_fields=["ref"])
     return repository
 
 
@@ -159,7 +172,7 @@ def _sync_fail(sync_run: SyncRun, reason: str) -> SyncRun:
     return sync_run
 
 
-def repository_sync(*, sync_run: SyncRun) -> SyncRun:
+def repository_sync(*, sync_run: SyncRun, on_progress=None) -> SyncRun:
     """Run one sync (the Celery task's body; also called directly by commands and the bench).
 
     Never raises for a repository problem: the SyncRun ends `failed` with the reason, and nothing stored
@@ -173,7 +186,7 @@ def repository_sync(*, sync_run: SyncRun) -> SyncRun:
         sync_run.save(update_fields=["state", "started_at"])
         Repository.objects.filter(pk=repository.pk).update(last_sync_state=Repository.SyncState.RUNNING)
         try:
-            return _sync(sync_run)
+            return _sync(sync_run, on_progress=on_progress)
         except git.GitError as exc:
             return _sync_fail(sync_run, f"Repository unreachable or ref missing: {exc}")
         except ValueError as exc:
@@ -212,7 +225,7 @@ def dependency_venv_python(group: DependencyGroup | None) -> str:
     return sys.executable
 
 
-def _sync(sync_run: SyncRun) -> SyncRun:
+def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
     repository = sync_run.repository
     started = time.monotonic()
     cache = repository_cache_fetch(repository=repository)
@@ -253,6 +266,8 @@ def _sync(sync_run: SyncRun) -> SyncRun:
 
     def advance(force: bool = False) -> None:
         progress["done"] += 0 if force else 1
+        if on_progress is not None:
+            on_progress(progress["done"], len(folders))
         if force or time.monotonic() - progress["saved_at"] > _PROGRESS_EVERY_S:
             SyncRun.objects.filter(pk=sync_run.pk).update(progress_done=progress["done"])
             progress["saved_at"] = time.monotonic()
@@ -359,10 +374,12 @@ def _sync(sync_run: SyncRun) -> SyncRun:
     return sync_run
 
 
-def repository_sync_now(*, repository: Repository, trigger: str = "command", user=None) -> SyncRun:
-    """Synchronous sync (management commands, the bench): create the SyncRun and run it here."""
+def repository_sync_now(*, repository: Repository, trigger: str = "command", user=None, on_progress=None) -> SyncRun:
+    """Synchronous sync (management commands, the bench): create the SyncRun and run it here.
+
+    on_progress(done, total) is called as operators are processed."""
     sync_run = SyncRun.objects.create(repository=repository, trigger=trigger, requested_by=user)
-    return repository_sync(sync_run=sync_run)
+    return repository_sync(sync_run=sync_run, on_progress=on_progress)
 
 
 def repositories_due_sync_request() -> list[SyncRun]:
