@@ -174,3 +174,18 @@ def test_it_runs_a_pipeline_of_bundled_operators_through_the_runtime(storage, we
         "variables": {"storage": str(storage), "path": stats["dataset_path"]},
     })
     assert snippet["result"] == 3
+
+
+def test_it_renders_every_operator_input_form_in_the_editor():
+    from workflows.jsonschema_form import render_form
+
+    report = validate_path(REPO)
+    for folder in FOLDERS:
+        schema = report["operators"][folder.name]["input_schema"]
+        example = json.loads((folder / "example_input.json").read_text())
+        html = str(render_form(schema, inputs={name: {"value": value} for name, value in example.items()}))
+        for name, prop in schema["properties"].items():
+            assert f'name="in.{name}' in html, (folder.name, name)
+            assert prop["description"].split("(")[0].split("'")[0][:30] in html.replace("&#x27;", "'"), (folder.name, name)
+    code_form = str(render_form(report["operators"]["python_snippet"]["input_schema"]))
+    assert 'class="widget-code" data-language="python"' in code_form

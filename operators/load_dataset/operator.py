@@ -17,7 +17,7 @@ MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 def operator_function(input_model: InputModel) -> OutputModel:
     raw, name = _fetch(input_model.source, timeout_s=input_model.timeout_s)
     data_format = input_model.format if input_model.format != "auto" else _format_from_name(name)
-    frame = _parse(raw, data_format, delimiter=input_model.delimiter)
+    frame = _parse(raw, data_format, delimiter=input_model.delimiter, max_rows=input_model.max_rows)
     if input_model.max_rows is not None:
         frame = frame.head(input_model.max_rows)
     target = Path(os.environ.get("FLOWUI_RUN_DIR") or os.getcwd()) / input_model.output_name
@@ -89,10 +89,10 @@ def _format_from_name(name: str) -> str:
     return "csv"
 
 
-def _parse(raw: bytes, data_format: str, *, delimiter: str) -> pd.DataFrame:
+def _parse(raw: bytes, data_format: str, *, delimiter: str, max_rows: int | None) -> pd.DataFrame:
     try:
         if data_format == "csv":
-            return pd.read_csv(io.BytesIO(raw), sep=delimiter)
+            return pd.read_csv(io.BytesIO(raw), sep=delimiter, nrows=max_rows)
         if data_format == "jsonl":
             return pd.json_normalize([json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()])
         data = json.loads(raw.decode("utf-8"))

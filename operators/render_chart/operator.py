@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 from model import InputModel, OutputModel  # noqa: E402
 
 DPI = 100
+MAX_BARS = 200
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
@@ -23,6 +24,11 @@ def operator_function(input_model: InputModel) -> OutputModel:
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
         raise ValueError(f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}")
+    if input_model.chart_type == "bar" and len(frame) > MAX_BARS:
+        raise ValueError(
+            f"a bar chart of {len(frame)} rows is unreadable (at most {MAX_BARS}); aggregate first "
+            "(e.g. with group_by_stats) or use a line chart"
+        )
     not_numeric = [name for name in input_model.y_columns if not pd.api.types.is_numeric_dtype(frame[name])]
     if not_numeric:
         raise ValueError(f"y column(s) must be numeric: {', '.join(not_numeric)}")

@@ -50,3 +50,10 @@ def test_it_names_unknown_and_non_numeric_columns(operator_module, data, run_env
     (run_env.storage / "text.csv").write_text("name,value\na,x\n")
     with pytest.raises(ValueError, match="must be numeric: value"):
         run(operator_module, dataset_path="text.csv", y_columns=["value"])
+
+
+def test_it_refuses_unreadable_bar_charts(operator_module, run_env):
+    (run_env.storage / "long.csv").write_text("v\n" + "1\n" * 201)
+    with pytest.raises(ValueError, match="bar chart of 201 rows is unreadable"):
+        run(operator_module, dataset_path="long.csv", chart_type="bar", y_columns=["v"])
+    assert run(operator_module, dataset_path="long.csv", chart_type="line", y_columns=["v"], table_rows=0).points == 201
