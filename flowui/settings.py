@@ -31,6 +31,8 @@ if FLOWUI_DEPLOY_MODE == "aws" and not AWS_ENDPOINT_URL and not (AWS_ACCESS_KEY_
     )
 # The platform's EFS file system (aws mode); tenants get access points on it.
 FLOWUI_EFS_FILE_SYSTEM_ID = env_str("FLOWUI_EFS_FILE_SYSTEM_ID", "")
+# The Batch compute environment (name or ARN, created with the platform's infrastructure) tenants' job queues use.
+FLOWUI_BATCH_COMPUTE_ENVIRONMENT = env_str("FLOWUI_BATCH_COMPUTE_ENVIRONMENT", "")
 
 # The bundled operator collection, synced by `make run` as the default repository.
 FLOWUI_BUNDLED_OPERATORS_URL = env_str("FLOWUI_BUNDLED_OPERATORS_URL", f"file://{BASE_DIR}")

@@ -117,3 +117,20 @@ def operator_sync_error(*, repository: Repository, name: str) -> str | None:
         return None
     entry = (run.report or {}).get("operators", {}).get(name)
     return entry.get("error") if entry and entry.get("status") == "error" else None
+
+
+def batch_environment(*, tenant) -> dict[str, str]:
+    """What Airflow needs to submit the tenant's Batch jobs: AWS_BATCH_JOB_DEFINITION_{name}_{version} and
+    AWS_BATCH_JOB_QUEUE_{name}_{version} (version dots -> underscores) for each stored job definition."""
+    from registry.models import BatchJobDefinition
+    from registry.services import batch_env_name
+
+    env: dict[str, str] = {}
+    rows = BatchJobDefinition.objects.filter(tenant=tenant).select_related("operator_version").order_by(
+        "operator_version__name", "operator_version__created_at"
+    )
+    for row in rows:
+        suffix = batch_env_name(row.operator_version)
+        env[f"AWS_BATCH_JOB_DEFINITION_{suffix}"] = row.job_definition_arn
+        env[f"AWS_BATCH_JOB_QUEUE_{suffix}"] = row.job_queue_arn
+    return env

@@ -495,8 +495,12 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------
+BATCH_STORAGE_MOUNT_PATH = "/mnt/flowui"
+
+
 def batch_env_name(operator_version: OperatorVersion) -> str:
-    return f"{operator_version.name}_{operator_version.version.replace('.', '_').replace('-', '_').replace('+', '_')}"
+    """`load_dataset` 1.2.0 -> `load_dataset_1_2_0`, the suffix of the AWS_BATCH_JOB_* variables."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_version.name}_{operator_version.version}")
 
 
 def batch_definition_ensure(
@@ -505,21 +509,31 @@ def batch_definition_ensure(
     operator_version: OperatorVersion,
     job_role_arn: str,
     efs_access_point_id: str,
-    compute_environment_arn: str,
-    efs_file_system_id: str | None = None,
-    storage_mount_path: str = "/mnt/flowui",
+    compute_environment: str = "",
+    efs_file_system_id: str = "",
 ) -> BatchJobDefinition:
-    """The tenant's Batch job definition of one operator version, and the tenant's job queue (idempotent)."""
+    """The tenant's Batch job definition of one operator version (group image, vcpu/memory from metadata, the
+    tenant's EFS access point and job role) and the tenant's job queue; idempotent, ARNs stored."""
     from flowui.lib import aws
 
     existing = BatchJobDefinition.objects.filter(operator_version=operator_version, tenant=tenant).first()
     if existing is not None:
         return existing
+    compute_environment = compute_environment or settings.FLOWUI_BATCH_COMPUTE_ENVIRONMENT
+    efs_file_system_id = efs_file_system_id or settings.FLOWUI_EFS_FILE_SYSTEM_ID
+    missing = [
+        label for label, value in (
+            ("job role ARN", job_role_arn), ("EFS access point", efs_access_point_id),
+            ("compute environment (FLOWUI_BATCH_COMPUTE_ENVIRONMENT)", compute_environment),
+            ("EFS file system (FLOWUI_EFS_FILE_SYSTEM_ID)", efs_file_system_id),
+        ) if not value
+    ]
+    if missing:
+        raise ValidationError(f"Cannot define Batch jobs for {tenant.schema_name}: missing {', '.join(missing)}.")
     resources = operator_version.metadata.get("resources", {})
-    definition_name = f"{settings.PROJECT_NAME}-{tenant.schema_name}-{batch_env_name(operator_version)}"[:128]
-    queue_arn = aws.batch_job_queue_ensure(
-        name=f"{settings.PROJECT_NAME}-{tenant.schema_name}-operators", compute_environment_arn=compute_environment_arn
-    )
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{settings.PROJECT_NAME}-{tenant.schema_name}")
+    definition_name = f"{prefix}-{batch_env_name(operator_version)}"[:128]
+    queue_arn = aws.batch_job_queue_ensure(name=f"{prefix}-operators"[:128], compute_environment=compute_environment)
     definition_arn = aws.batch_job_definition_register(
         name=definition_name,
         image=operator_version.image,
@@ -527,10 +541,15 @@ def batch_definition_ensure(
         memory_mb=int(resources.get("memory_mb", 1024)),
         gpus=int(resources.get("gpu", 0)),
         job_role_arn=job_role_arn,
-        efs_file_system_id=efs_file_system_id or settings.FLOWUI_EFS_FILE_SYSTEM_ID,
+        efs_file_system_id=efs_file_system_id,
         efs_access_point_id=efs_access_point_id,
-        container_path=storage_mount_path,
-        tags={"flowui:tenant": tenant.schema_name, "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}"},
+        container_path=BATCH_STORAGE_MOUNT_PATH,
+        environment={"FLOWUI_STORAGE_ROOT": BATCH_STORAGE_MOUNT_PATH},
+        tags={
+            "flowui:tenant": tenant.schema_name,
+            "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}",
+            "flowui:version": operator_version.version,
+        },
     )
     try:
         with transaction.atomic():
@@ -540,3 +559,24 @@ def batch_definition_ensure(
             )
     except IntegrityError:
         return BatchJobDefinition.objects.get(operator_version=operator_version, tenant=tenant)
+
+
+def batch_definitions_ensure_for_tenant(
+    *, tenant, job_role_arn: str, efs_access_point_id: str, compute_environment: str = "",
+    efs_file_system_id: str = "",
+) -> list[BatchJobDefinition]:
+    """Job definitions for every operator version the tenant can use that allows the batch execution mode."""
+    from registry.selectors import operator_versions_for_tenant
+
+    rows = []
+    for version in operator_versions_for_tenant(tenant=tenant).order_by("repository__slug", "name", "created_at"):
+        if "batch" not in version.metadata.get("execution_modes", ["batch"]):
+            continue
+        rows.append(
+            batch_definition_ensure(
+                tenant=tenant, operator_version=version, job_role_arn=job_role_arn,
+                efs_access_point_id=efs_access_point_id, compute_environment=compute_environment,
+                efs_file_system_id=efs_file_system_id,
+            )
+        )
+    return rows

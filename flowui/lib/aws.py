@@ -278,3 +278,68 @@ def iam_role_delete(*, name: str) -> bool:
         return True
     except (ClientError, BotoCoreError) as exc:
         raise translate(f"iam delete role {name}", exc) from None
+
+
+# --- AWS Batch (registry: one job definition per operator version and tenant, one job queue per tenant) ---
+def batch_job_queue_ensure(*, name: str, compute_environment: str) -> str:
+    """The ARN of the job queue `name`, created on `compute_environment` (name or ARN) when missing."""
+    batch = client("batch")
+    try:
+        for queue in batch.describe_job_queues(jobQueues=[name]).get("jobQueues", []):
+            if queue.get("status") not in ("DELETING", "DELETED"):
+                return queue["jobQueueArn"]
+        return batch.create_job_queue(
+            jobQueueName=name,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute_environment}],
+        )["jobQueueArn"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"batch job queue {name}", exc) from None
+
+
+def batch_job_definition_register(
+    *,
+    name: str,
+    image: str,
+    vcpus: float,
+    memory_mb: int,
+    gpus: int,
+    job_role_arn: str,
+    efs_file_system_id: str,
+    efs_access_point_id: str,
+    container_path: str,
+    environment: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Register (a new revision of) a container job definition with the tenant's EFS access point mounted at
+    `container_path` and the tenant's job role. Returns its ARN."""
+    resources = [
+        {"type": "VCPU", "value": f"{vcpus:g}"},
+        {"type": "MEMORY", "value": str(int(memory_mb))},
+    ]
+    if gpus:
+        resources.append({"type": "GPU", "value": str(int(gpus))})
+    container = {
+        "image": image,
+        "resourceRequirements": resources,
+        "jobRoleArn": job_role_arn,
+        "volumes": [
+            {
+                "name": "tenant-storage",
+                "efsVolumeConfiguration": {
+                    "fileSystemId": efs_file_system_id,
+                    "transitEncryption": "ENABLED",
+                    "authorizationConfig": {"accessPointId": efs_access_point_id, "iam": "ENABLED"},
+                },
+            }
+        ],
+        "mountPoints": [{"sourceVolume": "tenant-storage", "containerPath": container_path, "readOnly": False}],
+        "environment": [{"name": k, "value": v} for k, v in sorted((environment or {}).items())],
+    }
+    try:
+        return client("batch").register_job_definition(
+            jobDefinitionName=name, type="container", containerProperties=container, tags=tags or {},
+        )["jobDefinitionArn"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"batch register job definition {name}", exc) from None

@@ -1,0 +1,85 @@
+"""aws mode: Batch job definitions and queues per operator version and tenant, against a real moto_server."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from django.core.management import call_command
+
+from registry import selectors, services
+from registry.models import BatchJobDefinition
+from tests.test_registry_sync import good_metadata, operator_files
+
+pytestmark = [pytest.mark.django_db, pytest.mark.aws]
+
+
+@pytest.fixture
+def batch_infrastructure(moto_server, settings):
+    """What the platform's infrastructure provides: a compute environment, an EFS file system, a job role."""
+    kwargs = {"endpoint_url": moto_server.url, "region_name": "us-east-1"}
+    iam = boto3.client("iam", **kwargs)
+    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    env = boto3.client("batch", **kwargs).create_compute_environment(
+        computeEnvironmentName="flowui-ce", type="UNMANAGED", serviceRole=role["Role"]["Arn"]
+    )
+    efs = boto3.client("efs", **kwargs)
+    fs = efs.create_file_system(CreationToken="flowui")
+    ap = efs.create_access_point(FileSystemId=fs["FileSystemId"], RootDirectory={"Path": "/acme"})
+    job_role = iam.create_role(RoleName="acme-job", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}))
+    settings.FLOWUI_BATCH_COMPUTE_ENVIRONMENT = env["computeEnvironmentArn"]
+    settings.FLOWUI_EFS_FILE_SYSTEM_ID = fs["FileSystemId"]
+    return {"access_point_id": ap["AccessPointId"], "job_role_arn": job_role["Role"]["Arn"], "kwargs": kwargs}
+
+
+def test_it_defines_batch_jobs_per_operator_version_and_prints_their_environment(
+    batch_infrastructure, git_repo, tenant_a, capsys
+):
+    files = operator_files("load_data", metadata=good_metadata("load_data", "1.2.0") | {
+        "resources": {"cpu": 2, "memory_mb": 4096}})
+    files |= operator_files("local_only", metadata={"name": "local_only", "execution_modes": ["local"]})
+    path, _ = git_repo(files)
+    repository = services.repository_create(slug="ops", name="Ops", url=f"file://{path}")
+    services.repository_sync_now(repository=repository)
+
+    rows = services.batch_definitions_ensure_for_tenant(
+        tenant=tenant_a, job_role_arn=batch_infrastructure["job_role_arn"],
+        efs_access_point_id=batch_infrastructure["access_point_id"],
+    )
+    assert [r.operator_version.name for r in rows] == ["load_data"]
+    again = services.batch_definitions_ensure_for_tenant(
+        tenant=tenant_a, job_role_arn=batch_infrastructure["job_role_arn"],
+        efs_access_point_id=batch_infrastructure["access_point_id"],
+    )
+    assert [r.pk for r in again] == [r.pk for r in rows]
+    assert BatchJobDefinition.objects.count() == 1
+
+    batch = boto3.client("batch", **batch_infrastructure["kwargs"])
+    definition = batch.describe_job_definitions(jobDefinitions=[rows[0].job_definition_arn])["jobDefinitions"][0]
+    container = definition["containerProperties"]
+    assert container["image"] == rows[0].operator_version.image
+    assert {r["type"]: r["value"] for r in container["resourceRequirements"]} == {"VCPU": "2", "MEMORY": "4096"}
+    assert container["jobRoleArn"] == batch_infrastructure["job_role_arn"]
+    efs = container["volumes"][0]["efsVolumeConfiguration"]
+    assert efs["authorizationConfig"]["accessPointId"] == batch_infrastructure["access_point_id"]
+    queue = batch.describe_job_queues(jobQueues=[rows[0].job_queue_arn])["jobQueues"][0]
+    assert queue["jobQueueName"] == "flowui-acme-operators"
+
+    call_command("registry_batch_env", "--tenant", "acme")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == [
+        f"AWS_BATCH_JOB_DEFINITION_load_data_1_2_0={rows[0].job_definition_arn}",
+        f"AWS_BATCH_JOB_QUEUE_load_data_1_2_0={rows[0].job_queue_arn}",
+    ]
+    assert selectors.batch_environment(tenant=tenant_a)["AWS_BATCH_JOB_QUEUE_load_data_1_2_0"] == rows[0].job_queue_arn
+
+
+def test_it_names_what_is_missing_for_batch_definitions(moto_server, git_repo, tenant_a, settings):
+    from django.core.management.base import CommandError
+
+    settings.FLOWUI_BATCH_COMPUTE_ENVIRONMENT = ""
+    path, _ = git_repo(operator_files("alpha"))
+    services.repository_sync_now(repository=services.repository_create(slug="ops", name="Ops", url=f"file://{path}"))
+    with pytest.raises(CommandError, match="missing job role ARN, EFS access point, compute environment"):
+        call_command("registry_batch_env", "--tenant", "acme", "--ensure")
