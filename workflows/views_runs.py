@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import mimetypes
 from pathlib import Path
 
 from django.contrib import messages
@@ -235,12 +234,14 @@ def task_file(request, slug: str, run_id: str, task_id: str):
     path = _file_path(request, workflow, run_id, task_id, relative) if relative else None
     if path is None:
         raise Http404("No such result file.")
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    response = FileResponse(path.open("rb"), content_type=content_type,
-                            as_attachment=request.GET.get("download") == "1", filename=path.name)
-    # Produced HTML runs sandboxed even when opened directly: no scripts on the portal's origin.
-    response["Content-Security-Policy"] = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:"
-    response["X-Content-Type-Options"] = "nosniff"
+    from workflows.results import result_headers
+
+    headers = result_headers(path.name)
+    response = FileResponse(path.open("rb"), content_type=headers.pop("Content-Type"))
+    for key, value in headers.items():
+        response[key] = value
+    if request.GET.get("download") == "1":
+        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
     return response
 
 
