@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -184,19 +183,32 @@ def tenant_runs_archive(*, tenant: Tenant, now: datetime | None = None) -> RunsA
 
 
 # --- a whole tenant, before deletion ---------------------------------------------------------------
-def _pg_dump_schema(schema_name: str, dest: Path) -> bool:
-    """The tenant's schema as SQL (pg_dump), when pg_dump is installed."""
-    binary = shutil.which("pg_dump")
-    if not binary:
-        return False
-    db = settings.DATABASES["default"]
-    env = dict(os.environ, PGPASSWORD=db.get("PASSWORD") or "")
-    command = [binary, "-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"], "-n", schema_name,
-               "--no-owner", "-f", str(dest), db["NAME"]]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    if result.returncode != 0:
-        raise ArchiveError(f"pg_dump of schema {schema_name} failed: {result.stderr.strip()[:500]}")
-    return True
+def _schema_tables_dump(schema_name: str, dest: Path) -> list[str]:
+    """Every table of the tenant's schema as CSV (with header), through the platform's own connection so it
+    also sees uncommitted work. The schema's structure is that of its migrations, listed in the
+    django_migrations.csv it includes. Returns the file names written."""
+    from django.db import connection
+    from django_tenants.utils import quote_schema_name, schema_exists
+
+    if not schema_exists(schema_name):
+        return []
+    dest.mkdir(parents=True, exist_ok=True)
+    qn = connection.ops.quote_name
+    written = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+            [schema_name],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            sql = f"COPY {quote_schema_name(schema_name)}.{qn(table)} TO STDOUT WITH (FORMAT csv, HEADER)"
+            with open(dest / f"{table}.csv", "wb") as handle, cursor.cursor.copy(sql) as copy:
+                for chunk in copy:
+                    handle.write(chunk)
+            written.append(f"{table}.csv")
+    return written
 
 
 def archive_bucket_name() -> str:
@@ -206,7 +218,7 @@ def archive_bucket_name() -> str:
 
 
 def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
-    """A tar.gz of the tenant's storage folder and its schema (SQL), stored in the archive folder (local)
+    """A tar.gz of the tenant's storage folder and its schema's tables (CSV), stored in the archive folder (local)
     or the archive bucket (aws) and verified. Returns (location, sha256)."""
     root = tenant_storage_root(tenant=tenant)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
@@ -214,14 +226,14 @@ def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
     with tempfile.TemporaryDirectory(prefix="flowui-archive-") as work:
         work_dir = Path(work)
         tar_path = work_dir / name
-        dump = work_dir / "schema.sql"
-        has_dump = _pg_dump_schema(tenant.schema_name, dump)
+        dump = work_dir / "database"
+        tables = _schema_tables_dump(tenant.schema_name, dump)
         try:
             with tarfile.open(tar_path, "w:gz") as tar:
                 if root.is_dir():
                     tar.add(root, arcname=f"{tenant.schema_name}/storage")
-                if has_dump:
-                    tar.add(dump, arcname=f"{tenant.schema_name}/schema.sql")
+                if tables:
+                    tar.add(dump, arcname=f"{tenant.schema_name}/database")
         except OSError as exc:
             raise ArchiveError(f"cannot pack {root}: {exc.strerror or exc}") from None
         size, sha = file_digest(tar_path)

@@ -50,3 +50,54 @@ def tenant_airflow(*, tenant: Tenant):
 
 def tenant_dag_id_prefix(*, tenant: Tenant) -> str:
     return f"{tenant.schema_name}__"
+
+
+# --- provisioning -----------------------------------------------------------------------------------
+def tenants_with_provisioning():
+    """Tenants (public excluded) annotated with steps_total, steps_done, steps_failed, steps_running."""
+    from django.db.models import Count, Q
+
+    from tenants.models import ProvisioningStep
+
+    done, failed, running = (ProvisioningStep.State.DONE, ProvisioningStep.State.FAILED, ProvisioningStep.State.RUNNING)
+    return (
+        Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+        .annotate(
+            steps_total=Count("provisioning_steps"),
+            steps_done=Count("provisioning_steps", filter=Q(provisioning_steps__state=done)),
+            steps_failed=Count("provisioning_steps", filter=Q(provisioning_steps__state=failed)),
+            steps_running=Count("provisioning_steps", filter=Q(provisioning_steps__state=running)),
+        )
+    )
+
+
+def tenant_provisioning_progress(*, tenant: Tenant) -> dict:
+    """{"done", "total", "percent", "state" (done/failed/running/pending/none), "failed_step", "error"}."""
+    steps = list(tenant.provisioning_steps.all())
+    total = len(steps)
+    done = sum(1 for s in steps if s.state == "done")
+    failed = next((s for s in steps if s.state == "failed"), None)
+    if not total:
+        state = "none"
+    elif failed:
+        state = "failed"
+    elif done == total:
+        state = "done"
+    elif any(s.state == "running" for s in steps):
+        state = "running"
+    else:
+        state = "pending"
+    return {
+        "done": done,
+        "total": total,
+        "percent": int(100 * done / total) if total else 0,
+        "state": state,
+        "failed_step": failed.name if failed else "",
+        "error": failed.error if failed else "",
+    }
+
+
+def tenant_resources(*, tenant: Tenant):
+    from tenants.models import TenantResources
+
+    return TenantResources.objects.filter(tenant=tenant).first()

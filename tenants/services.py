@@ -43,6 +43,29 @@ def public_tenant_ensure() -> Tenant:
     return tenant
 
 
+def tenant_input_validate(
+    *, schema_name: str, name: str, domain: str | None, airflow_mode: str, airflow_url: str
+) -> str:
+    """Raise ValidationError (per field) for input tenant_create would refuse; returns the domain to use."""
+    if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
+        raise ValidationError(
+            {"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."}
+        )
+    if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
+        raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
+    if not (name or "").strip():
+        raise ValidationError({"name": "A tenant needs a name."})
+    if airflow_mode not in Tenant.AirflowMode.values:
+        modes = ", ".join(Tenant.AirflowMode.values)
+        raise ValidationError({"airflow_mode": f"Unknown Airflow mode {airflow_mode!r}; expected one of {modes}."})
+    if airflow_mode == Tenant.AirflowMode.DEDICATED and not airflow_url:
+        raise ValidationError({"airflow_url": "A dedicated Airflow needs its URL."})
+    domain = domain or tenant_domain_for(schema_name)
+    if Domain.objects.filter(domain=domain).exists():
+        raise ValidationError({"domain": f"The domain {domain!r} is taken."})
+    return domain
+
+
 @transaction.atomic
 def tenant_create(
     *,
@@ -58,23 +81,9 @@ def tenant_create(
 ) -> Tenant:
     """Create a tenant (schema cloned from the template + domain) and, once committed, start its
     provisioning pipeline (storage, cloud resources, Airflow; see tenants.provisioning)."""
-    if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
-        raise ValidationError(
-            {"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."}
-        )
-    if Tenant.objects.filter(schema_name=schema_name).exists():
-        raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
-    if not (name or "").strip():
-        raise ValidationError({"name": "A tenant needs a name."})
-    if airflow_mode not in Tenant.AirflowMode.values:
-        raise ValidationError(
-            {"airflow_mode": f"Unknown Airflow mode {airflow_mode!r}; expected one of {', '.join(Tenant.AirflowMode.values)}."}
-        )
-    if airflow_mode == Tenant.AirflowMode.DEDICATED and not airflow_url:
-        raise ValidationError({"airflow_url": "A dedicated Airflow needs its URL."})
-    domain = domain or tenant_domain_for(schema_name)
-    if Domain.objects.filter(domain=domain).exists():
-        raise ValidationError({"domain": f"The domain {domain!r} is taken."})
+    domain = tenant_input_validate(
+        schema_name=schema_name, name=name, domain=domain, airflow_mode=airflow_mode, airflow_url=airflow_url
+    )
     tenant = Tenant(
         schema_name=schema_name,
         name=name,
@@ -323,3 +332,22 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
     removed.append(f"PostgreSQL schema {result['tenant']}")
     logger.info("tenant %s deleted; its archive is %s", result["tenant"], result["archive"])
     return result
+
+
+# --- housekeeping schedule ------------------------------------------------------------------------
+HOUSEKEEPING_TASK_NAME = "flowui: tenant housekeeping (archive old run results)"  # as in migration 0004
+
+
+def housekeeping_schedule_ensure() -> None:
+    """Register the housekeeping dispatcher with Celery beat once (the migration does it too; this also
+    restores it after a database flush). An existing entry, with its interval as edited, is kept."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    if PeriodicTask.objects.filter(name=HOUSEKEEPING_TASK_NAME).exists():
+        return
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.FLOWUI_HOUSEKEEPING_INTERVAL_MINUTES, period=IntervalSchedule.MINUTES
+    )
+    PeriodicTask.objects.get_or_create(
+        name=HOUSEKEEPING_TASK_NAME, defaults={"task": "tenants.housekeeping_dispatch", "interval": interval}
+    )

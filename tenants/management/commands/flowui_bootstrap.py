@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from tenants.models import Role
-from tenants.services import membership_set, public_tenant_ensure, tenant_ensure
+from tenants.schemas import base_schema_ensure
+from tenants.services import housekeeping_schedule_ensure, membership_set, public_tenant_ensure, tenant_ensure
 
 
 class Command(BaseCommand):
@@ -22,6 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, admin_username: str, admin_email: str, **options):
         public_tenant_ensure()
+        # The template new tenants are cloned from, and the beat entry of housekeeping (both idempotent).
+        self.stdout.write(f"tenant template schema: {base_schema_ensure()}")
+        housekeeping_schedule_ensure()
         demo = tenant_ensure(schema_name="demo", name="Demo", domain="demo.localhost")
         password_file = Path(settings.BASE_DIR) / "var" / "admin-password"
         user_model = get_user_model()
