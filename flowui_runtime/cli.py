@@ -45,8 +45,11 @@ def command_validate(args: argparse.Namespace) -> int:
     if not (path / "operators").is_dir() and not (path / "model.py").exists() and not (path / "operator.py").exists():
         raise CliError(f"{path} holds neither operators/ nor an operator (model.py, operator.py)")
     report = validate_path(path, extract=not args.no_extract, timeout_s=args.timeout)
+    group_problems(path, report)
     for folder, entry in report["operators"].items():
+        entry["ok"] = not entry["errors"]
         entry["warnings"] = operator_warnings(path, folder, entry) if entry["ok"] else []
+        entry.pop("group_warnings", None)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -69,9 +72,43 @@ def command_validate(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def group_problems(path: Path, report: dict) -> None:
+    """The sync refuses an operator whose dependency group the repository's map does not define ('default'
+    always exists); the map's listing wins over metadata.json, which deserves a warning."""
+    from flowui_runtime.checks import DEPENDENCIES_MAP_PATH, dependencies_map_parse, metadata_parse
+
+    repo = path if (path / "operators").is_dir() else path.resolve().parent.parent
+    map_path = repo / DEPENDENCIES_MAP_PATH
+    if path.resolve().parent.name != "operators" and not (path / "operators").is_dir():
+        return  # a lone operator folder: no repository, no map to check against
+    try:
+        deps_map = dependencies_map_parse(map_path.read_text(encoding="utf-8") if map_path.is_file() else None)
+    except (OSError, ValueError):
+        return  # already reported by validate_path for a repository
+    defined = set(deps_map.groups) | {"default"}
+    for folder, entry in report["operators"].items():
+        entry.setdefault("group_warnings", [])
+        operator_dir = repo / "operators" / folder
+        try:
+            text = (operator_dir / "metadata.json").read_text(encoding="utf-8")
+            declared = metadata_parse(text, folder=folder).dependency_group
+        except FileNotFoundError:
+            declared = "default"
+        except (OSError, ValueError):
+            continue  # metadata errors are reported already
+        group = deps_map.group_of(folder, declared)
+        if group not in defined:
+            entry["errors"].append(f"dependency group {group!r} is not defined in {DEPENDENCIES_MAP_PATH}")
+        elif group != declared:
+            entry["group_warnings"].append(
+                f"metadata.json says dependency_group {declared!r} but {DEPENDENCIES_MAP_PATH} lists it in "
+                f"{group!r} (the map wins)"
+            )
+
+
 def operator_warnings(path: Path, folder: str, entry: dict) -> list[str]:
     """What the sync accepts but authors should fix: fields the editor cannot explain, untested code."""
-    warnings = []
+    warnings = list(entry.get("group_warnings", []))
     for key, model in (("input_schema", "InputModel"), ("output_schema", "OutputModel"), ("secrets_schema", "SecretsModel")):
         schema = entry.get(key)
         if schema:
@@ -235,7 +272,7 @@ def command_new(args: argparse.Namespace) -> int:
 
     repo = Path(args.repo)
     try:
-        written = scaffold_operator(repo=repo, name=args.name)
+        written = scaffold_operator(repo=repo, name=args.name, group=args.group)
     except ScaffoldError as exc:
         raise CliError(str(exc))
     for path in written:
@@ -284,6 +321,8 @@ def parser_build() -> argparse.ArgumentParser:
     new = commands.add_parser("new", help="scaffold operators/NAME with model, function, metadata and a test")
     new.add_argument("name", help="operator name: letters, digits and '_', starting with a letter")
     new.add_argument("--repo", default=".", help="repository root (default: current folder)")
+    new.add_argument("--group", default="default",
+                     help="dependency group (from dependencies/dependencies_map.json; default: 'default')")
     new.set_defaults(handler=command_new)
     return parser
 

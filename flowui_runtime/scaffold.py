@@ -132,22 +132,23 @@ def run_env(tmp_path, monkeypatch):
 EXAMPLE_INPUT = {"text": "hello ", "repeat": 2, "upper_case": False}
 
 
-def metadata_for(name: str) -> dict:
+def metadata_for(name: str, group: str = "default") -> dict:
     return {
         "name": name,
         "version": "0.1.0",
         "description": f"{name.replace('_', ' ').capitalize()}: describe what it does, what it reads and writes.",
         "tags": [],
         "style": {"label": name.replace("_", " ").capitalize()[:60], "colour": "#4a6fa5", "icon": "box"},
-        "dependency_group": "default",
+        "dependency_group": group,
         "resources": {"cpu": 1, "memory_mb": 1024, "gpu": 0},
         "execution_modes": ["local", "batch", "kubernetes"],
         "secrets": [],
     }
 
 
-def scaffold_operator(*, repo: Path, name: str) -> list[Path]:
-    """Create repo/operators/NAME/ (and operators/conftest.py when absent); returns the files written."""
+def scaffold_operator(*, repo: Path, name: str, group: str = "default") -> list[Path]:
+    """Create repo/operators/NAME/ (and operators/conftest.py when absent); returns the files written.
+    A group other than 'default' must be defined in the repository's dependencies_map.json."""
     if not NAME_RE.match(name):
         raise ScaffoldError(
             f"{name!r} is not a valid operator name: start with a letter; letters, digits and '_' only; max 80"
@@ -165,10 +166,12 @@ def scaffold_operator(*, repo: Path, name: str) -> list[Path]:
     if clashing:
         raise ScaffoldError(f"operators/{clashing[0]} already exists (names must differ by more than case)")
 
+    if group != "default":
+        _group_require(repo, group)
     files = {
         folder / "model.py": MODEL_TEMPLATE.format(name=name),
         folder / "operator.py": OPERATOR_TEMPLATE.format(name=name),
-        folder / "metadata.json": json.dumps(metadata_for(name), indent=2) + "\n",
+        folder / "metadata.json": json.dumps(metadata_for(name, group), indent=2) + "\n",
         folder / "test_operator.py": TEST_TEMPLATE.format(name=name),
         folder / "example_input.json": json.dumps(EXAMPLE_INPUT, indent=2) + "\n",
     }
@@ -181,3 +184,19 @@ def scaffold_operator(*, repo: Path, name: str) -> list[Path]:
     except OSError as exc:
         raise ScaffoldError(f"cannot write {folder}: {exc}") from None
     return list(files)
+
+
+def _group_require(repo: Path, group: str) -> None:
+    from flowui_runtime.checks import DEPENDENCIES_MAP_PATH, dependencies_map_parse
+
+    map_path = repo / DEPENDENCIES_MAP_PATH
+    try:
+        deps_map = dependencies_map_parse(map_path.read_text(encoding="utf-8") if map_path.is_file() else None)
+    except (OSError, ValueError) as exc:
+        raise ScaffoldError(str(exc)) from None
+    if group not in deps_map.groups:
+        known = ", ".join(sorted(deps_map.groups)) or "none"
+        raise ScaffoldError(
+            f"dependency group {group!r} is not defined in {DEPENDENCIES_MAP_PATH} (defined: {known}); "
+            "add it there first, or leave --group out for 'default'"
+        )

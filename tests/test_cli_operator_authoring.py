@@ -200,3 +200,32 @@ def test_it_stops_an_operator_that_runs_too_long(tmp_path):
                  cwd=tmp_path, stdin=code, timeout=60)
     assert result.returncode == 2 and "did not finish within 2 s" in result.stderr
     assert_no_traceback(result)
+
+
+def test_it_checks_dependency_groups_against_the_repository_map(tmp_path):
+    (tmp_path / "dependencies").mkdir()
+    (tmp_path / "dependencies" / "dependencies_map.json").write_text(json.dumps(
+        {"groups": {"data": {"requirements": ["pydantic==2.14.4"], "operators": ["listed"]}}}
+    ))
+    made = cli("new", "in_data", "--repo", str(tmp_path), "--group", "data", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert json.loads((tmp_path / "operators" / "in_data" / "metadata.json").read_text())["dependency_group"] == "data"
+    unknown = cli("new", "in_gpu", "--repo", str(tmp_path), "--group", "gpu", cwd=tmp_path)
+    assert unknown.returncode == 2 and "'gpu' is not defined" in unknown.stderr and "(defined: data)" in unknown.stderr
+    assert not (tmp_path / "operators" / "in_gpu").exists()
+
+    assert cli("new", "listed", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert cli("new", "orphan", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    orphan_metadata = tmp_path / "operators" / "orphan" / "metadata.json"
+    orphan_metadata.write_text(orphan_metadata.read_text().replace('"default"', '"gpu"'))
+
+    result = cli("validate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "ok    in_data 0.1.0" in result.stdout
+    assert ("WARN  listed: metadata.json says dependency_group 'default' but dependencies/dependencies_map.json "
+            "lists it in 'data' (the map wins)") in result.stdout
+    assert "ERROR orphan: dependency group 'gpu' is not defined in dependencies/dependencies_map.json" in result.stdout
+    assert "2 of 3 operators valid" in result.stdout
+    single = cli("validate", str(tmp_path / "operators" / "orphan"), "--json", cwd=tmp_path)
+    entry = json.loads(single.stdout)["operators"]["orphan"]
+    assert single.returncode == 1 and not entry["ok"] and "group_warnings" not in entry
