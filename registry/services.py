@@ -433,28 +433,32 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another worker may be building the same venv: wait for it
         if ready.exists():
             return path
+        # Built aside and renamed when complete: the runtime uses <hash>/bin/python as soon as it exists.
+        building = venvs / f".{group.requirements_hash}.building"
+        shutil.rmtree(building, ignore_errors=True)
         shutil.rmtree(path, ignore_errors=True)
         requirements = list(group.requirements)
         if not any(re.match(r"^pydantic\b", line, re.IGNORECASE) for line in requirements):
             requirements.append(_platform_pydantic_requirement())
         try:
             subprocess.run(
-                [sys.executable, "-m", "venv", str(path)], check=True, capture_output=True, timeout=300
+                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300
             )
-            pip = [str(path / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+            pip = [str(building / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
             if Path("/opt/wheels").is_dir():
                 pip += ["--find-links", "/opt/wheels"]
             subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
         except subprocess.CalledProcessError as exc:
-            shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(building, ignore_errors=True)
             tail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
             raise DependencyVenvError(
                 f"dependency group {group.name!r}: building its virtualenv failed: {' / '.join(tail) or exc}"
             )
         except subprocess.TimeoutExpired:
-            shutil.rmtree(path, ignore_errors=True)
+            shutil.rmtree(building, ignore_errors=True)
             raise DependencyVenvError(f"dependency group {group.name!r}: pip install did not finish in time")
-        ready.write_text("\n".join(requirements) + "\n")
+        (building / ".flowui-ready").write_text("\n".join(requirements) + "\n")
+        building.rename(path)
     return path
 
 

@@ -288,3 +288,38 @@ def test_it_keeps_the_github_token_out_of_errors(settings):
     failed = services.repository_sync_now(repository=repository)
     assert failed.state == SyncRun.State.FAILED
     assert "ghp_tok4711" not in failed.error and "127.0.0.1:9" in failed.error
+
+
+@pytest.mark.django_db
+def test_it_syncs_due_repositories_periodically(git_repo, django_capture_on_commit_callbacks):
+    from django_celery_beat.models import PeriodicTask
+
+    from registry.tasks import registry_sync_dispatch
+
+    task = PeriodicTask.objects.get(task="registry.tasks.registry_sync_dispatch")
+    assert task.enabled and task.interval.every == 5
+    path, _ = git_repo(operator_files("alpha"))
+    due = make_repository(f"file://{path}", slug="due")
+    manual = services.repository_create(slug="manual", name="Manual", url=f"file://{path}", sync_interval_minutes=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert registry_sync_dispatch() == 1
+    due.refresh_from_db()
+    assert due.last_sync_state == Repository.SyncState.OK
+    assert due.sync_runs.get().trigger == "periodic"
+    assert not manual.sync_runs.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert registry_sync_dispatch() == 0  # synced less than its interval ago
+
+
+@pytest.mark.django_db
+def test_it_reports_progress_while_syncing(git_repo):
+    files = {}
+    for n in range(6):
+        files |= operator_files(f"op{n}")
+    path, _ = git_repo(files)
+    repository = make_repository(f"file://{path}")
+    seen = []
+    sync_run = services.repository_sync_now(repository=repository, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert sync_run.progress_text == "6 of 6"
