@@ -9,7 +9,7 @@ class InputModel(BaseModel):
         description=(
             "Python code to run. The variables are defined as globals; assign the value to return to the "
             "result variable. print() output is returned too. Files written to the working directory "
-            "(the run folder) are kept."
+            "(the run folder) are kept. The standard library is available; other packages are not."
         ),
         json_schema_extra={"widget": "code", "language": "python"},
     )

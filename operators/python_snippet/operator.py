@@ -10,6 +10,7 @@ outside the web process (a task subprocess, a Batch job or a pod); the child pro
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,7 @@ def operator_function(input_model: InputModel) -> OutputModel:
         last = f": {detail[-1]}" if detail else ""
         raise RuntimeError(f"the snippet {reason}{last}\n{err_text[-4000:]}")
     result = json.loads(result_file.read_text(encoding="utf-8"))["result"]
+    shutil.rmtree(work, ignore_errors=True)  # kept on failure, for a look at what ran
     return OutputModel(result=result, stdout=out_text, stderr=err_text, duration_s=duration)
 
 

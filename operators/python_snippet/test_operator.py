@@ -20,6 +20,7 @@ def test_it_runs_code_with_variables_and_returns_result_and_prints(operator_modu
     assert out.result == {"total": 12, "cwd": str(run_env.run_dir), "when": "2024-01-02"}
     assert out.stdout == "total is 12\n" and out.duration_s > 0
     assert (run_env.run_dir / "note.txt").read_text() == "x"
+    assert sorted(p.name for p in run_env.run_dir.iterdir()) == ["note.txt"]
 
 
 def test_it_does_not_pass_secrets_to_the_code(operator_module, run_env, monkeypatch):
@@ -35,6 +36,7 @@ def test_it_reports_the_error_of_failing_code(operator_module, run_env):
         run(operator_module, code="x = 1\ny = x / 0\n")
     with pytest.raises(RuntimeError, match="SyntaxError"):
         run(operator_module, code="def (:\n")
+    assert (run_env.run_dir / ".snippet" / "snippet.py").read_text() == "def (:\n"
 
 
 def test_it_stops_code_that_runs_too_long_with_its_children(operator_module, run_env):
