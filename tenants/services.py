@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
@@ -81,24 +82,26 @@ def tenant_create(
 ) -> Tenant:
     """Create a tenant (schema cloned from the template + domain) and, once committed, start its
     provisioning pipeline (storage, cloud resources, Airflow; see tenants.provisioning)."""
-    domain = tenant_input_validate(
-        schema_name=schema_name, name=name, domain=domain, airflow_mode=airflow_mode, airflow_url=airflow_url
-    )
-    tenant = Tenant(
-        schema_name=schema_name,
-        name=name,
-        airflow_mode=airflow_mode,
-        airflow_url=airflow_url,
-        airflow_username=airflow_username,
-        airflow_dags_path=airflow_dags_path,
-    )
-    tenant.airflow_password = airflow_password
-    tenant.save(verbosity=0)
-    Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
-    tenant_provisioning_plan(tenant=tenant)
-    if provision:
-        tenant_provisioning_enqueue(tenant=tenant)
-    return tenant
+    # Tenants are rows of the public schema, whatever schema the caller's connection is in.
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        domain = tenant_input_validate(
+            schema_name=schema_name, name=name, domain=domain, airflow_mode=airflow_mode, airflow_url=airflow_url
+        )
+        tenant = Tenant(
+            schema_name=schema_name,
+            name=name,
+            airflow_mode=airflow_mode,
+            airflow_url=airflow_url,
+            airflow_username=airflow_username,
+            airflow_dags_path=airflow_dags_path,
+        )
+        tenant.airflow_password = airflow_password
+        tenant.save(verbosity=0)
+        Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        tenant_provisioning_plan(tenant=tenant)
+        if provision:
+            tenant_provisioning_enqueue(tenant=tenant)
+        return tenant
 
 
 def tenant_ensure(*, schema_name: str, name: str, domain: str | None = None) -> Tenant:
@@ -328,7 +331,8 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
     if root.exists():
         shutil.rmtree(root)
         removed.append(f"storage folder {root}")
-    tenant.delete(force_drop=True)
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        tenant.delete(force_drop=True)
     removed.append(f"PostgreSQL schema {result['tenant']}")
     logger.info("tenant %s deleted; its archive is %s", result["tenant"], result["archive"])
     return result

@@ -1,0 +1,143 @@
+"""Platform staff's admin pages and REST API for tenants (public domain, real PostgreSQL, eager Celery)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tenants.models import Tenant
+from tenants.services import membership_set, tenant_create
+
+
+@pytest.fixture
+def staff(db, django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(staff)
+    return client
+
+
+def _volume(schema: str) -> Path:
+    path = Path(settings.VOLUME_MOUNT_PATH_HOST) / schema
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def test_it_creates_a_tenant_in_the_admin_and_provisions_it(staff_client, django_capture_on_commit_callbacks):
+    _volume("adm_new")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/admin/tenants/tenant/add/",
+            {"schema_name": "adm_new", "name": "Admin new", "domain": "", "airflow_mode": "shared",
+             "airflow_url": "", "airflow_username": "", "airflow_password": "", "airflow_dags_path": ""},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    tenant = Tenant.objects.get(schema_name="adm_new")
+    assert tenant.domains.get().domain == "adm-new.localhost"
+    assert {s.name: s.state for s in tenant.provisioning_steps.all()} == {
+        "schema": "done", "storage": "done", "airflow": "done"
+    }
+
+    listing = staff_client.get("/admin/tenants/tenant/").content.decode()
+    assert "adm_new" in listing and "3/3 done" in listing
+
+    page = staff_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
+    for text in ("Retry provisioning", "Provisioning steps", "storage root", "DAG ids start with",
+                 "adm_new__", "Memberships"):
+        assert text in page, text
+
+
+def test_it_shows_admin_form_errors_instead_of_failing(staff_client):
+    response = staff_client.post(
+        "/admin/tenants/tenant/add/",
+        {"schema_name": "adm_ded", "name": "Dedicated", "airflow_mode": "dedicated", "airflow_url": ""},
+    )
+    assert response.status_code == 200
+    assert "A dedicated Airflow needs its URL." in response.content.decode()
+    assert not Tenant.objects.filter(schema_name="adm_ded").exists()
+
+
+def test_it_retries_a_failed_step_from_the_tenants_page(
+    staff_client, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    settings.VOLUME_MOUNT_PATH_HOST = blocker
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create(schema_name="adm_retry", name="Retry")
+    page = staff_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
+    assert "stopped at <b>storage</b>" in page and "cannot create the storage folders" in page
+    assert "1/3 failed" in staff_client.get("/admin/tenants/tenant/").content.decode()
+
+    settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "volume"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/admin/tenants/tenant/{tenant.pk}/retry-provisioning/")
+    assert response.status_code == 302
+    assert set(tenant.provisioning_steps.values_list("state", flat=True)) == {"done"}
+
+
+def test_it_suspends_from_the_admin_and_blocks_members(staff_client, make_user, tenant_client):
+    tenant = tenant_create(schema_name="adm_sus", name="Suspend", provision=False)
+    member = make_user("member", tenant=tenant, role="viewer")
+    staff_client.post("/admin/tenants/tenant/", {"action": "suspend", "_selected_action": [tenant.pk]})
+    assert Tenant.objects.get(pk=tenant.pk).status == "suspended"
+    assert tenant_client(tenant, member).get("/", HTTP_ACCEPT="application/json").status_code == 403
+
+
+def test_it_deletes_in_two_steps_archive_first(staff_client, django_capture_on_commit_callbacks):
+    root = _volume("adm_del")
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create(schema_name="adm_del", name="Delete")
+    first = staff_client.post(
+        "/admin/tenants/tenant/", {"action": "archive_and_delete", "_selected_action": [tenant.pk]}
+    )
+    assert first.status_code == 200
+    body = first.content.decode()
+    assert "Archive done: confirm the deletion" in body and "adm_del-" in body
+    tenant.refresh_from_db()
+    assert tenant.status == "archived" and root.exists()  # archived, nothing removed yet
+
+    second = staff_client.post(
+        "/admin/tenants/tenant/",
+        {"action": "archive_and_delete", "_selected_action": [tenant.pk], "confirm": "yes"},
+    )
+    assert second.status_code == 302
+    assert not Tenant.objects.filter(schema_name="adm_del").exists() and not root.exists()
+
+
+def test_it_lists_and_creates_tenants_through_the_platform_api(staff_client, django_capture_on_commit_callbacks):
+    _volume("api_new")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = staff_client.post(
+            "/api/tenants/", {"schema_name": "api_new", "name": "API new"}, content_type="application/json"
+        )
+    assert created.status_code == 201, created.content
+    assert created.json()["schema_name"] == "api_new"
+    detail = staff_client.get("/api/tenants/api_new/").json()
+    assert [s["state"] for s in detail["steps"]] == ["done", "done", "done"]
+    assert detail["resources"]["storage_root"].endswith("/api_new")
+    listing = staff_client.get("/api/tenants/").json()["results"]
+    assert "api_new" in [t["schema_name"] for t in listing]
+    assert staff_client.post("/api/tenants/api_new/retry/").json()["resumed_at"] is None
+
+    bad = staff_client.post("/api/tenants/", {"schema_name": "Bad Name", "name": "x"}, content_type="application/json")
+    assert bad.status_code == 400 and "schema_name" in bad.json()["fields"]
+    taken = staff_client.post("/api/tenants/", {"schema_name": "api_new", "name": "x"}, content_type="application/json")
+    assert taken.status_code == 400 and "exists already" in str(taken.json()["fields"])
+
+
+def test_it_refuses_the_platform_api_to_non_staff(db, tenant_a, make_user):
+    user = make_user("plain", tenant=tenant_a, role="owner")
+    membership_set(user=user, tenant=tenant_a, role="owner")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    assert client.get("/api/tenants/").status_code == 403
+    assert Client(HTTP_HOST="localhost").get("/api/tenants/").status_code == 403
