@@ -172,7 +172,7 @@ def _sync_fail(sync_run: SyncRun, reason: str) -> SyncRun:
     return sync_run
 
 
-def repository_sync(*, sync_run: SyncRun, on_progress=None) -> SyncRun:
+def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     """Run one sync (the Celery task's body; also called directly by commands and the bench).
 
     Never raises for a repository problem: the SyncRun ends `failed` with the reason, and nothing stored
@@ -186,7 +186,7 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None) -> SyncRun:
         sync_run.save(update_fields=["state", "started_at"])
         Repository.objects.filter(pk=repository.pk).update(last_sync_state=Repository.SyncState.RUNNING)
         try:
-            return _sync(sync_run, on_progress=on_progress)
+            return _sync(sync_run, on_progress=on_progress, full=full)
         except git.GitError as exc:
             return _sync_fail(sync_run, f"Repository unreachable or ref missing: {exc}")
         except ValueError as exc:
@@ -225,7 +225,7 @@ def dependency_venv_python(group: DependencyGroup | None) -> str:
     return sys.executable
 
 
-def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
+def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     repository = sync_run.repository
     started = time.monotonic()
     cache = repository_cache_fetch(repository=repository)
@@ -253,12 +253,31 @@ def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
     for version in OperatorVersion.objects.filter(repository=repository, name__in=list(folders)).order_by("created_at"):
         latest[(version.name, version.tree_hash)] = version
 
+    # A broken operator whose files, the dependencies map, the set of operators and the built venvs are all
+    # as in the last finished sync keeps its error without being extracted again (a hang costs its timeout once).
+    map_blob = git.tree_entries(repo=cache, commit=commit, folder="dependencies").get("dependencies_map.json", ("", ""))[1]
+    ready_venvs = sorted(g.requirements_hash for g in groups.values() if dependency_venv_python(g) != sys.executable)
+    fingerprint = requirements_hash([f"map={map_blob}", f"venvs={ready_venvs}", f"operators={sorted(folders)}"])
+    report["fingerprint"] = fingerprint
+    previous = repository.sync_runs.filter(state=SyncRun.State.DONE).exclude(pk=sync_run.pk).order_by("-id").first()
+    previous_errors = {}
+    if previous is not None and not full and (previous.report or {}).get("fingerprint") == fingerprint:
+        previous_errors = {
+            name: entry for name, entry in previous.report.get("operators", {}).items()
+            if entry.get("status") == "error" and entry.get("tree_hash")
+        }
+
     changed: list[str] = []
     for name, tree_hash in folders.items():
         known = latest.get((name, tree_hash))
         group = groups.get(deps_map.group_of(name, known.metadata.get("dependency_group", DEFAULT_GROUP))) if known else None
+        failed_before = previous_errors.get(name)
         if known is not None and group is not None and group.pk == known.dependency_group_id:
             report["operators"][name] = {"status": "unchanged", "version": known.version, "operator_version_id": known.pk}
+        elif failed_before is not None and failed_before["tree_hash"] == tree_hash:
+            report["operators"][name] = {
+                "status": "error", "error": failed_before["error"], "tree_hash": tree_hash, "unchanged_since": previous.pk,
+            }
         else:
             changed.append(name)
 
@@ -308,7 +327,7 @@ def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
                         )
                     )
                     continue
-            report["operators"][name] = {"status": "error", "error": "; ".join(check.errors)}
+            report["operators"][name] = {"status": "error", "error": "; ".join(check.errors), "tree_hash": folders[name]}
             advance()
 
         for result in extract_schemas(
@@ -318,7 +337,9 @@ def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
             report["extracted"] += 1
             name = result.key
             if not result.ok:
-                report["operators"][name] = {"status": "error", "error": result.error or "schema extraction failed"}
+                report["operators"][name] = {
+                    "status": "error", "error": result.error or "schema extraction failed", "tree_hash": folders[name],
+                }
                 advance()
                 continue
             metadata = checks[name].metadata
@@ -369,17 +390,26 @@ def _sync(sync_run: SyncRun, on_progress=None) -> SyncRun:
     if settings.FLOWUI_VENVS_AUTOBUILD and settings.FLOWUI_DEPLOY_MODE == "local":
         from registry.tasks import dependency_venv_task
 
+        def enqueue(pk: int) -> None:
+            try:
+                dependency_venv_task.delay(pk)
+            except Exception as exc:  # a broker outage must not fail a finished sync
+                logger.warning("could not queue the venv build of dependency group %s: %s", pk, exc)
+
         for group in {g.pk: g for g in job_groups.values() if g.requirements}.values():
-            transaction.on_commit(lambda pk=group.pk: dependency_venv_task.delay(pk))
+            transaction.on_commit(lambda pk=group.pk: enqueue(pk))
     return sync_run
 
 
-def repository_sync_now(*, repository: Repository, trigger: str = "command", user=None, on_progress=None) -> SyncRun:
+def repository_sync_now(
+    *, repository: Repository, trigger: str = "command", user=None, on_progress=None, full: bool = False
+) -> SyncRun:
     """Synchronous sync (management commands, the bench): create the SyncRun and run it here.
 
-    on_progress(done, total) is called as operators are processed."""
+    on_progress(done, total) is called as operators are processed; full=True re-checks operators that failed
+    before even when nothing changed."""
     sync_run = SyncRun.objects.create(repository=repository, trigger=trigger, requested_by=user)
-    return repository_sync(sync_run=sync_run, on_progress=on_progress)
+    return repository_sync(sync_run=sync_run, on_progress=on_progress, full=full)
 
 
 def repositories_due_sync_request() -> list[SyncRun]:

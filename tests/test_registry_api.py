@@ -143,3 +143,29 @@ def test_it_publishes_a_valid_openapi_schema(tenant_a, make_user, tenant_client)
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert "/api/operators/" in paths and "/api/repositories/{slug}/sync/" in paths
+
+
+def test_it_lets_platform_staff_sync_from_the_admin_and_see_progress_and_errors(
+    synced, public_client, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    public, _ = synced
+    staff = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    public_client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = public_client.post(
+            "/admin/registry/repository/", {"action": "sync_now", "_selected_action": [public.pk]}, follow=True
+        )
+    assert "Queued 1 sync" in response.content.decode()
+    run = public.sync_runs.order_by("-id").first()
+    assert run.trigger == "admin" and run.state == SyncRun.State.DONE
+    page = public_client.get(f"/admin/registry/syncrun/{run.pk}/change/").content.decode()
+    assert "2 of 2" in page
+    listing = public_client.get("/admin/registry/syncrun/").content.decode()
+    assert "public-ops" in listing or "Public ops" in listing
+    first = public.sync_runs.order_by("id").first()
+    page = public_client.get(f"/admin/registry/syncrun/{first.pk}/change/").content.decode()
+    assert "nope" in page  # the broken operator's error
+    form = public_client.get(f"/admin/registry/repository/{public.pk}/change/").content.decode()
+    assert 'name="access_token"' in form

@@ -118,6 +118,17 @@ def test_it_syncs_one_good_operator_and_reports_five_broken_ones(git_repo, setti
     # The sandbox environment really was printed into the report: clean (only PATH, LANG, HOME...).
     assert "'LANG': 'C.UTF-8'" in errors["env_raiser"]
 
+    # Nothing changed: nothing is extracted again, the errors stay reported, the hang costs nothing.
+    started = time.monotonic()
+    again = services.repository_sync_now(repository=repository)
+    assert again.report["extracted"] == 0
+    assert again.report["counts"] == {"synced": 0, "unchanged": 1, "error": 5}
+    assert again.operator_errors == errors
+    assert time.monotonic() - started < settings.FLOWUI_INSPECT_TIMEOUT_S
+    # A full sync checks the broken ones again.
+    full = services.repository_sync_now(repository=repository, full=True)
+    assert full.report["extracted"] == 2 and set(full.operator_errors) == set(errors)
+
 
 @pytest.mark.django_db
 def test_it_resyncs_without_extracting_unchanged_operators(git_repo):
