@@ -158,3 +158,13 @@ def test_it_round_trips_rendered_values():
     assert inputs["columns"] == {"value": ["x", "y"]}
     assert inputs["window"] == {"value": {"start": 2, "label": "z"}}
     assert inputs["bins"] == {"value": 7}
+
+
+def test_it_binds_the_first_compatible_upstream_field_when_switched_to_upstream():
+    upstream = [UpstreamField("n1", "Load", "path", "string"), UpstreamField("n1", "Load", "rows", "integer")]
+    params = [ParamRef("limit", "integer")]
+    inputs, errors = parse_form(SCHEMA, qd([("in.title", "x"), ("in.bins.mode", "from"), ("in.scale.mode", "param")]),
+                                upstream=upstream, params=params)
+    assert errors == {}
+    assert inputs["bins"] == {"from": "n1", "field": "rows"}
+    assert inputs["scale"] == {"param": "limit"}

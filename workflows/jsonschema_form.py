@@ -404,8 +404,11 @@ def parse_form(
         resolved, nullable = resolve(prop, schema)
         path = f"{prefix}.{name}"
         mode = (getlist(f"{path}.mode") or ["value"])[-1]
+        kind = field_type(resolved, schema)
         if mode == "from":
             ref = (getlist(f"{path}.from") or [""])[-1]
+            if not ref:  # just switched to "from upstream": start with the first field that fits
+                ref = next((u.ref for u in upstream or [] if compatible(kind, u.type)), "")
             if ref not in upstream_refs and "." not in ref:
                 errors[name] = ["Choose an upstream field."]
                 continue
@@ -414,6 +417,8 @@ def parse_form(
             continue
         if mode == "param":
             param = (getlist(f"{path}.param") or [""])[-1]
+            if not param:
+                param = next((p.name for p in params or [] if compatible(kind, p.type)), "")
             if param not in param_names:
                 errors[name] = [f"Unknown run parameter {param!r}." if param else "Choose a run parameter."]
                 continue

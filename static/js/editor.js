@@ -61,7 +61,7 @@
   function nodeHtml(n, style) {
     const colour = /^#[0-9a-fA-F]{6}$/.test(style.colour || "") ? style.colour : "#4a6fa5";
     return '<div class="fnode" style="--node-colour:' + colour + '">' +
-      '<div class="fnode-head"><span class="fnode-icon" aria-hidden="true">' + escapeHtml((style.icon || "box").slice(0, 2)) + "</span>" +
+      '<div class="fnode-head"><span class="fnode-icon" aria-hidden="true">' + escapeHtml((style.label || n.operator.name || "?").slice(0, 1)) + "</span>" +
       '<span class="fnode-label">' + escapeHtml(n.label || n.id) + "</span></div>" +
       '<div class="fnode-meta"><span class="fnode-op">' + escapeHtml(n.operator.name) + "</span> " +
       '<span class="fnode-id">' + escapeHtml(n.id) + '</span></div><span class="fnode-state"></span></div>';
@@ -124,6 +124,13 @@
     });
   }
   editor.on("nodeSelected", (flowId) => selectNode(state.nodeByFlowId[flowId]));
+  if (!canEdit) {
+    // Drawflow selects no node in "fixed" mode; a viewer still opens node forms (read-only) by clicking.
+    container.addEventListener("click", (event) => {
+      const el = event.target.closest && event.target.closest(".drawflow-node");
+      if (el) selectNode(el.dataset.nodeId);
+    }, true);
+  }
   editor.on("nodeUnselected", () => { /* keep the panel: the user may be typing in it */ });
 
   // The node form posts to the server, which answers with the form (errors inline) and the inputs.
