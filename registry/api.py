@@ -25,6 +25,11 @@ class _RegistryView(GenericAPIView):
     permission_classes = [TenantRolePermission]
 
 
+def _param(request, name: str) -> str:
+    """A query parameter without NUL characters (PostgreSQL rejects them in text)."""
+    return request.query_params.get(name, "").replace("\x00", "").strip()
+
+
 def _require_admin(request) -> None:
     if not request.membership.has_role(Role.ADMIN):
         raise PermissionDenied("This needs the admin role of this tenant.")
@@ -43,8 +48,8 @@ class OperatorListView(_RegistryView):
     )
     def get(self, request):
         rows = selectors.operator_latest_versions(
-            tenant=request.tenant, query=request.query_params.get("q", ""), tag=request.query_params.get("tag", ""),
-            repository_slug=request.query_params.get("repository", ""),
+            tenant=request.tenant, query=_param(request, "q"), tag=_param(request, "tag"),
+            repository_slug=_param(request, "repository"),
         )
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -129,8 +134,8 @@ class SyncRunListView(_RegistryView):
     )
     def get(self, request):
         rows = selectors.sync_runs_for_tenant(tenant=request.tenant)
-        if request.query_params.get("repository"):
-            rows = rows.filter(repository__slug=request.query_params["repository"])
+        if _param(request, "repository"):
+            rows = rows.filter(repository__slug=_param(request, "repository"))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -36,6 +36,8 @@ def operator_version_get(*, repository_slug: str, name: str, version: str | None
 
 def operator_version_for_tenant(*, tenant, repository_slug: str, name: str, version: str | None = None):
     """Like operator_version_get, but only among what the tenant can see (None otherwise)."""
+    if "\x00" in f"{repository_slug}{name}{version or ''}":
+        return None
     qs = operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
     if version is not None:
         qs = qs.filter(version=version)
@@ -86,6 +88,8 @@ def operator_latest_versions(*, tenant, query: str = "", tag: str = "", reposito
 
 def operator_versions_of(*, tenant, repository_slug: str, name: str) -> list[OperatorVersion]:
     """All stored versions of one operator, highest version first (newest commit first within one version)."""
+    if "\x00" in name or "\x00" in repository_slug:  # PostgreSQL rejects NUL in text: no such operator
+        return []
     rows = list(
         operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
         .order_by("-created_at", "-id")

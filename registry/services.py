@@ -159,15 +159,16 @@ def _repository_lock(repository: Repository):
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, repository.pk])
 
 
-def _sync_fail(sync_run: SyncRun, reason: str) -> SyncRun:
+def _sync_fail(sync_run: SyncRun, reason: str, *, repository_state: bool = True) -> SyncRun:
     now = timezone.now()
     sync_run.state = SyncRun.State.FAILED
     sync_run.error = reason
     sync_run.finished_at = now
     sync_run.save(update_fields=["state", "error", "finished_at", "report", "commit", "progress_total"])
-    Repository.objects.filter(pk=sync_run.repository_id).update(
-        last_sync_state=Repository.SyncState.FAILED, last_sync_error=reason, last_synced_at=now
-    )
+    if repository_state:
+        Repository.objects.filter(pk=sync_run.repository_id).update(
+            last_sync_state=Repository.SyncState.FAILED, last_sync_error=reason, last_synced_at=now
+        )
     logger.warning("sync #%s of %s failed: %s", sync_run.pk, sync_run.repository.slug, reason)
     return sync_run
 
@@ -180,7 +181,9 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) 
     repository = sync_run.repository
     with _repository_lock(repository) as acquired:
         if not acquired:
-            return _sync_fail(sync_run, "Another sync of this repository is running; try again when it ends.")
+            return _sync_fail(
+                sync_run, "Another sync of this repository is running; try again when it ends.", repository_state=False
+            )
         sync_run.state = SyncRun.State.RUNNING
         sync_run.started_at = timezone.now()
         sync_run.save(update_fields=["state", "started_at"])

@@ -39,8 +39,8 @@ def _schema_fields(schema: dict | None) -> list[dict]:
 
 
 def catalog(request):
-    query = request.GET.get("q", "").strip()
-    tag = request.GET.get("tag", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()
+    tag = request.GET.get("tag", "").replace("\x00", "").strip()
     rows = selectors.operator_latest_versions(tenant=request.tenant, query=query, tag=tag)
     groups: dict = {}
     for version in rows:

@@ -334,3 +334,37 @@ def test_it_reports_progress_while_syncing(git_repo):
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert sync_run.progress_text == "6 of 6"
+
+
+@pytest.mark.django_db(transaction=False)
+def test_it_saves_progress_in_the_database_while_syncing(git_repo):
+    files = {}
+    for n in range(4):
+        files |= operator_files(f"slow{n}", model="import time\ntime.sleep(0.5)\n" + GOOD_MODEL)
+    path, _ = git_repo(files)
+    repository = make_repository(f"file://{path}")
+    sync_run = SyncRun.objects.create(repository=repository)
+    stored = []
+
+    def observe(done: int, total: int) -> None:
+        row = SyncRun.objects.get(pk=sync_run.pk)
+        stored.append((row.state, row.progress_done, row.progress_total))
+
+    services.repository_sync(sync_run=sync_run, on_progress=observe)
+    assert all(state == SyncRun.State.RUNNING and total == 4 for state, _, total in stored)
+    assert any(0 < done < 4 for _, done, _ in stored), stored
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_second_concurrent_sync_of_one_repository(git_repo):
+    import psycopg
+
+    path, _ = git_repo(operator_files("alpha"))
+    repository = make_repository(f"file://{path}")
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_NAMESPACE, repository.pk])
+        refused = services.repository_sync_now(repository=repository)
+    assert refused.state == SyncRun.State.FAILED
+    assert "Another sync of this repository is running" in refused.error
+    assert services.repository_sync_now(repository=repository).state == SyncRun.State.DONE
