@@ -30,7 +30,9 @@ def provisioning_chain(tenant_id: int):
         .order_by("order")
         .values_list("name", flat=True)
     )
-    tasks = [provisioning_step.si(tenant_id, name) for name in names]
+    # The queue is fixed here: later links are sent by the worker, whose own default queue may differ.
+    queue = provisioning_step.app.conf.task_default_queue
+    tasks = [provisioning_step.si(tenant_id, name).set(queue=queue) for name in names]
     return chain(*tasks) if tasks else None
 
 

@@ -150,3 +150,13 @@ def test_it_suspends_and_reactivates(db, make_user, tenant_client):
     assert response.status_code == 403
     tenant_reactivate(tenant=tenant)
     assert Tenant.objects.get(pk=tenant.pk).status == "active"
+
+
+def test_it_rebuilds_a_missing_template_before_cloning(db):
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA {base_schema_name()} CASCADE")  # rolled back with the test
+    assert base_schema_pending_migrations()
+    tenant = tenant_create(schema_name="after_rebuild", name="After rebuild", provision=False)
+    assert tenant.schema_creation.method == "clone"
+    assert base_schema_pending_migrations() == set()
+    assert schema_signature("after_rebuild") == schema_signature(base_schema_name())
