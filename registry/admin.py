@@ -84,6 +84,11 @@ class SyncRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        # While a sync runs the list refreshes itself (see templates/admin/registry/syncrun/).
+        active = SyncRun.objects.filter(state__in=[SyncRun.State.PENDING, SyncRun.State.RUNNING]).exists()
+        return super().changelist_view(request, {**(extra_context or {}), "active_syncs": active})
+
     @admin.display(description="Progress")
     def progress(self, obj: SyncRun) -> str:
         return obj.progress_text or "-"

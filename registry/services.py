@@ -428,6 +428,20 @@ def repositories_due_sync_request() -> list[SyncRun]:
     return queued
 
 
+PERIODIC_SYNC_TASK_NAME = "registry: sync repositories whose interval elapsed"
+
+
+def registry_sync_schedule_ensure(*, every_minutes: int = 5):
+    """The beat entry of the periodic sync dispatcher (also created by a migration; idempotent)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    schedule, _ = IntervalSchedule.objects.get_or_create(every=every_minutes, period=IntervalSchedule.MINUTES)
+    task, _ = PeriodicTask.objects.get_or_create(
+        name=PERIODIC_SYNC_TASK_NAME, defaults={"interval": schedule, "task": "registry.tasks.registry_sync_dispatch"}
+    )
+    return task
+
+
 def bundled_repository_ensure() -> Repository:
     """The platform-wide repository of the bundled operators (settings.FLOWUI_BUNDLED_OPERATORS_URL)."""
     repository = Repository.objects.filter(slug="flowui-bundled").first()

@@ -167,5 +167,9 @@ def test_it_lets_platform_staff_sync_from_the_admin_and_see_progress_and_errors(
     first = public.sync_runs.order_by("id").first()
     page = public_client.get(f"/admin/registry/syncrun/{first.pk}/change/").content.decode()
     assert "nope" in page  # the broken operator's error
+    running = SyncRun.objects.create(repository=public, state=SyncRun.State.RUNNING, progress_done=1, progress_total=2)
+    page = public_client.get(f"/admin/registry/syncrun/{running.pk}/change/").content.decode()
+    assert "1 of 2" in page and 'http-equiv="refresh"' in page
+    assert 'http-equiv="refresh"' in public_client.get("/admin/registry/syncrun/").content.decode()
     form = public_client.get(f"/admin/registry/repository/{public.pk}/change/").content.decode()
     assert 'name="access_token"' in form

@@ -307,6 +307,7 @@ def test_it_syncs_due_repositories_periodically(git_repo, django_capture_on_comm
 
     from registry.tasks import registry_sync_dispatch
 
+    services.registry_sync_schedule_ensure()  # the migration created it; a flush by another test may not have kept it
     task = PeriodicTask.objects.get(task="registry.tasks.registry_sync_dispatch")
     assert task.enabled and task.interval.every == 5
     path, _ = git_repo(operator_files("alpha"))

@@ -11,6 +11,7 @@ class Command(BaseCommand):
     help = "Create (if needed) the bundled operators repository (FLOWUI_BUNDLED_OPERATORS_URL) and sync it now."
 
     def handle(self, *args, **options):
+        services.registry_sync_schedule_ensure()
         repository = services.bundled_repository_ensure()
         self.stdout.write(f"syncing {repository.url} @ {repository.ref}")
 
