@@ -442,6 +442,27 @@ def registry_sync_schedule_ensure(*, every_minutes: int = 5):
     return task
 
 
+def configured_repository_ensure() -> Repository | None:
+    """The platform-wide repository the design's settings name: CODE_REPOSITORY_SOURCE=github with
+    GITHUB_REPOSITORY_NAME (owner/name) and GITHUB_ACCESS_TOKEN. None when not configured."""
+    name = settings.GITHUB_REPOSITORY_NAME.strip().strip("/")
+    if settings.CODE_REPOSITORY_SOURCE != "github" or not name:
+        return None
+    if not re.match(r"^[\w.-]+/[\w.-]+$", name):
+        raise ValidationError({"GITHUB_REPOSITORY_NAME": f"expected owner/name, got {name!r}"})
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower().removesuffix(".git")).strip("-")[:60]
+    repository = Repository.objects.filter(slug=slug).first()
+    if repository is None:
+        return repository_create(
+            slug=slug, name=name, url=f"https://github.com/{name.removesuffix('.git')}.git",
+            source=Repository.Source.GITHUB, ref="main", access_token=settings.GITHUB_ACCESS_TOKEN,
+        )
+    if repository.access_token != settings.GITHUB_ACCESS_TOKEN:
+        repository.access_token = settings.GITHUB_ACCESS_TOKEN
+        repository.save(update_fields=["access_token_encrypted"])
+    return repository
+
+
 def bundled_repository_ensure() -> Repository:
     """The platform-wide repository of the bundled operators (settings.FLOWUI_BUNDLED_OPERATORS_URL)."""
     repository = Repository.objects.filter(slug="flowui-bundled").first()

@@ -369,3 +369,22 @@ def test_it_refuses_a_second_concurrent_sync_of_one_repository(git_repo):
     assert refused.state == SyncRun.State.FAILED
     assert "Another sync of this repository is running" in refused.error
     assert services.repository_sync_now(repository=repository).state == SyncRun.State.DONE
+
+
+@pytest.mark.django_db
+def test_it_creates_the_github_repository_named_by_the_settings(settings):
+    settings.CODE_REPOSITORY_SOURCE = "local"
+    assert services.configured_repository_ensure() is None
+    settings.CODE_REPOSITORY_SOURCE = "github"
+    settings.GITHUB_REPOSITORY_NAME = "Acme/Operators"
+    settings.GITHUB_ACCESS_TOKEN = "ghp_first"
+    repository = services.configured_repository_ensure()
+    assert (repository.slug, repository.url, repository.source, repository.tenant) == (
+        "acme-operators", "https://github.com/Acme/Operators.git", "github", None
+    )
+    assert repository.access_token == "ghp_first" and "ghp_first" not in repository.access_token_encrypted
+    settings.GITHUB_ACCESS_TOKEN = "ghp_second"
+    assert services.configured_repository_ensure().access_token == "ghp_second"
+    settings.GITHUB_REPOSITORY_NAME = "not a repo"
+    with pytest.raises(ValidationError, match="owner/name"):
+        services.configured_repository_ensure()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 
 from registry import services
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         if sync_run.state == sync_run.State.FAILED:
             # Not fatal for `make run`: the platform works without the bundled operators.
             self.stdout.write(self.style.WARNING(f"bundled operators not synced: {sync_run.error}"))
+            self._sync_configured()
             return
         counts = sync_run.report.get("counts", {})
         self.stdout.write(
@@ -35,3 +37,20 @@ class Command(BaseCommand):
         )
         for name, error in sync_run.operator_errors.items():
             self.stdout.write(self.style.WARNING(f"  {name}: {error}"))
+        self._sync_configured()
+
+    def _sync_configured(self) -> None:
+        """CODE_REPOSITORY_SOURCE=github: the GITHUB_REPOSITORY_NAME repository is platform-wide too."""
+        try:
+            repository = services.configured_repository_ensure()
+        except ValidationError as exc:
+            self.stdout.write(self.style.WARNING(f"configured repository ignored: {' '.join(exc.messages)}"))
+            return
+        if repository is None:
+            return
+        self.stdout.write(f"syncing {repository.url} @ {repository.ref}")
+        sync_run = services.repository_sync_now(repository=repository, trigger="bundled")
+        if sync_run.state == sync_run.State.FAILED:
+            self.stdout.write(self.style.WARNING(f"{repository.slug} not synced: {sync_run.error}"))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"{repository.slug} synced: {sync_run.report.get('counts')}"))
