@@ -173,3 +173,19 @@ def test_it_lets_platform_staff_sync_from_the_admin_and_see_progress_and_errors(
     assert 'http-equiv="refresh"' in public_client.get("/admin/registry/syncrun/").content.decode()
     form = public_client.get(f"/admin/registry/repository/{public.pk}/change/").content.decode()
     assert 'name="access_token"' in form
+
+
+def test_it_renders_every_bundled_operator_page(tenant_a, make_user, tenant_client):
+    repository = services.bundled_repository_ensure()
+    sync_run = services.repository_sync_now(repository=repository)
+    assert sync_run.state == SyncRun.State.DONE and not sync_run.operator_errors, sync_run.operator_errors
+    client = tenant_client(tenant_a, make_user("alice", tenant=tenant_a))
+    names = [o["name"] for o in client.get("/api/operators/?repository=flowui-bundled").json()["results"]]
+    assert len(names) >= 8
+    for name in names:
+        response = client.get(f"/operators/flowui-bundled/{name}/")
+        assert response.status_code == 200, name
+        body = response.content.decode()
+        assert "Input fields" in body and 'id="form-preview"' in body
+        preview = client.post(f"/operators/flowui-bundled/{name}/preview/", {})
+        assert preview.status_code == 200, name
