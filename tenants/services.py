@@ -256,20 +256,24 @@ def tenant_provisioning_retry(*, tenant: Tenant, stale_after_s: int = 900) -> Pr
 
 
 # --- suspend, archive, delete ---------------------------------------------------------------------
+def _tenant_status_set(tenant: Tenant, status: str) -> None:
+    # A queryset update: TenantMixin.save refuses to run while the connection is in another tenant's schema.
+    Tenant.objects.filter(pk=tenant.pk).update(status=status)
+    tenant.status = status
+
+
 def tenant_suspend(*, tenant: Tenant) -> Tenant:
     """Its members are refused (tenants.middleware) until it is reactivated; nothing is removed."""
     if tenant.is_public:
         raise ValidationError("The public tenant cannot be suspended.")
-    tenant.status = Tenant.Status.SUSPENDED
-    tenant.save(update_fields=["status"])
+    _tenant_status_set(tenant, Tenant.Status.SUSPENDED)
     return tenant
 
 
 def tenant_reactivate(*, tenant: Tenant) -> Tenant:
     if tenant.status == Tenant.Status.ARCHIVED:
         raise ValidationError("An archived tenant cannot be reactivated; its deletion is under way.")
-    tenant.status = Tenant.Status.ACTIVE
-    tenant.save(update_fields=["status"])
+    _tenant_status_set(tenant, Tenant.Status.ACTIVE)
     return tenant
 
 
@@ -288,8 +292,7 @@ def tenant_archive(*, tenant: Tenant) -> TenantResources:
     location, sha = tenant_data_archive(tenant=tenant)
     resources.archive_location, resources.archive_sha256, resources.archived_at = location, sha, timezone.now()
     resources.save(update_fields=["archive_location", "archive_sha256", "archived_at", "updated_at"])
-    tenant.status = Tenant.Status.ARCHIVED
-    tenant.save(update_fields=["status"])
+    _tenant_status_set(tenant, Tenant.Status.ARCHIVED)
     logger.info("tenant %s archived to %s", tenant.schema_name, location)
     return resources
 
