@@ -43,11 +43,11 @@ def build_dag(spec: dict[str, Any]) -> DAG:
     )
     operators: dict[str, FlowUIOperator] = {}
     with dag:
-        for task in dag_spec.tasks:
+        # The validated spec is handed on as the raw dicts it came from: execute() validates its TaskSpec
+        # again, and re-dumping 50 models here would be parse time spent for nothing.
+        for task, raw_task in zip(dag_spec.tasks, spec["tasks"], strict=True):
             operators[task.task_id] = FlowUIOperator(
-                task_spec=task.model_dump(mode="json", by_alias=True),
-                storage_root=dag_spec.storage_root,
-                tenant=dag_spec.tenant,
+                task_spec=raw_task, storage_root=dag_spec.storage_root, tenant=dag_spec.tenant
             )
     for task in dag_spec.tasks:
         # An input bound to another node's output is a dependency even if `upstream` forgot it.
