@@ -38,6 +38,7 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
 DEFAULT_GROUP = "default"
 _LOCK_NAMESPACE = 4_404_001  # pg advisory lock namespace of repository syncs
 _PROGRESS_EVERY_S = 0.3
+STALE_PENDING_MINUTES = 15
 
 
 class DependencyVenvError(Exception):
@@ -132,6 +133,7 @@ def repository_sync_request(*, repository: Repository, user=None, trigger: str =
     """Queue a sync (a Celery task after commit). An already queued or running sync is returned instead."""
     from registry.tasks import repository_sync_task
 
+    _stale_sync_runs_fail(repository=repository)
     active = repository.sync_runs.filter(
         state__in=[SyncRun.State.PENDING, SyncRun.State.RUNNING],
         created_at__gte=timezone.now() - timezone.timedelta(hours=1),
@@ -143,6 +145,34 @@ def repository_sync_request(*, repository: Repository, user=None, trigger: str =
     )
     transaction.on_commit(lambda: repository_sync_task.delay(sync_run.pk))
     return sync_run
+
+
+def _repository_lock_held(repository: Repository) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s"
+            " AND objsubid = 2 AND granted)",
+            [_LOCK_NAMESPACE, repository.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _stale_sync_runs_fail(*, repository: Repository) -> None:
+    """A run left `running` by a worker that stopped (nobody holds the repository's lock) or `pending` that no
+    worker picked up in time would block new syncs: end them with the reason."""
+    now = timezone.now()
+    running = repository.sync_runs.filter(state=SyncRun.State.RUNNING)
+    if running.exists() and not _repository_lock_held(repository):
+        running.update(
+            state=SyncRun.State.FAILED, finished_at=now,
+            error="Interrupted: the worker running this sync stopped before it finished.",
+        )
+    repository.sync_runs.filter(
+        state=SyncRun.State.PENDING, created_at__lt=now - timezone.timedelta(minutes=STALE_PENDING_MINUTES)
+    ).update(
+        state=SyncRun.State.FAILED, finished_at=now,
+        error=f"Never started: no Celery worker picked it up within {STALE_PENDING_MINUTES} minutes.",
+    )
 
 
 @contextlib.contextmanager

@@ -388,3 +388,23 @@ def test_it_creates_the_github_repository_named_by_the_settings(settings):
     settings.GITHUB_REPOSITORY_NAME = "not a repo"
     with pytest.raises(ValidationError, match="owner/name"):
         services.configured_repository_ensure()
+
+
+@pytest.mark.django_db
+def test_it_ends_syncs_left_behind_by_a_stopped_worker(git_repo, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    path, _ = git_repo(operator_files("alpha"))
+    repository = make_repository(f"file://{path}")
+    orphan = SyncRun.objects.create(repository=repository, state=SyncRun.State.RUNNING, progress_total=3)
+    forgotten = SyncRun.objects.create(repository=repository)
+    SyncRun.objects.filter(pk=forgotten.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = services.repository_sync_request(repository=repository)
+    assert fresh.pk not in (orphan.pk, forgotten.pk)
+    orphan.refresh_from_db()
+    forgotten.refresh_from_db()
+    assert orphan.state == SyncRun.State.FAILED and "Interrupted" in orphan.error
+    assert forgotten.state == SyncRun.State.FAILED and "Never started" in forgotten.error
+    fresh.refresh_from_db()
+    assert fresh.state == SyncRun.State.DONE
