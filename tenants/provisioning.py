@@ -14,6 +14,7 @@ Steps, in order:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -138,16 +139,30 @@ def run_schema(tenant: Tenant, resources: TenantResources) -> dict:
     return {"schema": tenant.schema_name}
 
 
+def posix_ids_ensure(tenant: Tenant, resources: TenantResources) -> tuple[int, int]:
+    if resources.posix_uid is None:
+        resources.posix_uid, resources.posix_gid = posix_ids_for(tenant)
+        resources.save(update_fields=["posix_uid", "posix_gid", "updated_at"])
+    return resources.posix_uid, resources.posix_gid
+
+
 def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
     root = tenant_storage_root(tenant=tenant)
+    owner = None
     try:
         for folder in STORAGE_FOLDERS:
             (root / folder).mkdir(parents=True, exist_ok=True)
+        if resources.deploy_mode == "aws":
+            # On EFS the tenant's jobs act as its POSIX user (enforced by its access point): the folders the
+            # platform made must be theirs. Folders below them are left alone (the jobs' own files).
+            owner = posix_ids_ensure(tenant, resources)
+            for path in [root, *(root / f for f in STORAGE_FOLDERS), root / "airflow"]:
+                os.chown(path, *owner)
     except OSError as exc:
-        raise StepError(f"cannot create the storage folders under {root}: {exc.strerror or exc}") from None
+        raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
     resources.storage_root = str(root)
     resources.save(update_fields=["storage_root", "updated_at"])
-    return {"storage_root": str(root), "folders": list(STORAGE_FOLDERS)}
+    return {"storage_root": str(root), "folders": list(STORAGE_FOLDERS), "owner": list(owner) if owner else None}
 
 
 def run_bucket(tenant: Tenant, resources: TenantResources) -> dict:
@@ -166,9 +181,7 @@ def run_access_point(tenant: Tenant, resources: TenantResources) -> dict:
     file_system_id = settings.FLOWUI_EFS_FILE_SYSTEM_ID
     if not file_system_id:
         raise StepError("FLOWUI_EFS_FILE_SYSTEM_ID is not set: the platform's EFS file system is needed in aws mode")
-    if resources.posix_uid is None:
-        resources.posix_uid, resources.posix_gid = posix_ids_for(tenant)
-        resources.save(update_fields=["posix_uid", "posix_gid", "updated_at"])
+    posix_ids_ensure(tenant, resources)
     result = aws.efs_access_point_ensure(
         file_system_id=file_system_id,
         name=access_point_name_for(tenant.schema_name),

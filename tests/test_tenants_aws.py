@@ -78,6 +78,9 @@ def test_it_provisions_three_tenants_each_with_its_own_bucket_access_point_and_r
         encryption = s3.get_bucket_encryption(Bucket=res.bucket_name)["ServerSideEncryptionConfiguration"]
         assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         assert s3.get_bucket_lifecycle_configuration(Bucket=res.bucket_name)["Rules"]
+        # The tenant's folders belong to its POSIX user (its jobs write there through the access point).
+        stat = Path(res.storage_root, "runs").stat()
+        assert (stat.st_uid, stat.st_gid) == (res.posix_uid, res.posix_gid)
         # The access point: rooted at the tenant's folder, with the tenant's own POSIX identity.
         point = aws.client("efs").describe_access_points(AccessPointId=res.access_point_id)["AccessPoints"][0]
         assert point["RootDirectory"]["Path"] == f"/{tenant.schema_name}"

@@ -105,7 +105,7 @@ def test_it_records_a_failed_step_and_resumes_on_retry(db, settings, tmp_path, d
         tenant = tenant_create(schema_name="fails_once", name="Fails once")
     storage = tenant.provisioning_steps.get(name="storage")
     assert storage.state == "failed"
-    assert "storage: cannot create the storage folders under" in storage.error
+    assert "storage: cannot prepare the storage folders under" in storage.error
     assert tenant.provisioning_steps.get(name="airflow").state == "pending"  # the pipeline stopped
 
     settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "volume"
