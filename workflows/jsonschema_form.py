@@ -123,6 +123,16 @@ def output_fields(schema: dict | None) -> list[tuple[str, str]]:
     return [(name, field_type(prop, schema)) for name, prop in (schema.get("properties") or {}).items()]
 
 
+def ordered_properties(schema: dict) -> list[tuple[str, dict]]:
+    """Properties with the required ones first, in `required` order (a list keeps its order everywhere;
+    the keys of `properties` do not survive PostgreSQL's jsonb), then the others in key order."""
+    properties = schema.get("properties") or {}
+    required = [name for name in schema.get("required") or [] if name in properties]
+    return [(name, properties[name]) for name in required] + [
+        (name, prop) for name, prop in properties.items() if name not in required
+    ]
+
+
 def _label(name: str, schema: dict) -> str:
     return schema.get("title") or name.replace("_", " ").capitalize()
 
@@ -166,7 +176,7 @@ def render_form(
     required = set(schema.get("required") or [])
     parts: list[str] = []
     shown_errors: set[str] = set()
-    for name, prop in properties.items():
+    for name, prop in ordered_properties(schema):
         parts.append(
             _render_top_field(
                 name, prop, schema, binding=inputs.get(name), errors=errors, shown=shown_errors,
@@ -322,7 +332,7 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
         value = value if isinstance(value, dict) else {}
         sub_required = set(schema.get("required") or [])
         rows = []
-        for sub, sub_prop in schema["properties"].items():
+        for sub, sub_prop in ordered_properties(schema):
             sub_schema, sub_nullable = resolve(sub_prop, root)
             sub_path, sub_rel = f"{path}.{sub}", f"{rel}.{sub}"
             rows.append(_render_plain_field(

@@ -29,6 +29,7 @@
   editor.editor_mode = canEdit ? "edit" : "fixed";
   editor.zoom_min = 0.2;
   editor.start();
+  editor.precanvas.style.transformOrigin = "0 0";  // zoom about the top-left corner, so fitView's maths hold
 
   // --- helpers ------------------------------------------------------------------------------
   function specJSON() { return JSON.stringify(state.spec); }
@@ -158,7 +159,13 @@
   });
 
   // --- adding nodes ---------------------------------------------------------------------------
-  async function addNode(operatorId, x, y) {
+  // Adds run one after another: each asks the server for a free id given the nodes already there.
+  let addQueue = Promise.resolve();
+  function addNode(operatorId, x, y) {
+    addQueue = addQueue.then(() => addNodeNow(operatorId, x, y)).catch((e) => announce(String(e), "error"));
+    return addQueue;
+  }
+  async function addNodeNow(operatorId, x, y) {
     const payload = await post(urls.add_node, { operator: operatorId, x: Math.round(x), y: Math.round(y), spec_ids: state.spec.nodes.map((n) => n.id).join(",") });
     if (payload.error) { announce(payload.error, "error"); return; }
     state.spec.nodes.push(payload.node);
@@ -254,6 +261,17 @@
   });
 
   // --- layout, zoom -------------------------------------------------------------------------
+  // Zoom and pan so a graph of this size (in canvas units, from the origin) fits the visible canvas.
+  function fitView(width, height) {
+    const box = container.getBoundingClientRect();
+    const zoom = Math.max(editor.zoom_min, Math.min(1, (box.width - 20) / (width || 1), (box.height - 20) / (height || 1)));
+    editor.zoom = zoom;
+    editor.zoom_last_value = zoom;
+    editor.canvas_x = 0;
+    editor.canvas_y = 0;
+    editor.precanvas.style.transform = "translate(0px, 0px) scale(" + zoom + ")";
+    editor.dispatch("zoom", zoom);
+  }
   function autoLayout() {
     const g = new dagre.graphlib.Graph();
     g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 90, marginx: 30, marginy: 30 });
@@ -277,6 +295,7 @@
       el.style.top = y + "px";
     });
     state.spec.nodes.forEach((n) => editor.updateConnectionNodes("node-" + state.flowIdByNode[n.id]));
+    fitView(g.graph().width, g.graph().height);
     markDirty();
     announce("Laid out " + state.spec.nodes.length + " nodes.", "ok");
   }
