@@ -93,7 +93,7 @@ class TaskSpec(_Strict):
     upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
     dependency_hash: str = Field(
         default="",
-        description="requirements_hash() of the dependency group: local mode runs FLOWUI_VENVS_DIR/<hash>/bin/python "
+        description="flowui_runtime.checks.requirements_hash() of the dependency group: local mode runs FLOWUI_VENVS_DIR/<hash>/bin/python "
         "when it exists (else Airflow's interpreter).",
     )
 
@@ -150,14 +150,6 @@ def batch_env_names(operator_name: str, operator_version: str) -> tuple[str, str
     version (dots, '-', '+') becomes '_', so 1.2.0 -> 1_2_0; the name keeps its case."""
     suffix = re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_name}_{operator_version}")
     return f"AWS_BATCH_JOB_DEFINITION_{suffix}", f"AWS_BATCH_JOB_QUEUE_{suffix}"
-
-
-def requirements_hash(requirements: list[str]) -> str:
-    """Names a dependency group's virtualenv by its requirements (order and blank lines do not matter)."""
-    import hashlib
-
-    lines = sorted({line.strip() for line in requirements if line.strip() and not line.strip().startswith("#")})
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def venv_python(venvs_dir: str | Path, dependency_hash: str) -> Path:
