@@ -167,8 +167,9 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def provisioning_overview(self, tenant):
         progress = tenant_provisioning_progress(tenant=tenant)
         if progress["state"] == "failed":
-            return format_html("{} - {}/{} steps done; stopped at <b>{}</b>: {}", _state_badge("failed"),
-                               progress["done"], progress["total"], progress["failed_step"], progress["error"])
+            # The error starts with the step's name ("storage: cannot ...").
+            return format_html("{} - {}/{} steps done; stopped at <b>{}</b>", _state_badge("failed"),
+                               progress["done"], progress["total"], progress["error"])
         return format_html("{} - {}/{} steps done", _state_badge(progress["state"]), progress["done"],
                            progress["total"])
 

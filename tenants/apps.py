@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 
 
@@ -28,5 +30,9 @@ def _template_schema_refresh(sender, schema_name: str, **kwargs) -> None:
     try:
         base_schema_ensure()
         clone_function_ensure()
+    except Exception:
+        # The public schema is migrated already; a broken template must not fail that. Tenant creation
+        # retries the template and falls back to migrations (tenants.schemas.tenant_schema_create).
+        logging.getLogger(__name__).exception("the tenant template schema could not be brought up to date")
     finally:
         _refreshing = False

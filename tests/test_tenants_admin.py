@@ -74,7 +74,7 @@ def test_it_retries_a_failed_step_from_the_tenants_page(
     with django_capture_on_commit_callbacks(execute=True):
         tenant = tenant_create(schema_name="adm_retry", name="Retry")
     page = staff_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
-    assert "stopped at <b>storage</b>" in page and "cannot prepare the storage folders" in page
+    assert "stopped at <b>storage: cannot prepare the storage folders" in page and "Retry provisioning" in page
     assert "1/3 failed" in staff_client.get("/admin/tenants/tenant/").content.decode()
 
     settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "volume"
