@@ -168,3 +168,25 @@ def test_it_binds_the_first_compatible_upstream_field_when_switched_to_upstream(
     assert errors == {}
     assert inputs["bins"] == {"from": "n1", "field": "rows"}
     assert inputs["scale"] == {"param": "limit"}
+
+
+def test_it_ignores_the_empty_new_row_of_a_list_of_objects():
+    class Condition(BaseModel):
+        column: str
+        op: Literal["==", ">"] = "=="
+        strict: bool = False
+
+    class Filter(BaseModel):
+        conditions: list[Condition] = Field(default_factory=list)
+
+    schema = Filter.model_json_schema()
+    html = render_form(schema, inputs={})
+    assert 'name="in.conditions.0.column"' in html and 'name="in.conditions.0.op"' in html
+    inputs, errors = parse_form(schema, qd([("in.conditions.0.column", ""), ("in.conditions.0.op", "=="),
+                                            ("in.conditions.0.strict", "false")]))
+    assert errors == {} and inputs["conditions"] == {"value": []}
+    inputs, errors = parse_form(schema, qd([("in.conditions.0.column", "amount"), ("in.conditions.0.op", ">"),
+                                            ("in.conditions.0.strict", "false"), ("in.conditions.1.column", ""),
+                                            ("in.conditions.1.op", "==")]))
+    assert errors == {}
+    assert inputs["conditions"] == {"value": [{"column": "amount", "op": ">", "strict": False}]}

@@ -469,6 +469,8 @@ def _parse_value(path, rel, schema, root, getlist, keys, errors):
             })
             items = []
             for index in indexes:
+                if item_kind == "object" and not _typed_anything(f"{path}.{index}", items_schema, root, getlist):
+                    continue  # the empty "new item" row: its selects and checkboxes alone do not make an item
                 value = _parse_value(f"{path}.{index}", f"{rel}.{index}", items_schema, root, getlist, keys, errors)
                 if value is not MISSING:
                     items.append(value)
@@ -503,6 +505,21 @@ def _parse_value(path, rel, schema, root, getlist, keys, errors):
     if kind == "string" and raw == "":
         return MISSING
     return convert_scalar(raw, schema, rel, errors)
+
+
+def _typed_anything(path: str, schema: dict, root: dict, getlist) -> bool:
+    """Did the user type into any text or number field of this object (nested ones included)?"""
+    for sub, sub_prop in (schema.get("properties") or {}).items():
+        sub_schema, _ = resolve(sub_prop, root)
+        kind = field_type(sub_schema, root)
+        sub_path = f"{path}.{sub}"
+        if kind in ("string", "integer", "number") and any(str(v).strip() for v in getlist(sub_path)):
+            return True
+        if kind in ("array", "object", "any") and any(str(v).strip() for v in getlist(f"{sub_path}.json")):
+            return True
+        if kind == "object" and _typed_anything(sub_path, sub_schema, root, getlist):
+            return True
+    return False
 
 
 def _check_array(items, schema, rel, errors):
