@@ -9,6 +9,7 @@ from registry.models import OperatorVersion, Repository, SyncRun
 
 class RepositorySerializer(serializers.ModelSerializer):
     scope = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
 
     class Meta:
         model = Repository
@@ -19,6 +20,12 @@ class RepositorySerializer(serializers.ModelSerializer):
 
     def get_scope(self, obj: Repository) -> str:
         return "platform" if obj.tenant_id is None else "tenant"
+
+    def get_url(self, obj: Repository) -> str:
+        """Platform-wide repositories on the platform's own disk or network are not shown to tenants."""
+        if obj.tenant_id is None and not obj.url.startswith("https://"):
+            return ""
+        return obj.url
 
 
 class RepositoryCreateSerializer(serializers.Serializer):
