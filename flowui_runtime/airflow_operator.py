@@ -215,7 +215,7 @@ def local_python(spec: contracts.TaskSpec) -> str:
     venvs_dir = os.environ.get("FLOWUI_VENVS_DIR", "")
     if venvs_dir and spec.dependency_hash:
         python = contracts.venv_python(venvs_dir, spec.dependency_hash)
-        if python.exists():
+        if (python.parent.parent / contracts.VENV_READY_MARKER).exists():  # never a half-built venv
             return str(python)
     return sys.executable
 

@@ -152,8 +152,12 @@ def batch_env_names(operator_name: str, operator_version: str) -> tuple[str, str
     return f"AWS_BATCH_JOB_DEFINITION_{suffix}", f"AWS_BATCH_JOB_QUEUE_{suffix}"
 
 
+# Written into a dependency group's virtualenv by the registry once it is completely built.
+VENV_READY_MARKER = ".flowui-ready"
+
+
 def venv_python(venvs_dir: str | Path, dependency_hash: str) -> Path:
-    """The interpreter of a dependency group's virtualenv (may not exist yet)."""
+    """The interpreter of a dependency group's virtualenv (may not exist yet, see VENV_READY_MARKER)."""
     return Path(venvs_dir) / safe_path_part(dependency_hash) / "bin" / "python"
 
 

@@ -198,7 +198,7 @@ def test_it_refuses_an_invalid_map_with_a_readable_message(tmp_path):
 
 
 def test_it_keeps_the_committed_group_dockerfiles_in_step_with_the_bundled_map(tmp_path):
-    bundled_map = REPO / "operators" / "dependencies" / "dependencies_map.json"
+    bundled_map = REPO / "dependencies" / "dependencies_map.json"
     committed = DOCKER / "groups"
     if not bundled_map.exists():
         pytest.skip("the bundled operators have no dependencies_map.json yet")
@@ -213,5 +213,5 @@ def test_it_keeps_the_committed_group_dockerfiles_in_step_with_the_bundled_map(t
     }
     assert normalise == on_disk, (
         "regenerate: python -m flowui_runtime dockerfiles --map "
-        "operators/dependencies/dependencies_map.json --out docker/groups/"
+        "dependencies/dependencies_map.json --out docker/groups/"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -97,6 +98,40 @@ def deployed(_volume, _airflow_settings):
     operator_file = sleep_dir / "operator.py"
     operator_file.write_text(operator_file.read_text().replace('"RT_TOKEN"', repr(secret_name)))
 
+    # A dependency group's virtualenv, as the registry would build it (here: a view of Airflow's own venv),
+    # makes the task exec that interpreter instead of forking Airflow's.
+    venv = fake_venv(Path(settings.FLOWUI_VENVS_DIR), f"rttest{suffix}")
+    specs["env"]["tasks"].append(
+        contracts.TaskSpec.model_validate(
+            support.task("in_venv", ops["rt_sleep"], dependency_hash=venv.name)
+        ).model_dump(mode="json", by_alias=True)
+    )
+
+    # The bundled operators (load -> transform -> chart), each with its dependency group's virtualenv built
+    # by the registry (cached in FLOWUI_VENVS_DIR by requirements hash).
+    (storage_root / "dataset").mkdir(parents=True, exist_ok=True)
+    (storage_root / "dataset" / f"rt_sales_{suffix}.csv").write_text(
+        "region,month,amount\nnorth,1,12\nsouth,1,30\nnorth,2,18\nnorth,3,5\nsouth,2,7\nnorth,4,25\n"
+    )
+    bundled = {name: support.bundled_operator_install(storage_root, name)
+               for name in ("load_dataset", "filter_rows", "render_chart")}  # fmt: skip
+    specs["bundled"] = support.dag_spec(
+        f"acme__rt_bundled_{suffix}", storage_root,
+        tasks=[
+            support.task("load", bundled["load_dataset"]["ref"], {"source": {"value": f"dataset/rt_sales_{suffix}.csv"}},
+                         dependency_hash=bundled["load_dataset"]["hash"]),
+            support.task("transform", bundled["filter_rows"]["ref"],
+                         {"dataset_path": {"from": "load", "field": "dataset_path"},
+                          "conditions": {"value": [{"column": "region", "op": "==", "value": "north"}]}},
+                         dependency_hash=bundled["filter_rows"]["hash"]),
+            support.task("chart", bundled["render_chart"]["ref"],
+                         {"dataset_path": {"from": "transform", "field": "dataset_path"},
+                          "chart_type": {"value": "line"}, "x_column": {"value": "month"},
+                          "y_columns": {"value": ["amount"]}, "title": {"value": "North"}},
+                         dependency_hash=bundled["render_chart"]["hash"]),
+        ],
+    )  # fmt: skip
+
     for spec in specs.values():
         support.dag_file_write(storage_root, spec)
     support.dags_wait(client, [spec["dag_id"] for spec in specs.values()])
@@ -104,7 +139,20 @@ def deployed(_volume, _airflow_settings):
     runs = {
         key: (spec["dag_id"], support.trigger(client, spec["dag_id"], conf.get(key))) for key, spec in specs.items()
     }
-    return {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name}
+    yield {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name, "venv": venv}
+    shutil.rmtree(venv, ignore_errors=True)
+
+
+def fake_venv(venvs_dir: Path, name: str) -> Path:
+    """A virtualenv sharing Airflow's site-packages: its own pyvenv.cfg and bin/python, lib linked."""
+    airflow_venv = Path(__file__).resolve().parent.parent / ".airflow-venv"
+    venv = venvs_dir / name
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy(airflow_venv / "pyvenv.cfg", venv / "pyvenv.cfg")
+    (venv / "bin" / "python").symlink_to((airflow_venv / "bin" / "python").resolve())
+    (venv / "lib").symlink_to(airflow_venv / "lib")
+    (venv / contracts.VENV_READY_MARKER).touch()
+    return venv
 
 
 def _finished(deployed, key):
@@ -155,6 +203,26 @@ def test_it_runs_load_transform_chart_to_success_passing_outputs_downstream(depl
     assert "load: wrote 4 rows" in support.task_log(client, dag_id, run_id, "load")
 
 
+def test_it_runs_the_bundled_load_filter_chart_operators_in_their_group_venvs(deployed):
+    dag_id, run_id, state = _finished(deployed, "bundled")
+    client = deployed["client"]
+    assert state == "success", support.task_states(client, dag_id, run_id)
+    root = deployed["storage_root"]
+    load = _result(deployed, dag_id, run_id, "load")
+    assert load["output"]["row_count"] == 6 and load["files"] == ["dataset_path"]
+    transform = _result(deployed, dag_id, run_id, "transform")
+    assert (transform["output"]["rows_in"], transform["output"]["rows_out"]) == (6, 4)
+    transform_input = json.loads((contracts.run_dir(root, dag_id, run_id, "transform") / "input.json").read_text())
+    assert transform_input["dataset_path"] == str(root / load["output"]["dataset_path"])
+    chart = _result(deployed, dag_id, run_id, "chart")
+    assert chart["output"]["points"] == 4
+    chart_folder = contracts.run_dir(root, dag_id, run_id, "chart")
+    for field in ("png_path", "html_path"):
+        produced = root / chart["output"][field]
+        assert produced.is_file() and produced.parent == chart_folder, produced
+    assert (chart_folder / contracts.LOG_FILE).is_file()
+
+
 def test_it_fails_invalid_input_with_the_validation_message_and_no_retry(deployed):
     dag_id, run_id, state = _finished(deployed, "invalid")
     client = deployed["client"]
@@ -193,11 +261,14 @@ def test_it_kills_an_operator_and_its_children_on_timeout(deployed):
         assert not _alive(pid), f"process {pid} survived the timeout"
 
 
-def test_it_gives_the_operator_a_clean_environment_with_only_its_declared_secrets(deployed):
+def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_venv(deployed):
     dag_id, run_id, state = _finished(deployed, "env")
     assert state == "success"
     assert _result(deployed, dag_id, run_id, "with_secret")["output"]["secret_seen"] is True
+    in_venv = _result(deployed, dag_id, run_id, "in_venv")["output"]
+    assert in_venv["executable"] == str(contracts.venv_python(deployed["venv"].parent, deployed["venv"].name))
     without = _result(deployed, dag_id, run_id, "without_secret")["output"]
+    assert ".airflow-venv" in without["executable"]  # no group venv: Airflow's interpreter
     assert without["secret_seen"] is False
     unexpected = [name for name in without["environment"] if not name.startswith(("FLOWUI_", "LC_CTYPE"))]
     assert set(unexpected) <= {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONUNBUFFERED"}, unexpected

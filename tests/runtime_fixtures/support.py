@@ -25,6 +25,32 @@ def operator_install(storage_root: Path, name: str, *, version: str = "1.0.0") -
     return ref.model_dump()
 
 
+def bundled_operator_install(storage_root: Path, name: str) -> dict:
+    """A bundled operator (operators/<name>) materialised as the registry does, with its group's venv built by
+    the registry's own function; returns {"ref": OperatorRef dict, "hash": dependency hash}."""
+    import json
+
+    from flowui_runtime.checks import requirements_hash
+    from registry.models import DependencyGroup
+    from registry.services import dependency_venv_ensure
+
+    repo = Path(__file__).resolve().parent.parent.parent
+    metadata = json.loads((repo / "operators" / name / "metadata.json").read_text())
+    groups = json.loads((repo / "dependencies" / "dependencies_map.json").read_text())["groups"]
+    group_name = next((g for g, spec in groups.items() if name in spec["operators"]), metadata["dependency_group"])
+    requirements = groups[group_name]["requirements"]
+    dependency_hash = requirements_hash(requirements)
+    dependency_venv_ensure(
+        DependencyGroup(name=group_name, requirements=requirements, requirements_hash=dependency_hash)
+    )
+    ref = contracts.OperatorRef(repository="flowui-bundled", name=name, version=metadata["version"], commit=COMMIT)
+    target = contracts.operator_code_dir(storage_root, ref)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(repo / "operators" / name, target, ignore=shutil.ignore_patterns("__pycache__", "test_*"))
+    return {"ref": ref.model_dump(), "hash": dependency_hash}
+
+
 def task(task_id: str, operator: dict[str, str], inputs: dict[str, Any] | None = None, **extra: Any) -> dict:
     return {"task_id": task_id, "operator": operator, "inputs": inputs or {}, **extra}
 

@@ -9,3 +9,4 @@ class OutputModel(BaseModel):
     slept: float
     secret_seen: bool = False
     environment: list[str] = []
+    executable: str = ""

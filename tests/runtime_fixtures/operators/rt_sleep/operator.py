@@ -14,4 +14,9 @@ def operator_function(input_model: InputModel) -> OutputModel:
             out.write(f"{os.getpid()} {child.pid}\n")
         print("sleeping", flush=True)
         time.sleep(input_model.seconds)
-    return OutputModel(slept=input_model.seconds, secret_seen="RT_TOKEN" in os.environ, environment=sorted(os.environ))
+    return OutputModel(
+        slept=input_model.seconds,
+        secret_seen="RT_TOKEN" in os.environ,
+        environment=sorted(os.environ),
+        executable=sys.executable,
+    )
