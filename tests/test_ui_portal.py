@@ -370,3 +370,50 @@ def test_it_lays_out_the_run_graph_from_saved_positions():
     assert states == {"n0": "success", "n1": "running", "n2": "none"}
     assert layout["nodes"][0]["x"] == 10 and len(layout["edges"]) == 2
     assert re.match(r"M\d+(\.\d+)?,\d+", layout["edges"][0])
+
+
+def test_it_renders_task_results_as_tables_images_sandboxed_html_and_downloads(
+    tenant_a, tenant_client, viewer_user, workflow_factory, operators
+):
+    from flowui_runtime.contracts import run_dir
+    from tenants.selectors import tenant_storage_root
+    from workflows.selectors import workflow_dag_id
+
+    workflow = workflow_factory(spec=chain_spec(2))
+    root = tenant_storage_root(tenant=tenant_a)
+    run_id = "manual__2025-01-01T00:00:00+00:00"
+    folder = run_dir(root, workflow_dag_id(tenant=tenant_a, workflow=workflow), run_id, "n1")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "table.csv").write_text("region,amount\nnorth,5\n<b>south</b>,7\n")
+    (folder / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
+    (folder / "page.html").write_text("<script>alert(1)</script><p>hi</p>")
+    relative = folder.relative_to(root)
+    (folder / "result.json").write_text(json.dumps({
+        "status": "success", "duration_s": 1.5, "error": None,
+        "output": {"table": f"{relative}/table.csv", "png": f"{relative}/chart.png", "page": f"{relative}/page.html",
+                   "rows": 2},
+        "files": ["table", "png", "page"],
+    }))
+    client = tenant_client(tenant_a, viewer_user)
+    base = f"/workflows/{workflow.slug}/runs/{run_id}/tasks/n1"
+    body = client.get(f"{base}/results/").content.decode()
+    assert "<td>north</td>" in body and "&lt;b&gt;south&lt;/b&gt;" in body
+    assert 'class="result-image"' in body and 'sandbox="allow-scripts"' in body
+    assert "<pre class=\"value\">2</pre>" in body
+    page = client.get(f"{base}/files/", {"path": f"{relative}/page.html"})
+    assert page.status_code == 200 and page["Content-Security-Policy"].startswith("sandbox")
+    assert page.get("X-Frame-Options", "SAMEORIGIN") == "SAMEORIGIN"
+    download = client.get(f"{base}/files/", {"path": f"{relative}/table.csv", "download": "1"})
+    assert download["Content-Disposition"].startswith("attachment")
+    assert client.get(f"{base}/files/", {"path": "../../../../etc/passwd"}).status_code == 404
+    assert client.get(f"{base}/files/", {"path": "/etc/passwd"}).status_code == 404
+    missing = client.get(f"/workflows/{workflow.slug}/runs/{run_id}/tasks/n0/results/").content.decode()
+    assert "No results for n0 yet." in missing
+
+
+def test_it_says_so_when_airflow_does_not_answer_on_the_run_page(tenant_a, tenant_client, viewer_user,
+                                                                 workflow_factory, operators, settings):
+    settings.AIRFLOW_URL = "http://127.0.0.1:9"
+    workflow = workflow_factory(spec=chain_spec(2))
+    response = tenant_client(tenant_a, viewer_user).get(f"/workflows/{workflow.slug}/runs/manual__1/")
+    assert response.status_code == 502 and "Airflow did not answer" in response.content.decode()
