@@ -160,3 +160,25 @@ def test_it_rebuilds_a_missing_template_before_cloning(db):
     assert tenant.schema_creation.method == "clone"
     assert base_schema_pending_migrations() == set()
     assert schema_signature("after_rebuild") == schema_signature(base_schema_name())
+
+
+def test_it_creates_shows_and_retries_tenants_from_the_command_line(db, settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "file"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CommandError, match="provisioning stopped at storage"):
+        call_command("tenant_create", "cli_tenant", "CLI tenant", "--sync", stdout=out)
+    assert "schema: clone in" in out.getvalue()
+    settings.VOLUME_MOUNT_PATH_HOST = tmp_path / "volume"
+    out = StringIO()
+    call_command("tenant_provisioning", "cli_tenant", "--retry", "--sync", stdout=out)
+    assert "storage       done     attempts=2" in out.getvalue()
+    with pytest.raises(CommandError, match="schema_name: A tenant with schema 'cli_tenant' exists already"):
+        call_command("tenant_create", "cli_tenant", "Again")
+    out = StringIO()
+    call_command("tenant_template", "--check", stdout=out)
+    assert "current" in out.getvalue()
