@@ -198,7 +198,8 @@ def tenant_provisioning_step_run(*, tenant: Tenant, name: str) -> ProvisioningSt
         tenant=tenant, defaults={"deploy_mode": settings.FLOWUI_DEPLOY_MODE}
     )
     try:
-        output = provisioning.STEP_FUNCTIONS[name](tenant, resources)
+        with transaction.atomic():  # a database error inside the step still lets us record the failure
+            output = provisioning.STEP_FUNCTIONS[name](tenant, resources)
     except (provisioning.StepError, AwsError, AirflowError, OSError) as exc:
         return _step_failed(step, str(exc))
     except Exception as exc:  # an unexpected failure still ends as a readable, retryable step
