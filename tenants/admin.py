@@ -88,8 +88,15 @@ class TenantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ("schema_name", "name", "status", "airflow_mode", "airflow_url", "airflow_username",
-                  "airflow_dags_path")
+        fields = (
+            "schema_name",
+            "name",
+            "status",
+            "airflow_mode",
+            "airflow_url",
+            "airflow_username",
+            "airflow_dags_path",
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -153,14 +160,26 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def provisioning(self, tenant):
         total = getattr(tenant, "steps_total", 0)
         done = getattr(tenant, "steps_done", 0)
-        state = "none" if not total else "failed" if tenant.steps_failed else "done" if done == total else (
-            "running" if tenant.steps_running else "pending")
+        state = (
+            "none"
+            if not total
+            else "failed"
+            if tenant.steps_failed
+            else "done"
+            if done == total
+            else ("running" if tenant.steps_running else "pending")
+        )
         percent = int(100 * done / total) if total else 0
         return format_html(
             '<div title="{}" style="width:120px;background:#eee;border-radius:3px;display:inline-block;'
             'vertical-align:middle"><div style="width:{}%;background:{};height:10px;border-radius:3px"></div>'
-            '</div> {}/{} {}',
-            state, percent, _STATE_COLORS[state], done, total, state,
+            "</div> {}/{} {}",
+            state,
+            percent,
+            _STATE_COLORS[state],
+            done,
+            total,
+            state,
         )
 
     @admin.display(description="progress")
@@ -168,10 +187,16 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
         progress = tenant_provisioning_progress(tenant=tenant)
         if progress["state"] == "failed":
             # The error starts with the step's name ("storage: cannot ...").
-            return format_html("{} - {}/{} steps done; stopped at <b>{}</b>", _state_badge("failed"),
-                               progress["done"], progress["total"], progress["error"])
-        return format_html("{} - {}/{} steps done", _state_badge(progress["state"]), progress["done"],
-                           progress["total"])
+            return format_html(
+                "{} - {}/{} steps done; stopped at <b>{}</b>",
+                _state_badge("failed"),
+                progress["done"],
+                progress["total"],
+                progress["error"],
+            )
+        return format_html(
+            "{} - {}/{} steps done", _state_badge(progress["state"]), progress["done"], progress["total"]
+        )
 
     @admin.display(description="resources")
     def resources_overview(self, tenant):
@@ -181,8 +206,10 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
             rows += [
                 ("deploy mode", res.deploy_mode),
                 ("S3 bucket", res.bucket_name or "-"),
-                ("EFS access point", f"{res.access_point_id} on {res.efs_file_system_id}" if res.access_point_id
-                 else "-"),
+                (
+                    "EFS access point",
+                    f"{res.access_point_id} on {res.efs_file_system_id}" if res.access_point_id else "-",
+                ),
                 ("POSIX uid/gid", f"{res.posix_uid}/{res.posix_gid}" if res.posix_uid is not None else "-"),
                 ("Batch job role", res.role_arn or "-"),
             ]
@@ -198,7 +225,9 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
         url = tenant.airflow_url if tenant.airflow_mode == Tenant.AirflowMode.DEDICATED else "(shared)"
         return format_html(
             "{} - {}; DAG files in <code>{}</code>; DAG ids start with <code>{}</code>",
-            tenant.get_airflow_mode_display(), url, tenant_dags_folder(tenant=tenant),
+            tenant.get_airflow_mode_display(),
+            url,
+            tenant_dags_folder(tenant=tenant),
             tenant_dag_id_prefix(tenant=tenant),
         )
 
@@ -283,9 +312,7 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
                 messages.error(request, f"{tenant.schema_name}: nothing was removed: {exc}")
         if confirmed:
             for result in results:
-                messages.success(
-                    request, f"{result['tenant']} deleted; its archive: {result['archive']}"
-                )
+                messages.success(request, f"{result['tenant']} deleted; its archive: {result['archive']}")
             return None
         if not results:
             return None

@@ -177,8 +177,13 @@ def tenant_runs_archive(*, tenant: Tenant, now: datetime | None = None) -> RunsA
         report.files += len(files)
         report.bytes += sum(size for _r, _p, size, _s in files)
     if report.archived or report.failed:
-        logger.info("housekeeping %s: %d run(s) archived to %s, %d failed", tenant.schema_name,
-                    len(report.archived), target, len(report.failed))
+        logger.info(
+            "housekeeping %s: %d run(s) archived to %s, %d failed",
+            tenant.schema_name,
+            len(report.archived),
+            target,
+            len(report.failed),
+        )
     return report
 
 
@@ -241,8 +246,9 @@ def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
             from tenants.provisioning import BUCKET_LIFECYCLE_RULES
 
             bucket = archive_bucket_name()
-            aws.s3_bucket_ensure(name=bucket, tags={"flowui:project": settings.PROJECT_NAME},
-                                 lifecycle_rules=BUCKET_LIFECYCLE_RULES)
+            aws.s3_bucket_ensure(
+                name=bucket, tags={"flowui:project": settings.PROJECT_NAME}, lifecycle_rules=BUCKET_LIFECYCLE_RULES
+            )
             key = f"tenants/{name}"
             aws.s3_file_upload(bucket=bucket, key=key, path=tar_path, sha256=sha)
             if aws.s3_object_digest(bucket=bucket, key=key) != (size, sha):

@@ -1,9 +1,9 @@
 """REST API for platform staff on the public domain: list, create and inspect tenants, retry provisioning.
 
-    GET  /api/tenants/                   tenants with their provisioning progress
-    POST /api/tenants/                   create one (provisioning starts once committed)
-    GET  /api/tenants/<schema>/          one tenant with its steps and resources
-    POST /api/tenants/<schema>/retry/    resume provisioning at the failed step
+GET  /api/tenants/                   tenants with their provisioning progress
+POST /api/tenants/                   create one (provisioning starts once committed)
+GET  /api/tenants/<schema>/          one tenant with its steps and resources
+POST /api/tenants/<schema>/retry/    resume provisioning at the failed step
 """
 
 from __future__ import annotations

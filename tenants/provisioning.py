@@ -124,9 +124,7 @@ def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: 
 
 BATCH_TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 
 

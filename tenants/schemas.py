@@ -78,9 +78,7 @@ def base_schema_pending_migrations() -> set[tuple[str, str]]:
 
 
 def _migrate_schema(schema_name: str, verbosity: int = 0) -> None:
-    call_command(
-        "migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=verbosity
-    )
+    call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=verbosity)
     connection.set_schema_to_public()
 
 
@@ -292,8 +290,9 @@ def tenant_schema_create(schema_name: str, *, clone: bool | None = None, verbosi
         except SchemaError:
             raise
         except Exception as exc:  # the template could not be prepared: fall back to migrations
-            logger.warning("cloning %s from %s failed (%s); running migrations instead", schema_name,
-                           base_schema_name(), exc)
+            logger.warning(
+                "cloning %s from %s failed (%s); running migrations instead", schema_name, base_schema_name(), exc
+            )
             connection.set_schema_to_public()
             started = time.perf_counter()
     schema_migrate_new(schema_name, verbosity)

@@ -60,14 +60,11 @@ def tenants_with_provisioning():
     from tenants.models import ProvisioningStep
 
     done, failed, running = (ProvisioningStep.State.DONE, ProvisioningStep.State.FAILED, ProvisioningStep.State.RUNNING)
-    return (
-        Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
-        .annotate(
-            steps_total=Count("provisioning_steps"),
-            steps_done=Count("provisioning_steps", filter=Q(provisioning_steps__state=done)),
-            steps_failed=Count("provisioning_steps", filter=Q(provisioning_steps__state=failed)),
-            steps_running=Count("provisioning_steps", filter=Q(provisioning_steps__state=running)),
-        )
+    return Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).annotate(
+        steps_total=Count("provisioning_steps"),
+        steps_done=Count("provisioning_steps", filter=Q(provisioning_steps__state=done)),
+        steps_failed=Count("provisioning_steps", filter=Q(provisioning_steps__state=failed)),
+        steps_running=Count("provisioning_steps", filter=Q(provisioning_steps__state=running)),
     )
 
 

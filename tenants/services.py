@@ -36,9 +36,7 @@ def public_tenant_ensure() -> Tenant:
     if tenant is None:
         tenant = Tenant(schema_name=settings.PUBLIC_SCHEMA_NAME, name="Platform")
         tenant.save(verbosity=0)
-    Domain.objects.get_or_create(
-        domain=settings.FLOWUI_PUBLIC_DOMAIN, defaults={"tenant": tenant, "is_primary": True}
-    )
+    Domain.objects.get_or_create(domain=settings.FLOWUI_PUBLIC_DOMAIN, defaults={"tenant": tenant, "is_primary": True})
     for extra in ("127.0.0.1",):
         Domain.objects.get_or_create(domain=extra, defaults={"tenant": tenant, "is_primary": False})
     return tenant
@@ -49,9 +47,7 @@ def tenant_input_validate(
 ) -> str:
     """Raise ValidationError (per field) for input tenant_create would refuse; returns the domain to use."""
     if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
-        raise ValidationError(
-            {"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."}
-        )
+        raise ValidationError({"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."})
     if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
     if not (name or "").strip():
@@ -155,8 +151,12 @@ def tenant_provisioning_plan(*, tenant: Tenant, mode: str | None = None) -> list
         schema_step.started_at = now - timedelta(seconds=creation.duration_s)
         schema_step.finished_at = now
         schema_step.attempts = 1
-        schema_step.output = {"schema": tenant.schema_name, "method": creation.method,
-                              "template": creation.template, "duration_s": creation.duration_s}
+        schema_step.output = {
+            "schema": tenant.schema_name,
+            "method": creation.method,
+            "template": creation.template,
+            "duration_s": creation.duration_s,
+        }
         schema_step.save()
     return steps
 
@@ -189,8 +189,14 @@ def tenant_provisioning_step_run(*, tenant: Tenant, name: str) -> ProvisioningSt
     # Claim the step: only one worker runs it at a time.
     claimed = ProvisioningStep.objects.filter(
         pk=step.pk, state__in=[ProvisioningStep.State.PENDING, ProvisioningStep.State.FAILED]
-    ).update(state=ProvisioningStep.State.RUNNING, started_at=timezone.now(), finished_at=None, error="",
-             attempts=F("attempts") + 1, updated_at=timezone.now())
+    ).update(
+        state=ProvisioningStep.State.RUNNING,
+        started_at=timezone.now(),
+        finished_at=None,
+        error="",
+        attempts=F("attempts") + 1,
+        updated_at=timezone.now(),
+    )
     step.refresh_from_db()
     if not claimed:
         return step
@@ -246,9 +252,11 @@ def tenant_provisioning_retry(*, tenant: Tenant, stale_after_s: int = 900) -> Pr
     )
     if step is None:
         return None
-    stale = step.state == ProvisioningStep.State.RUNNING and step.started_at and (
-        timezone.now() - step.started_at
-    ).total_seconds() > stale_after_s
+    stale = (
+        step.state == ProvisioningStep.State.RUNNING
+        and step.started_at
+        and (timezone.now() - step.started_at).total_seconds() > stale_after_s
+    )
     if step.state == ProvisioningStep.State.FAILED or stale:
         step.state = ProvisioningStep.State.PENDING
         step.save(update_fields=["state", "updated_at"])

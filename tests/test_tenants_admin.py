@@ -36,22 +36,38 @@ def test_it_creates_a_tenant_in_the_admin_and_provisions_it(staff_client, django
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             "/admin/tenants/tenant/add/",
-            {"schema_name": "adm_new", "name": "Admin new", "domain": "", "airflow_mode": "shared",
-             "airflow_url": "", "airflow_username": "", "airflow_password": "", "airflow_dags_path": ""},
+            {
+                "schema_name": "adm_new",
+                "name": "Admin new",
+                "domain": "",
+                "airflow_mode": "shared",
+                "airflow_url": "",
+                "airflow_username": "",
+                "airflow_password": "",
+                "airflow_dags_path": "",
+            },
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     tenant = Tenant.objects.get(schema_name="adm_new")
     assert tenant.domains.get().domain == "adm-new.localhost"
     assert {s.name: s.state for s in tenant.provisioning_steps.all()} == {
-        "schema": "done", "storage": "done", "airflow": "done"
+        "schema": "done",
+        "storage": "done",
+        "airflow": "done",
     }
 
     listing = staff_client.get("/admin/tenants/tenant/").content.decode()
     assert "adm_new" in listing and "3/3 done" in listing
 
     page = staff_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
-    for text in ("Retry provisioning", "Provisioning steps", "storage root", "DAG ids start with",
-                 "adm_new__", "Memberships"):
+    for text in (
+        "Retry provisioning",
+        "Provisioning steps",
+        "storage root",
+        "DAG ids start with",
+        "adm_new__",
+        "Memberships",
+    ):
         assert text in page, text
 
 

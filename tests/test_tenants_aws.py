@@ -126,8 +126,12 @@ def test_it_fails_the_step_when_aws_goes_down_and_resumes_without_duplicates(
         with django_capture_on_commit_callbacks(execute=True):
             tenant = tenant_create(schema_name="aws_fault", name="AWS fault")
         assert _states(tenant) == {
-            "schema": "done", "storage": "done", "bucket": "failed",
-            "access_point": "pending", "role": "pending", "airflow": "pending",
+            "schema": "done",
+            "storage": "done",
+            "bucket": "failed",
+            "access_point": "pending",
+            "role": "pending",
+            "airflow": "pending",
         }
         bucket_step = tenant.provisioning_steps.get(name="bucket")
         assert "AWS endpoint unreachable" in bucket_step.error

@@ -40,9 +40,7 @@ def test_it_clones_the_schema_with_its_own_sequences(db):
     # Same tables, columns, constraint and index names as the template (later migrations use the names).
     assert schema_signature("clone_seq") == schema_signature(base_schema_name())
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_get_serial_sequence('clone_seq.django_content_type', 'id')"
-        )
+        cursor.execute("SELECT pg_get_serial_sequence('clone_seq.django_content_type', 'id')")
         assert cursor.fetchone()[0].startswith("clone_seq.")
     from django.contrib.contenttypes.models import ContentType
 
@@ -132,9 +130,14 @@ def test_it_rejects_bad_tenant_input_with_clear_errors(db):
 
 def test_it_fails_the_airflow_step_when_a_dedicated_airflow_does_not_answer(db, tmp_path):
     tenant = tenant_create(
-        schema_name="dedicated_down", name="Dedicated down", airflow_mode="dedicated",
-        airflow_url="http://127.0.0.1:9", airflow_username="u", airflow_password="p",
-        airflow_dags_path=str(tmp_path / "dags"), provision=False,
+        schema_name="dedicated_down",
+        name="Dedicated down",
+        airflow_mode="dedicated",
+        airflow_url="http://127.0.0.1:9",
+        airflow_username="u",
+        airflow_password="p",
+        airflow_dags_path=str(tmp_path / "dags"),
+        provision=False,
     )
     assert tenant.airflow_password_encrypted and "p" != tenant.airflow_password_encrypted
     steps = tenant_provisioning_run(tenant=tenant)

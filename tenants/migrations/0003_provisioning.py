@@ -5,55 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_tenantsecret'),
+        ("tenants", "0002_tenantsecret"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenantResources',
+            name="TenantResources",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deploy_mode', models.CharField(default='local', max_length=16)),
-                ('posix_uid', models.PositiveIntegerField(blank=True, null=True, unique=True)),
-                ('posix_gid', models.PositiveIntegerField(blank=True, null=True, unique=True)),
-                ('storage_root', models.CharField(blank=True, max_length=500)),
-                ('bucket_name', models.CharField(blank=True, max_length=63)),
-                ('bucket_arn', models.CharField(blank=True, max_length=200)),
-                ('efs_file_system_id', models.CharField(blank=True, max_length=64)),
-                ('access_point_id', models.CharField(blank=True, max_length=64)),
-                ('access_point_arn', models.CharField(blank=True, max_length=300)),
-                ('role_name', models.CharField(blank=True, max_length=64)),
-                ('role_arn', models.CharField(blank=True, max_length=300)),
-                ('archive_location', models.CharField(blank=True, max_length=500)),
-                ('archive_sha256', models.CharField(blank=True, max_length=64)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='resources', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("deploy_mode", models.CharField(default="local", max_length=16)),
+                ("posix_uid", models.PositiveIntegerField(blank=True, null=True, unique=True)),
+                ("posix_gid", models.PositiveIntegerField(blank=True, null=True, unique=True)),
+                ("storage_root", models.CharField(blank=True, max_length=500)),
+                ("bucket_name", models.CharField(blank=True, max_length=63)),
+                ("bucket_arn", models.CharField(blank=True, max_length=200)),
+                ("efs_file_system_id", models.CharField(blank=True, max_length=64)),
+                ("access_point_id", models.CharField(blank=True, max_length=64)),
+                ("access_point_arn", models.CharField(blank=True, max_length=300)),
+                ("role_name", models.CharField(blank=True, max_length=64)),
+                ("role_arn", models.CharField(blank=True, max_length=300)),
+                ("archive_location", models.CharField(blank=True, max_length=500)),
+                ("archive_sha256", models.CharField(blank=True, max_length=64)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="resources", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'tenant resources',
+                "verbose_name_plural": "tenant resources",
             },
         ),
         migrations.CreateModel(
-            name='ProvisioningStep',
+            name="ProvisioningStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32)),
-                ('order', models.PositiveSmallIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('output', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='provisioning_steps', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=32)),
+                ("order", models.PositiveSmallIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("output", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="provisioning_steps",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tenant_id', 'order'],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'name'), name='one_provisioning_step_per_name')],
+                "ordering": ["tenant_id", "order"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tenant", "name"), name="one_provisioning_step_per_name")
+                ],
             },
         ),
     ]
