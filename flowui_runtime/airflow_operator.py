@@ -115,7 +115,9 @@ class FlowUIOperator(BaseOperator):
             self.log.error("FlowUI: %s", message)
             raise AirflowException(message)
         if result.status != "success":
-            error_class = AirflowFailException if exit_code in _PERMANENT_EXIT_CODES else AirflowException
+            # The entrypoint's own code wins: a pod or a Batch job may not report it faithfully.
+            code = result.exit_code if result.exit_code is not None else exit_code
+            error_class = AirflowFailException if code in _PERMANENT_EXIT_CODES else AirflowException
             first_line = (result.error or "failed").splitlines()[0]
             self.log.error("FlowUI: %s failed: %s", spec.task_id, first_line)
             raise error_class(f"{spec.task_id}: {result.error or 'failed'}")

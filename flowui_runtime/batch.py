@@ -172,13 +172,14 @@ class BatchRunner:
     def run(self, *, code_dir: Path, folder: Path, dag_id: str = "", run_id: str = "") -> int:
         job_id = self.submit(code_dir=code_dir, folder=folder, name=job_name(dag_id, run_id, self.spec.task_id))
         job = self.wait(job_id)
-        self.copy_logs(job, folder / contracts.LOG_FILE)
         result_file = folder / contracts.RESULT_FILE
         if job["status"] == "SUCCEEDED":
             deadline = time.monotonic() + self.result_wait_s
             while not result_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
+            self.copy_logs(job, folder / contracts.LOG_FILE)
             return 0
+        self.copy_logs(job, folder / contracts.LOG_FILE)
         exit_code = (job.get("container") or {}).get("exitCode")
         if result_file.exists():  # the entrypoint ran and explained the failure in result.json
             return exit_code if isinstance(exit_code, int) and exit_code else 1

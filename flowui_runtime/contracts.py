@@ -131,6 +131,10 @@ class TaskResult(_Strict):
         default_factory=list,
         description="Output fields holding produced files; their values are paths relative to the storage root.",
     )
+    exit_code: int | None = Field(
+        default=None,
+        description="The entrypoint's exit code: 0 ok, 1 operator failed, 2 invalid input, 3 operator not loadable.",
+    )
 
 
 def safe_path_part(value: str) -> str:

@@ -76,6 +76,7 @@ def run(*, operator_dir: Path, input_file: Path, run_dir: Path, secrets_file: Pa
             files=files or [],
             error=error or None,
             duration_s=round(time.monotonic() - started, 3),
+            exit_code=code,
         )
         if error:
             print(error, file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -94,6 +95,8 @@ class BatchHost(threading.Thread):
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+        self.logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1",
+                                 aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
         self.queue = queue
         self.stopping = threading.Event()
         self.ran: dict[str, dict] = {}
@@ -107,6 +110,17 @@ class BatchHost(threading.Thread):
                 command = job["container"]["command"]
                 environment = {item["name"]: item["value"] for item in job["container"].get("environment", [])}
                 assert command[0] == "python"  # the group image's interpreter: here, Airflow's
+                # What the awslogs driver of a real host does: the job's stream in /aws/batch/job.
+                stream = job["container"]["logStreamName"]
+                try:
+                    self.logs.create_log_group(logGroupName="/aws/batch/job")
+                except self.logs.exceptions.ResourceAlreadyExistsException:
+                    pass
+                self.logs.create_log_stream(logGroupName="/aws/batch/job", logStreamName=stream)
+                self.logs.put_log_events(
+                    logGroupName="/aws/batch/job", logStreamName=stream,
+                    logEvents=[{"timestamp": int(time.time() * 1000), "message": f"batch host runs {summary['jobId']}"}],
+                )  # fmt: skip
                 completed = subprocess.run(
                     [str(AIRFLOW_PYTHON), *command[1:]],
                     capture_output=True,
@@ -191,6 +205,9 @@ def test_it_submits_the_job_with_definition_queue_and_overrides_and_succeeds(mot
     # moto's DescribeJobs reports the definition's resources, not the overrides: the runner logs what it sent.
     assert f"submitted AWS Batch job {submitted['jobId']}" in outcome["log"]
     assert "2 vCPU, 2048 MiB, 0 GPU" in outcome["log"] and "is SUCCEEDED" in outcome["log"]
+    # The job's CloudWatch stream was copied into the task log and log.txt.
+    assert f"batch host runs {submitted['jobId']}" in outcome["log"]
+    assert f"batch host runs {submitted['jobId']}" in (folder / "log.txt").read_text()
 
 
 def test_it_overrides_command_environment_and_resources():
