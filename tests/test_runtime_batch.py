@@ -256,3 +256,22 @@ def test_it_names_the_missing_job_definition_variable(tmp_path):
     outcome = _execute(_job(tmp_path / "acme"), {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert outcome["state"] == "failed"
     assert "AWS_BATCH_JOB_DEFINITION_rt_load_1_0_0 and AWS_BATCH_JOB_QUEUE_rt_load_1_0_0" in outcome["error"]
+
+
+def test_it_terminates_the_job_when_airflow_kills_the_task(moto_server, tmp_path, monkeypatch):
+    import logging
+
+    from flowui_runtime.batch import BatchRunner
+
+    resources = _batch_setup(moto_server.url)
+    for name, value in _env_for(resources, moto_server.url).items():
+        monkeypatch.setenv(name, value)
+    job = _job(tmp_path / "acme")
+    spec = contracts.TaskSpec.model_validate(job["task_spec"])
+    runner = BatchRunner(spec=spec, storage_root=tmp_path / "acme", log=logging.getLogger("test"))
+    folder = contracts.run_dir(tmp_path / "acme", job["dag_id"], job["run_id"], "load")
+    job_id = runner.submit(code_dir=tmp_path / "code", folder=folder, name="killed-task")
+    runner.on_kill()
+    batch = boto3.client("batch", endpoint_url=moto_server.url, region_name="us-east-1")
+    described = batch.describe_jobs(jobs=[job_id])["jobs"][0]
+    assert described["statusReason"] == "FlowUI: the Airflow task was stopped"
