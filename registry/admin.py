@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html, format_html_join
 
 from registry import services
@@ -21,10 +22,25 @@ class RepositoryForm(forms.ModelForm):
         model = Repository
         fields = ["slug", "name", "url", "source", "ref", "tenant", "sync_interval_minutes"]
 
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        if not services.SLUG_RE.match(slug):
+            raise forms.ValidationError("Use 2-60 lower-case letters, digits or '-', starting with a letter or digit.")
+        return slug
+
+    def clean_ref(self):
+        try:
+            return services._ref_check(self.cleaned_data["ref"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages)
+
     def clean_url(self):
-        url = self.cleaned_data["url"]
-        services._url_check(url=url, source=self.data.get("source", Repository.Source.GIT))
-        return url.strip()
+        try:
+            return services._url_check(
+                url=self.cleaned_data["url"], source=self.data.get("source", Repository.Source.GIT)
+            )
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages)
 
     def save(self, commit=True):
         repository = super().save(commit=False)

@@ -189,3 +189,23 @@ def test_it_renders_every_bundled_operator_page(tenant_a, make_user, tenant_clie
         assert "Input fields" in body and 'id="form-preview"' in body
         preview = client.post(f"/operators/flowui-bundled/{name}/preview/", {})
         assert preview.status_code == 200, name
+
+
+def test_it_adds_a_repository_in_the_admin_with_a_write_only_token(public_client, git_repo):
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.create_superuser("root2", "root2@example.com", "pw")
+    public_client.force_login(staff)
+    path, _ = git_repo(operator_files("alpha"))
+    data = {"slug": "Bad_Slug", "name": "Admin ops", "url": "ftp://x", "source": "git", "ref": "main",
+            "sync_interval_minutes": 60, "access_token": "tok-admin-4711"}
+    response = public_client.post("/admin/registry/repository/add/", data)
+    body = response.content.decode()
+    assert response.status_code == 200 and "lower-case letters" in body and "Use an https://" in body
+    data |= {"slug": "admin-ops", "url": f"file://{path}"}
+    response = public_client.post("/admin/registry/repository/add/", data)
+    assert response.status_code == 302
+    repository = Repository.objects.get(slug="admin-ops")
+    assert repository.access_token == "tok-admin-4711" and repository.tenant is None
+    form = public_client.get(f"/admin/registry/repository/{repository.pk}/change/").content.decode()
+    assert "tok-admin-4711" not in form
