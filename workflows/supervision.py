@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flowui.lib.airflow import AirflowError
+from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from tenants.selectors import tenant_airflow
 from workflows.models import Workflow
 from workflows.selectors import workflow_dag_id
@@ -53,6 +54,27 @@ def _check_task_id(task_id: str) -> str:
 
 def _not_found(exc: AirflowError, message: str) -> Exception:
     return RunNotFound(message) if exc.status == 404 else exc
+
+
+def _write(client, fn):
+    """A write to Airflow. Its SQLite metadata DB (dev, tests) answers 500 "Database error" when locked by
+    the scheduler for a moment; these writes are idempotent, so try again briefly before giving up."""
+    for attempt in range(3):
+        try:
+            return client.call(fn)
+        except AirflowUnavailable as exc:
+            if exc.status != 500 or attempt == 2:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+    return None  # pragma: no cover
+
+
+def _run_must_exist(client, dag_id: str, run_id: str) -> None:
+    """Look before writing: an unknown run is a clean 404 rather than whatever a write on it answers."""
+    try:
+        client.call(lambda api: api.dag_run.get_dag_run(dag_id, run_id))
+    except AirflowError as exc:
+        raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -151,7 +173,14 @@ def run_trigger(*, tenant, workflow: Workflow, user=None, params: Any = None, no
     who = user.get_username() if user is not None and getattr(user, "is_authenticated", False) else ""
     text = (note or (f"Triggered from FlowUI by {who}" if who else "Triggered from FlowUI"))[:1000]
     body = TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=conf, note=text)
-    run = tenant_airflow(tenant=tenant).call(lambda api: api.dag_run.trigger_dag_run(dag_id, body))
+    client = tenant_airflow(tenant=tenant)
+    try:
+        # The run id is ours, so a retry after a lost answer cannot start a second run.
+        run = _write(client, lambda api: api.dag_run.trigger_dag_run(dag_id, body))
+    except AirflowError as exc:
+        if exc.status != 409:
+            raise
+        run = client.call(lambda api: api.dag_run.get_dag_run(dag_id, run_id))
     return _run_data(run)
 
 
@@ -268,8 +297,10 @@ def run_clear(*, tenant, workflow: Workflow, run_id: str, only_failed: bool = Fa
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
     body = DAGRunClearBody(dry_run=False, only_failed=bool(only_failed))
+    client = tenant_airflow(tenant=tenant)
+    _run_must_exist(client, dag_id, run_id)
     try:
-        tenant_airflow(tenant=tenant).call(lambda api: api.dag_run.clear_dag_run(dag_id, run_id, body))
+        _write(client, lambda api: api.dag_run.clear_dag_run(dag_id, run_id, body))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
     return run_get(tenant=tenant, workflow=workflow, run_id=run_id)
@@ -295,10 +326,10 @@ def task_clear(
         include_downstream=bool(include_downstream),
         reset_dag_runs=True,
     )
+    client = tenant_airflow(tenant=tenant)
+    _run_must_exist(client, dag_id, run_id)
     try:
-        result = tenant_airflow(tenant=tenant).call(
-            lambda api: api.task_instance.post_clear_task_instances(dag_id, body)
-        )
+        result = _write(client, lambda api: api.task_instance.post_clear_task_instances(dag_id, body))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
     return sorted({ti.task_id for ti in result.task_instances or []})
@@ -311,10 +342,10 @@ def run_cancel(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
     body = DAGRunPatchBody(state=DagRunMutableStates.FAILED)
+    client = tenant_airflow(tenant=tenant)
+    _run_must_exist(client, dag_id, run_id)
     try:
-        run = tenant_airflow(tenant=tenant).call(
-            lambda api: api.dag_run.patch_dag_run(dag_id, run_id, body, update_mask=["state"])
-        )
+        run = _write(client, lambda api: api.dag_run.patch_dag_run(dag_id, run_id, body, update_mask=["state"]))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
     return _run_data(run)
@@ -328,9 +359,7 @@ def workflow_pause_set(*, tenant, workflow: Workflow, paused: bool) -> Workflow:
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     if workflow.deployed_version_id is not None:
         try:
-            tenant_airflow(tenant=tenant).call(
-                lambda api: api.dag.patch_dag(dag_id, DAGPatchBody(is_paused=bool(paused)))
-            )
+            _write(tenant_airflow(tenant=tenant), lambda api: api.dag.patch_dag(dag_id, DAGPatchBody(is_paused=bool(paused))))
         except AirflowError as exc:
             if exc.status != 404:
                 raise
