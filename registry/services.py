@@ -29,6 +29,7 @@ from flowui_runtime.checks import (
     requirements_hash,
 )
 from flowui_runtime.contracts import operator_code_dir
+from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
 
@@ -237,7 +238,7 @@ def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyG
     for name, (requirements, image) in definitions.items():
         requirements = [line.strip() for line in requirements if line.strip()]
         req_hash = requirements_hash(requirements)
-        image = image or f"{settings.PROJECT_NAME}-operators/{repository.slug}-{name.lower()}:{req_hash}"
+        image = group_image(name, image)  # the image builder's naming (flowui_runtime.dockerfiles)
         group = DependencyGroup.objects.filter(
             repository=repository, name=name, requirements_hash=req_hash, image=image
         ).first()

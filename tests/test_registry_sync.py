@@ -229,7 +229,7 @@ def test_it_reports_an_invalid_dependencies_map_and_unknown_groups(git_repo):
     assert run.report["operators"]["alpha"]["status"] == "synced"
     alpha = selectors.operator_version_get(repository_slug="ops", name="alpha")
     assert alpha.dependency_group.requirements == ["six==1.16.0"]
-    assert alpha.image.startswith("flowui-operators/ops-science:")
+    assert alpha.image == "flowui/flowui-operators-science:latest"
 
     git_repo({"dependencies/dependencies_map.json": "{broken"})
     run = services.repository_sync_now(repository=repository)
