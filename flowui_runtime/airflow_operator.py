@@ -8,12 +8,14 @@ the output dict (Airflow pushes it as the task's XCom return value).
 Files travel between tasks as paths relative to the storage root (result.json `files`, pushed as the XCom
 key `flowui_files`); a downstream input bound to such a field receives the absolute path in its own mount.
 
-Local mode runs the entrypoint as a subprocess of the Airflow worker:
-- interpreter: FLOWUI_VENVS_DIR/<dependency_hash>/bin/python when that virtualenv exists (built by the
-  registry for the operator's dependency group), otherwise the interpreter running Airflow, so operators
-  whose needs Airflow's environment already covers run without a build;
-- environment: PATH, HOME, LANG, LC_ALL, the FLOWUI_* variables of the worker, FLOWUI_RUN_DIR,
-  FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at this package, and only the secrets the operator declares;
+Local mode runs the entrypoint as a child process of the Airflow task:
+- interpreter: FLOWUI_VENVS_DIR/<dependency_hash>/bin/python when that virtualenv is completely built (the
+  registry's contracts.VENV_READY_MARKER is in it), started fresh; otherwise Airflow's own interpreter, and
+  then the child is forked from the task process (see fork_entrypoint; FLOWUI_LOCAL_FORK=false starts a
+  fresh interpreter instead), so operators whose needs Airflow's environment covers run without a build;
+- environment: PATH, HOME, LANG, LC_ALL, TZ, FLOWUI_RUN_DIR, FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at
+  this package, and only the secrets the operator declares (from the worker's environment, else the Airflow
+  Variable of the same name); nothing else of the worker's environment (its FLOWUI_* settings included);
 - its own process group, killed (TERM, then KILL) on timeout_s or when Airflow kills the task;
 - stdout and stderr, merged, go line by line into the Airflow task log and into log.txt.
 
@@ -46,6 +48,8 @@ FILES_XCOM_KEY = "flowui_files"
 # Exit codes of the entrypoint (see entrypoint.py) for which a retry cannot help.
 _PERMANENT_EXIT_CODES = {2, 3}
 _KILL_GRACE_S = 5.0
+# XCom lives in Airflow's database: outputs are meant to be small values and file paths.
+_XCOM_WARN_BYTES = 64 * 1024
 _ENV_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
 
 
@@ -66,7 +70,7 @@ class FlowUIOperator(BaseOperator):
         self.task_spec = task_spec
         self.storage_root = storage_root
         self.tenant = tenant
-        self._process: subprocess.Popen | None = None
+        self._process: Any = None  # a Popen or a ForkedProcess while the local child runs
         self._mode_runner: Any = None
 
     # --- execute ------------------------------------------------------------------------------
@@ -123,6 +127,12 @@ class FlowUIOperator(BaseOperator):
             raise error_class(f"{spec.task_id}: {result.error or 'failed'}")
         if result.files:  # one execution-API call saved per task that produces no files
             context["ti"].xcom_push(key=FILES_XCOM_KEY, value=result.files)
+        size = len(json.dumps(result.output or {}))
+        if size > _XCOM_WARN_BYTES:
+            self.log.warning(
+                "FlowUI: %s returns %d bytes through XCom; large data belongs in files (Path output fields)",
+                spec.task_id, size,
+            )  # fmt: skip
         return result.output or {}
 
     def _failure(self, error_class: type[Exception], message: str) -> Exception:
@@ -226,7 +236,6 @@ def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> 
     env = {name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
-    env.update({name: value for name, value in os.environ.items() if name.startswith("FLOWUI_")})
     env.update(
         {
             "FLOWUI_RUN_DIR": str(folder),
