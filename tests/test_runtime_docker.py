@@ -212,6 +212,5 @@ def test_it_keeps_the_committed_group_dockerfiles_in_step_with_the_bundled_map(t
         path: text.replace(str((tmp_path / "groups").as_posix()), "docker/groups") for path, text in generated.items()
     }
     assert normalise == on_disk, (
-        "regenerate: python -m flowui_runtime dockerfiles --map "
-        "dependencies/dependencies_map.json --out docker/groups/"
+        "regenerate: python -m flowui_runtime dockerfiles --map dependencies/dependencies_map.json --out docker/groups/"
     )
