@@ -126,15 +126,15 @@ def operator_sync_error(*, repository: Repository, name: str) -> str | None:
 def batch_environment(*, tenant) -> dict[str, str]:
     """What Airflow needs to submit the tenant's Batch jobs: AWS_BATCH_JOB_DEFINITION_{name}_{version} and
     AWS_BATCH_JOB_QUEUE_{name}_{version} (version dots -> underscores) for each stored job definition."""
+    from flowui_runtime.contracts import batch_env_names
     from registry.models import BatchJobDefinition
-    from registry.services import batch_env_name
 
     env: dict[str, str] = {}
     rows = BatchJobDefinition.objects.filter(tenant=tenant).select_related("operator_version").order_by(
         "operator_version__name", "operator_version__created_at"
     )
     for row in rows:
-        suffix = batch_env_name(row.operator_version)
-        env[f"AWS_BATCH_JOB_DEFINITION_{suffix}"] = row.job_definition_arn
-        env[f"AWS_BATCH_JOB_QUEUE_{suffix}"] = row.job_queue_arn
+        definition_var, queue_var = batch_env_names(row.operator_version.name, row.operator_version.version)
+        env[definition_var] = row.job_definition_arn
+        env[queue_var] = row.job_queue_arn
     return env

@@ -28,7 +28,7 @@ from flowui_runtime.checks import (
     operator_dir_check,
     requirements_hash,
 )
-from flowui_runtime.contracts import operator_code_dir
+from flowui_runtime.contracts import VENV_READY_MARKER, batch_env_names, operator_code_dir
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
@@ -254,7 +254,7 @@ def dependency_venv_python(group: DependencyGroup | None) -> str:
     """The group's venv python when it is built, else the platform's python (extraction then needs only pydantic)."""
     if group is not None and group.requirements:
         path = Path(settings.FLOWUI_VENVS_DIR) / group.requirements_hash
-        if (path / ".flowui-ready").exists():
+        if (path / VENV_READY_MARKER).exists():
             return str(path / "bin" / "python")
     return sys.executable
 
@@ -525,7 +525,7 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
     venvs = Path(settings.FLOWUI_VENVS_DIR)
     venvs.mkdir(parents=True, exist_ok=True)
     path = venvs / group.requirements_hash
-    ready = path / ".flowui-ready"
+    ready = path / VENV_READY_MARKER
     if ready.exists():
         return path
     with open(venvs / f"{group.requirements_hash}.lock", "w") as lock:
@@ -556,7 +556,7 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
         except subprocess.TimeoutExpired:
             shutil.rmtree(building, ignore_errors=True)
             raise DependencyVenvError(f"dependency group {group.name!r}: pip install did not finish in time")
-        (building / ".flowui-ready").write_text("\n".join(requirements) + "\n")
+        (building / VENV_READY_MARKER).write_text("\n".join(requirements) + "\n")
         building.rename(path)
     return path
 
@@ -598,12 +598,10 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------
-BATCH_STORAGE_MOUNT_PATH = "/mnt/flowui"
-
-
 def batch_env_name(operator_version: OperatorVersion) -> str:
     """`load_dataset` 1.2.0 -> `load_dataset_1_2_0`, the suffix of the AWS_BATCH_JOB_* variables."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_version.name}_{operator_version.version}")
+    definition_var, _ = batch_env_names(operator_version.name, operator_version.version)
+    return definition_var.removeprefix("AWS_BATCH_JOB_DEFINITION_")
 
 
 def batch_definition_ensure(
@@ -616,8 +614,12 @@ def batch_definition_ensure(
     efs_file_system_id: str = "",
 ) -> BatchJobDefinition:
     """The tenant's Batch job definition of one operator version (group image, vcpu/memory from metadata, the
-    tenant's EFS access point and job role) and the tenant's job queue; idempotent, ARNs stored."""
+    tenant's EFS access point and job role) and the tenant's job queue; idempotent, ARNs stored.
+
+    The access point (rooted at the tenant's folder) is mounted at the tenant's storage root as Airflow sees it,
+    so run folders and materialised code have the same paths in the job as in Airflow."""
     from flowui.lib import aws
+    from tenants.selectors import tenant_storage_root
 
     existing = BatchJobDefinition.objects.filter(operator_version=operator_version, tenant=tenant).first()
     if existing is not None:
@@ -646,8 +648,8 @@ def batch_definition_ensure(
         job_role_arn=job_role_arn,
         efs_file_system_id=efs_file_system_id,
         efs_access_point_id=efs_access_point_id,
-        container_path=BATCH_STORAGE_MOUNT_PATH,
-        environment={"FLOWUI_STORAGE_ROOT": BATCH_STORAGE_MOUNT_PATH},
+        container_path=str(tenant_storage_root(tenant=tenant)),
+        environment={"FLOWUI_STORAGE_ROOT": str(tenant_storage_root(tenant=tenant))},
         tags={
             "flowui:tenant": tenant.schema_name,
             "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}",

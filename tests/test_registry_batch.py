@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from registry import selectors, services
 from registry.models import BatchJobDefinition
+from tenants.selectors import tenant_storage_root
 from tests.test_registry_sync import good_metadata, operator_files
 
 pytestmark = [pytest.mark.django_db, pytest.mark.aws]
@@ -61,6 +62,9 @@ def test_it_defines_batch_jobs_per_operator_version_and_prints_their_environment
     assert container["image"] == rows[0].operator_version.image
     assert {r["type"]: r["value"] for r in container["resourceRequirements"]} == {"VCPU": "2", "MEMORY": "4096"}
     assert container["jobRoleArn"] == batch_infrastructure["job_role_arn"]
+    storage_root = str(tenant_storage_root(tenant=tenant_a))
+    assert container["mountPoints"][0]["containerPath"] == storage_root  # the same paths as in Airflow
+    assert {"name": "FLOWUI_STORAGE_ROOT", "value": storage_root} in container["environment"]
     efs = container["volumes"][0]["efsVolumeConfiguration"]
     assert efs["authorizationConfig"]["accessPointId"] == batch_infrastructure["access_point_id"]
     queue = batch.describe_job_queues(jobQueues=[rows[0].job_queue_arn])["jobQueues"][0]
