@@ -7,10 +7,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from devstack.procs import free_port
 from flowui.lib import aws
 from tenants.models import ProvisioningStep, TenantResources
 from tenants.provisioning import ROLE_POLICY_NAME, bucket_name_for
-from tenants.services import tenant_create, tenant_provisioning_retry, tenant_provisioning_run
+from tenants.services import (
+    tenant_create,
+    tenant_provisioning_retry,
+    tenant_provisioning_run,
+    tenant_provisioning_step_run,
+)
 from tests.conftest import MotoServer
 
 
@@ -171,3 +177,28 @@ def test_it_keeps_storage_roots_under_the_volume(db, aws_mode):
     tenant_provisioning_run(tenant=tenant)
     root = Path(TenantResources.objects.get(tenant=tenant).storage_root)
     assert root == Path(django_settings.VOLUME_MOUNT_PATH_HOST) / "aws_paths"
+
+
+def test_it_resumes_at_the_role_when_aws_was_unreachable_after_the_access_point(
+    db, aws_mode, settings, django_capture_on_commit_callbacks
+):
+    """The endpoint becomes unreachable between two AWS steps (a closed port: connection refused, moto keeps
+    its state); the retry creates the role and nothing else."""
+    tenant = tenant_create(schema_name="aws_mid", name="AWS mid", provision=False)
+    for name in ("storage", "bucket", "access_point"):
+        assert tenant_provisioning_step_run(tenant=tenant, name=name).state == "done"
+    reachable = settings.AWS_ENDPOINT_URL
+    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+    steps = tenant_provisioning_run(tenant=tenant)
+    assert steps[-1].name == "role" and steps[-1].state == "failed"
+    assert "AWS endpoint unreachable" in steps[-1].error
+
+    settings.AWS_ENDPOINT_URL = reachable
+    before = _inventory(settings.FLOWUI_EFS_FILE_SYSTEM_ID)
+    assert len(before["roles"]) == 0 and len(before["buckets"]) == 1 and len(before["access_points"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tenant_provisioning_retry(tenant=tenant).name == "role"
+    assert set(_states(tenant).values()) == {"done"}
+    after = _inventory(settings.FLOWUI_EFS_FILE_SYSTEM_ID)
+    assert after["buckets"] == before["buckets"] and after["access_points"] == before["access_points"]
+    assert len(after["roles"]) == 1
