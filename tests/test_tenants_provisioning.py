@@ -42,6 +42,15 @@ def test_it_clones_the_schema_with_its_own_sequences(db):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence('clone_seq.django_content_type', 'id')")
         assert cursor.fetchone()[0].startswith("clone_seq.")
+        # Tables and their identity sequences are owned like the template's (the platform's database user).
+        cursor.execute(
+            "SELECT DISTINCT n.nspname, pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN (%s, 'clone_seq') "
+            "AND c.relkind IN ('r', 'S')",
+            [base_schema_name()],
+        )
+        owners = dict(cursor.fetchall())
+        assert owners["clone_seq"] == owners[base_schema_name()] == connection.settings_dict["USER"]
     from django.contrib.contenttypes.models import ContentType
 
     with schema_context("clone_seq"):
