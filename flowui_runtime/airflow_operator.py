@@ -43,7 +43,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from flowui_runtime import contracts
 
-RUNTIME_PARENT = Path(__file__).resolve().parent.parent
+# The folder this package was imported from, symlinks kept: Airflow's PYTHONPATH folder holds only the runtime,
+# and a resolved path would hand operators the whole platform checkout instead.
+RUNTIME_PARENT = Path(os.path.abspath(__file__)).parent.parent
 FILES_XCOM_KEY = "flowui_files"
 # Exit codes of the entrypoint (see entrypoint.py) for which a retry cannot help.
 _PERMANENT_EXIT_CODES = {2, 3}

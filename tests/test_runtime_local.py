@@ -269,6 +269,8 @@ def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_ven
     assert in_venv["executable"] == str(contracts.venv_python(deployed["venv"].parent, deployed["venv"].name))
     without = _result(deployed, dag_id, run_id, "without_secret")["output"]
     assert ".airflow-venv" in without["executable"]  # no group venv: Airflow's interpreter
+    # Neither a forked nor a fresh interpreter can import the platform (Django apps) next to the runtime.
+    assert in_venv["platform_importable"] is False and without["platform_importable"] is False
     assert without["secret_seen"] is False
     allowed = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONUNBUFFERED", "FLOWUI_RUN_DIR",
                "FLOWUI_STORAGE_ROOT", "LC_CTYPE"}  # fmt: skip

@@ -10,3 +10,4 @@ class OutputModel(BaseModel):
     secret_seen: bool = False
     environment: list[str] = []
     executable: str = ""
+    platform_importable: bool = False

@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -19,4 +20,5 @@ def operator_function(input_model: InputModel) -> OutputModel:
         secret_seen="RT_TOKEN" in os.environ,
         environment=sorted(os.environ),
         executable=sys.executable,
+        platform_importable=importlib.util.find_spec("tenants") is not None,
     )
