@@ -7,10 +7,14 @@ as waiting_for_airflow.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django_tenants.utils import tenant_context
 
-from flowui.lib.airflow import AirflowUnavailable
+from flowui.lib.airflow import AirflowError, AirflowUnavailable
+
+logger = logging.getLogger(__name__)
 
 RETRY_BACKOFF_MAX_S = 60
 
@@ -57,6 +61,10 @@ def airflow_dag_delete(self, tenant_id: int, dag_id: str) -> bool | None:
         return None
     try:
         return delete(tenant=tenant, dag_id=dag_id)
-    except AirflowUnavailable as exc:
+    except AirflowError as exc:
+        # Down, or 409 while tasks of the DAG still run: try again later (the file is gone already).
+        if not isinstance(exc, AirflowUnavailable) and exc.status != 409:
+            raise
+        logger.warning("Deleting DAG %s from Airflow deferred: %s", dag_id, exc)
         _retry(self, exc)
         return None
