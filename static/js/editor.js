@@ -332,6 +332,13 @@
     announce("Saved version " + payload.version + "." + (problems ? " Fix the highlighted problems before deploying." : " Ready to deploy."), problems ? "warn" : "ok");
     if (state.selected) selectNode(state.selected);
   }
+  // Deploy and Run act on saved versions: ask for a save first rather than deploy something older.
+  document.addEventListener("htmx:confirm", (event) => {
+    if (state.dirty && event.target.closest && event.target.closest("form[action$='/deploy/']")) {
+      event.preventDefault();
+      announce("Save your changes before deploying: Deploy uses the last saved version.", "warn");
+    }
+  });
   window.addEventListener("beforeunload", (event) => { if (state.dirty) { event.preventDefault(); event.returnValue = ""; } });
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && event.key === "s" && canEdit) { event.preventDefault(); save(); }

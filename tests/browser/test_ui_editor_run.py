@@ -142,6 +142,8 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
     page.screenshot(path=str(artifacts / "run-results-1280x800.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
+    expect(page.locator("#task-log .log")).to_be_visible()
+    expect(page.locator("img.result-image").first).to_be_visible()
     page.screenshot(path=str(artifacts / "run-390x844.png"), full_page=True)
     assert no_horizontal_overflow(page)
     assert page.problems == [], json.dumps(page.problems)
