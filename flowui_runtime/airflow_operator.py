@@ -98,12 +98,21 @@ class FlowUIOperator(BaseOperator):
         if spec.execution_mode == "local":
             exit_code = self.run_local(spec, code_dir=code_dir, folder=folder, storage_root=storage_root)
         elif spec.execution_mode == "batch":
-            from flowui_runtime.batch import BatchRunner
+            from flowui_runtime.batch import BatchRunner, job_name
 
-            self._mode_runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log)
-            exit_code = self._mode_runner.run(
-                code_dir=code_dir, folder=folder, dag_id=self.dag_id, run_id=context["run_id"]
-            )
+            self._mode_runner = runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log)
+            if os.environ.get("FLOWUI_BATCH_DEFERRABLE", "false").lower() == "true":
+                from flowui_runtime.batch_trigger import BatchJobTrigger
+
+                job_id = runner.submit(
+                    code_dir=code_dir, folder=folder, name=job_name(self.dag_id, context["run_id"], spec.task_id)
+                )
+                self.defer(  # the worker slot is free until the triggerer sees the job finish
+                    trigger=BatchJobTrigger(job_id=job_id, poll_s=runner.poll_s),
+                    method_name="execute_batch_complete",
+                    timeout=timedelta(seconds=spec.timeout_s + 60),
+                )
+            exit_code = runner.run(code_dir=code_dir, folder=folder, dag_id=self.dag_id, run_id=context["run_id"])
         else:
             from flowui_runtime.kubernetes import KubernetesRunner
 
@@ -112,6 +121,27 @@ class FlowUIOperator(BaseOperator):
                 code_dir=code_dir, folder=folder, dag_id=self.dag_id, run_id=context["run_id"], context=context
             )
 
+        return self._complete(spec, folder=folder, exit_code=exit_code, context=context)
+
+    def execute_batch_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Where a deferred Batch task resumes once BatchJobTrigger saw its job reach a terminal state."""
+        from flowui_runtime.batch import BatchRunner
+
+        spec = contracts.TaskSpec.model_validate(self.task_spec)
+        folder = contracts.run_dir(Path(self.storage_root), self.dag_id, context["run_id"], spec.task_id)
+        event = event or {}
+        if event.get("status") not in ("SUCCEEDED", "FAILED"):
+            raise self._failure(
+                AirflowException,
+                f"{spec.task_id}: lost track of AWS Batch job {event.get('job_id')}: {event.get('error', event)}",
+            )
+        self.log.info("FlowUI: AWS Batch job %s is %s", event["job_id"], event["status"])
+        runner = BatchRunner(spec=spec, storage_root=Path(self.storage_root), log=self.log)
+        exit_code = runner.finish(runner.describe(event["job_id"]), folder=folder)
+        return self._complete(spec, folder=folder, exit_code=exit_code, context=context)
+
+    def _complete(self, spec: contracts.TaskSpec, *, folder: Path, exit_code: int, context: Any) -> dict[str, Any]:
+        """Turn the run folder's result.json into the task's outcome: its output (XCom) or a failure."""
         result = read_result(folder)
         if result is None:
             message = (

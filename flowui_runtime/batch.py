@@ -9,7 +9,9 @@
 - Container overrides: the entrypoint command, FLOWUI_RUN_DIR / FLOWUI_STORAGE_ROOT, vCPU, memory, GPU.
   Secret values are never put into overrides (DescribeJobs would show them): declare them on the job
   definition (`secrets` from Secrets Manager / SSM).
-- Polls DescribeJobs to a terminal state (FLOWUI_BATCH_POLL_S, default 10 s), copies the job's CloudWatch
+- Polls DescribeJobs to a terminal state (FLOWUI_BATCH_POLL_S, default 10 s) in the worker slot, or, with
+  FLOWUI_BATCH_DEFERRABLE=true, defers to Airflow's triggerer (batch_trigger.BatchJobTrigger) and frees the
+  slot while the job runs (needs `airflow triggerer` running); copies the job's CloudWatch
   log stream into log.txt and the task log when there is one, reports the status reason on failure, and
   terminates the job on timeout or when Airflow kills the task.
 - Batch's file writes reach Airflow's mount of the shared storage with some delay on network file systems:
@@ -171,9 +173,18 @@ class BatchRunner:
 
     def run(self, *, code_dir: Path, folder: Path, dag_id: str = "", run_id: str = "") -> int:
         job_id = self.submit(code_dir=code_dir, folder=folder, name=job_name(dag_id, run_id, self.spec.task_id))
-        job = self.wait(job_id)
+        return self.finish(self.wait(job_id), folder=folder)
+
+    def describe(self, job_id: str) -> dict:
+        jobs = self.batch.describe_jobs(jobs=[job_id])["jobs"]
+        return jobs[0] if jobs else {"jobId": job_id}
+
+    def finish(self, job: dict, *, folder: Path) -> int:
+        """After a terminal state: wait for result.json, copy the CloudWatch log, return an exit code (or raise
+        with the status reason when the job failed without a result)."""
+        self.job_id = job.get("jobId", self.job_id)
         result_file = folder / contracts.RESULT_FILE
-        if job["status"] == "SUCCEEDED":
+        if job.get("status") == "SUCCEEDED":
             deadline = time.monotonic() + self.result_wait_s
             while not result_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
@@ -183,7 +194,7 @@ class BatchRunner:
         exit_code = (job.get("container") or {}).get("exitCode")
         if result_file.exists():  # the entrypoint ran and explained the failure in result.json
             return exit_code if isinstance(exit_code, int) and exit_code else 1
-        raise self._fail(f"{self.spec.task_id}: AWS Batch job {job_id} FAILED: {failure_reason(job)}")
+        raise self._fail(f"{self.spec.task_id}: AWS Batch job {self.job_id} FAILED: {failure_reason(job)}")
 
     def terminate(self, reason: str = "FlowUI: the Airflow task was stopped") -> None:
         if not self.job_id:

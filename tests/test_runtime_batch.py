@@ -243,10 +243,12 @@ def failing_moto():
     server.stop()
 
 
-def test_it_fails_the_task_with_the_batch_failure_reason(failing_moto, tmp_path):
+@pytest.mark.parametrize("deferrable", ["false", "true"])
+def test_it_fails_the_task_with_the_batch_failure_reason(failing_moto, tmp_path, deferrable):
+    failing_moto.reset()
     resources = _batch_setup(failing_moto.url)
     job = _job(tmp_path / "acme")
-    outcome = _execute(job, _env_for(resources, failing_moto.url))
+    outcome = _execute(job, {**_env_for(resources, failing_moto.url), "FLOWUI_BATCH_DEFERRABLE": deferrable})
     assert outcome["state"] == "failed"
     assert "BatchError" in outcome["error"] and "FAILED: AWS Batch gave no status reason" in outcome["error"]
     assert "AWS Batch job" in outcome["error"] and "is FAILED" in outcome["log"]
@@ -275,3 +277,21 @@ def test_it_terminates_the_job_when_airflow_kills_the_task(moto_server, tmp_path
     batch = boto3.client("batch", endpoint_url=moto_server.url, region_name="us-east-1")
     described = batch.describe_jobs(jobs=[job_id])["jobs"][0]
     assert described["statusReason"] == "FlowUI: the Airflow task was stopped"
+
+
+def test_it_defers_to_the_triggerer_and_resumes_when_the_job_finishes(moto_server, tmp_path):
+    resources = _batch_setup(moto_server.url)
+    host = BatchHost(moto_server.url, resources["queue"])
+    host.start()
+    storage_root = tmp_path / "acme"
+    job = _job(storage_root)
+    try:
+        outcome = _execute(job, {**_env_for(resources, moto_server.url), "FLOWUI_BATCH_DEFERRABLE": "true"})
+    finally:
+        host.stopping.set()
+        host.join(timeout=10)
+    assert outcome["state"] == "success", outcome["log"][-4000:]
+    assert outcome["deferred"] is True
+    assert outcome["output"]["row_count"] == 3 and outcome["pushed"] == {"flowui_files": ["data_file"]}
+    (ran,) = host.ran.values()
+    assert ran["exit"] == 0 and f"batch host runs {ran['job']['jobId']}" in outcome["log"]

@@ -21,7 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "docker-compose.yaml"
 PLATFORM_SERVICES = ("web", "celery-worker", "celery-beat")
-AIRFLOW_SERVICES = ("airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor")
+AIRFLOW_SERVICES = (
+    "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"
+)  # fmt: skip
 AWS_SDK_NAMES = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -111,7 +113,7 @@ def test_it_makes_services_agree_on_volume_hosts_and_ports(compose):
     for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES):
         targets = [_resolve(volume).split(":")[1] for volume in services[name]["volumes"]]
         assert volume_path in targets, f"{name} does not mount the shared volume at {volume_path}"
-    for name in (*PLATFORM_SERVICES, "airflow-scheduler", "airflow-api-server", "airflow-dag-processor"):
+    for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES[1:]):
         targets = [_resolve(volume).split(":")[1] for volume in services[name]["volumes"]]
         assert "/flowui/venvs" in targets, f"{name} does not mount the virtualenvs"
     assert web["FLOWUI_VENVS_DIR"] == scheduler["FLOWUI_VENVS_DIR"] == "/flowui/venvs"
