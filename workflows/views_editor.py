@@ -8,14 +8,17 @@ connect reads nothing; save writes one version (through workflows.services).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from tenants.permissions import require_role
@@ -72,12 +75,33 @@ def pin_key(node: dict) -> tuple[str, str, str]:
     return (str(pin.get("repository", "")), str(pin.get("name", "")), str(pin.get("version", "")))
 
 
+@functools.cache
+def _icon_names() -> tuple[frozenset, dict]:
+    """Symbol ids of the vendored Lucide sprite and Lucide's old names for them (read once)."""
+    folder = settings.BASE_DIR / "static" / "vendor" / "lucide"
+    try:
+        names = frozenset(re.findall(r'<symbol id="([^"]+)"', (folder / "sprite.svg").read_text()))
+        aliases = json.loads((folder / "aliases.json").read_text())
+    except (OSError, ValueError):
+        return frozenset(), {}
+    return names, aliases
+
+
+def icon_id(name: str) -> str:
+    """The sprite symbol for an operator's icon name, or "" when the sprite has none (a letter is shown)."""
+    names, aliases = _icon_names()
+    name = aliases.get(name, name)
+    return name if name in names else ""
+
+
 def style_of(operator_version) -> dict:
     style = (operator_version.metadata or {}).get("style") or {} if operator_version else {}
+    icon = style.get("icon") or "box"
     return {
         "label": style.get("label") or (operator_version.name if operator_version else ""),
         "colour": style.get("colour") or "#4a6fa5",
-        "icon": style.get("icon") or "box",
+        "icon": icon,
+        "icon_id": icon_id(icon),
     }
 
 
@@ -164,6 +188,7 @@ def palette_groups(tenant) -> list[dict]:
             "label": style["label"],
             "colour": style["colour"],
             "icon": style["icon"],
+            "icon_id": style["icon_id"],
             "description": (operator_version.metadata or {}).get("description", ""),
             "search": f"{operator_version.name} {style['label']} {repository.slug} {repository.name}".lower(),
         })
@@ -198,6 +223,7 @@ def editor(request, slug: str):
             "connect": f"/workflows/{slug}/editor/connect/",
             "save": f"/workflows/{slug}/editor/save/",
             "validate": f"/workflows/{slug}/editor/validate/",
+            "icons": static("vendor/lucide/sprite.svg"),
         },
     }
     return render(request, "workflows/editor.html", context)

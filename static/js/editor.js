@@ -59,10 +59,16 @@
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
+  function iconHtml(n, style) {
+    if (style.icon_id && /^[a-z0-9-]+$/.test(style.icon_id)) {
+      return '<svg viewBox="0 0 24 24"><use href="' + escapeHtml(urls.icons) + "#" + style.icon_id + '"></use></svg>';
+    }
+    return escapeHtml((style.label || n.operator.name || "?").slice(0, 1));
+  }
   function nodeHtml(n, style) {
     const colour = /^#[0-9a-fA-F]{6}$/.test(style.colour || "") ? style.colour : "#4a6fa5";
     return '<div class="fnode" style="--node-colour:' + colour + '">' +
-      '<div class="fnode-head"><span class="fnode-icon" aria-hidden="true">' + escapeHtml((style.label || n.operator.name || "?").slice(0, 1)) + "</span>" +
+      '<div class="fnode-head"><span class="fnode-icon" aria-hidden="true">' + iconHtml(n, style) + "</span>" +
       '<span class="fnode-label">' + escapeHtml(n.label || n.id) + "</span></div>" +
       '<div class="fnode-meta"><span class="fnode-op">' + escapeHtml(n.operator.name) + "</span> " +
       '<span class="fnode-id">' + escapeHtml(n.id) + '</span></div><span class="fnode-state"></span></div>';
