@@ -14,6 +14,7 @@ from registry.serializers import (
     OperatorVersionSerializer,
     OperatorVersionSummarySerializer,
     RepositoryCreateSerializer,
+    RepositoryPinSerializer,
     RepositorySerializer,
     SyncRunSerializer,
 )
@@ -123,6 +124,28 @@ class RepositorySyncView(_RegistryView):
         _require_admin(request)
         sync_run = services.repository_sync_request(repository=repository, user=request.user, trigger="api")
         return Response(self.get_serializer(sync_run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RepositoryPinView(_RegistryView):
+    serializer_class = RepositorySerializer
+
+    @extend_schema(
+        summary="Pin a private repository to a tag, branch or commit (tenant admin); a sync is queued",
+        request=RepositoryPinSerializer,
+        responses={200: RepositorySerializer},
+    )
+    def post(self, request, slug: str):
+        repository = selectors.repository_for_tenant(tenant=request.tenant, slug=slug)
+        if repository is None:
+            raise NotFound(f"No repository {slug!r}.")
+        if repository.tenant_id is None:
+            raise PermissionDenied("Platform-wide repositories are pinned by platform staff.")
+        _require_admin(request)
+        serializer = RepositoryPinSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        repository = services.repository_pin(repository=repository, ref=serializer.validated_data["ref"])
+        services.repository_sync_request(repository=repository, user=request.user, trigger="api")
+        return Response(self.get_serializer(repository).data)
 
 
 class SyncRunListView(_RegistryView):

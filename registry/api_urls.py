@@ -10,6 +10,7 @@ urlpatterns = [
     path("operator-versions/<int:pk>/", api.OperatorVersionDetailView.as_view(), name="api-operator-version"),
     path("repositories/", api.RepositoryListView.as_view(), name="api-repositories"),
     path("repositories/<slug:slug>/sync/", api.RepositorySyncView.as_view(), name="api-repository-sync"),
+    path("repositories/<slug:slug>/pin/", api.RepositoryPinView.as_view(), name="api-repository-pin"),
     path("sync-runs/", api.SyncRunListView.as_view(), name="api-sync-runs"),
     path("sync-runs/<int:pk>/", api.SyncRunDetailView.as_view(), name="api-sync-run"),
 ]

@@ -38,6 +38,10 @@ class RepositoryCreateSerializer(serializers.Serializer):
     sync_interval_minutes = serializers.IntegerField(min_value=0, max_value=10080, default=60)
 
 
+class RepositoryPinSerializer(serializers.Serializer):
+    ref = serializers.CharField(max_length=200, help_text="Tag, branch or commit.")
+
+
 class SyncRunSerializer(serializers.ModelSerializer):
     repository = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     operator_errors = serializers.DictField(child=serializers.CharField(), read_only=True)

@@ -209,3 +209,22 @@ def test_it_adds_a_repository_in_the_admin_with_a_write_only_token(public_client
     assert repository.access_token == "tok-admin-4711" and repository.tenant is None
     form = public_client.get(f"/admin/registry/repository/{repository.pk}/change/").content.decode()
     assert "tok-admin-4711" not in form
+
+
+def test_it_pins_a_private_repository_to_a_tag_through_the_api(
+    synced, tenant_a, make_user, tenant_client, git_repo, django_capture_on_commit_callbacks
+):
+    path, tagged = git_repo(operator_files("acme_only", metadata=good_metadata("acme_only", "1.5.0")), name="private")
+    git_repo.git(path, "tag", "v1.5")
+    git_repo(operator_files("acme_only", metadata=good_metadata("acme_only", "3.0.0")), name="private")
+    admin = tenant_client(tenant_a, make_user("adam", tenant=tenant_a, role="admin"))
+    response = admin.post("/api/repositories/acme-ops/pin/", {"ref": "bad ref"}, content_type="application/json")
+    assert response.status_code == 400 and "ref" in response.json()["fields"]
+    assert admin.post("/api/repositories/public-ops/pin/", {"ref": "v1"}, content_type="application/json").status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post("/api/repositories/acme-ops/pin/", {"ref": "v1.5"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["ref"] == "v1.5"
+    repository = Repository.objects.get(slug="acme-ops")
+    assert repository.last_synced_commit == tagged and repository.available_tags == ["v1.5"]
+    data = admin.get("/api/operators/acme-ops/acme_only/").json()
+    assert data["latest"]["version"] == "1.5.0"
