@@ -7,12 +7,13 @@ included) and must stay inside the task's folder, so no path outside it can be r
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flowui_runtime.contracts import run_dir, safe_path_part
+from flowui_runtime.contracts import RESULT_FILE, run_dir, safe_path_part
 from tenants.selectors import tenant_storage_root
 from workflows.models import Workflow
 from workflows.selectors import workflow_dag_id
@@ -126,3 +127,19 @@ def result_headers(name: str) -> dict[str, str]:
         headers["Content-Type"] = "application/octet-stream"
         headers["Content-Disposition"] = f'attachment; filename="{safe_name}"'
     return headers
+
+
+def task_result(*, tenant, workflow: Workflow, run_id: str, task_id: str) -> dict[str, Any] | None:
+    """The task's result.json (a contracts.TaskResult as a dict), or None before the task wrote one.
+    An unreadable file is reported as a failed result rather than raised."""
+    if not TASK_ID_RE.match(task_id or ""):
+        raise ResultNotFound(f"No task {task_id!r} in this run.")
+    path = _run_folder(tenant=tenant, workflow=workflow, run_id=run_id) / safe_path_part(task_id) / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {"status": "failed", "error": f"{RESULT_FILE} cannot be read: {exc}", "output": None, "files": []}
+    return data if isinstance(data, dict) else {"status": "failed", "error": f"{RESULT_FILE} is not an object",
+                                                "output": None, "files": []}
