@@ -287,7 +287,7 @@ def test_it_edits_settings_with_a_cron_preview_and_params(tenant_a, tenant_clien
     wrong = client.post(f"/workflows/{workflow.slug}/settings/", {
         "base_version": "2", "name": "x", "schedule_preset": "", "param_name": ["n"], "param_type": ["integer"],
         "param_default": ["seven"], "param_description": [""]})
-    assert wrong.status_code == 400 and "is not a integer" in wrong.content.decode()
+    assert wrong.status_code == 400 and "is not an integer" in wrong.content.decode()
 
 
 def test_it_shows_version_history_with_a_diff_and_restores(tenant_a, tenant_client, editor_user, workflow_factory,
@@ -360,6 +360,16 @@ def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_us
     duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": f"file://{path}",
                                                         "source": "git", "ref": "main"})
     assert duplicate.status_code == 400 and "exists already" in duplicate.content.decode()
+    assert client.post("/settings/repositories/acme-ops/pin/", {"ref": "v1.2.0"}).status_code == 302
+    repository.refresh_from_db()
+    assert repository.ref == "v1.2.0"
+    client.post("/settings/repositories/acme-ops/pin/", {"ref": "bad ref"})
+    repository.refresh_from_db()
+    assert repository.ref == "v1.2.0"
+    # Platform repositories are not the tenant's to sync or pin; other tenants' ones do not exist here.
+    assert client.post("/settings/repositories/ui-ops/pin/", {"ref": "x"}).status_code == 403
+    assert client.post("/settings/repositories/ui-ops/sync/").status_code == 403
+    assert client.post("/settings/repositories/acme-ops/sync/").status_code == 302
 
 
 def test_it_lays_out_the_run_graph_from_saved_positions():
@@ -417,3 +427,15 @@ def test_it_says_so_when_airflow_does_not_answer_on_the_run_page(tenant_a, tenan
     workflow = workflow_factory(spec=chain_spec(2))
     response = tenant_client(tenant_a, viewer_user).get(f"/workflows/{workflow.slug}/runs/manual__1/")
     assert response.status_code == 502 and "Airflow did not answer" in response.content.decode()
+
+
+def test_it_asks_for_run_params_with_their_defaults(tenant_a, tenant_client, editor_user, workflow_factory,
+                                                    operators):
+    workflow = workflow_factory(spec=chain_spec(2))
+    client = tenant_client(tenant_a, editor_user)
+    page = client.get(f"/workflows/{workflow.slug}/run/").content.decode()
+    assert 'name="param_limit" value="5"' in page and "not deployed yet" in page
+    bad = client.post(f"/workflows/{workflow.slug}/run/", {"param_limit": "five"})
+    assert bad.status_code == 400 and "Enter an integer." in bad.content.decode()
+    undeployed = client.post(f"/workflows/{workflow.slug}/run/", {"param_limit": "6"})
+    assert undeployed.status_code == 400 and "Deploy the workflow before running it." in undeployed.content.decode()

@@ -56,6 +56,10 @@ def cron_preview(request):
 
 
 # --- settings ---------------------------------------------------------------------------------
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def _params_from_post(post) -> tuple[list[dict], list[str]]:
     params, errors = [], []
     names = post.getlist("param_name")
@@ -77,7 +81,7 @@ def _params_from_post(post) -> tuple[list[dict], list[str]]:
                 default = {"string": str, "integer": int, "number": float,
                            "boolean": lambda v: {"true": True, "false": False}[v.lower()]}[kind](raw)
             except (ValueError, KeyError):
-                errors.append(f"Parameter {name!r}: the default {raw!r} is not a {kind}"
+                errors.append(f"Parameter {name!r}: the default {raw!r} is not {_a(kind)}"
                               + (" (use true or false)." if kind == "boolean" else "."))
                 continue
         params.append({"name": name, "type": kind, "default": default,
@@ -268,7 +272,7 @@ def workflow_run(request, slug: str):
             try:
                 value = _coerce_param(kind, raw)
             except (ValueError, KeyError):
-                errors[name] = [f"Enter a {kind}."]
+                errors[name] = [f"Enter {_a(kind)}."]
                 continue
             if value != param.get("default"):
                 overrides[name] = value
