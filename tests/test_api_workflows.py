@@ -229,3 +229,22 @@ def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
     ids = [op["operationId"] for op in ours]
     assert len(ids) == len(set(ids)) == 23 and all(op.get("security") for op in ours)
     assert "/api/workflows/{slug}/runs/{run_id}/tasks/{task_id}/logs/" in schema["paths"]
+
+
+def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a, editor_api, git_repo, settings):
+    import shutil
+
+    from registry.services import repository_create, repository_sync_now
+
+    path, _ = git_repo(echo_repo_files(), name="echo-gone")
+    repository = repository_create(slug="echo-gone", name="Echo", url=f"file://{path}")
+    assert repository_sync_now(repository=repository).state == "done"
+    shutil.rmtree(path)  # the repository disappeared, and so did the platform's clone of it
+    shutil.rmtree(settings.FLOWUI_GIT_CACHE_DIR, ignore_errors=True)
+    spec = {"nodes": [node("a", {"text": {"value": "x"}}, repository="echo-gone")], "edges": []}
+    slug = post(editor_api, "/api/workflows/", {"name": "Gone", "spec": spec}).json()["slug"]
+    response = post(editor_api, f"/api/workflows/{slug}/deploy/", {})
+    assert response.status_code == 409 and response.json()["error"] == "deploy_failed"
+    assert "operator code" in response.json()["detail"]
+    status = editor_api.get(f"/api/workflows/{slug}/deploy/").json()
+    assert status["state"] == "failed" and "operator code" in status["error"]

@@ -89,6 +89,8 @@ class WorkflowApiView(APIView):
             return _error("invalid", str(exc), status.HTTP_400_BAD_REQUEST, fields={"params": exc.errors})
         if isinstance(exc, (supervision.WorkflowNotDeployed, services.WorkflowNotDeployable)):
             return _error("not_deployed", str(exc), status.HTTP_409_CONFLICT)
+        if isinstance(exc, services.WorkflowDeployFailed):
+            return _error("deploy_failed", str(exc), status.HTTP_409_CONFLICT)
         return super().handle_exception(exc)
 
 

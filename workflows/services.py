@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from flowui.lib.git import GitError
+from registry.services import DependencyVenvError, operator_code_materialize
 from tenants.selectors import tenant_airflow
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
@@ -60,6 +62,10 @@ class WorkflowInvalid(Exception):
 
 class WorkflowNotDeployable(Exception):
     pass
+
+
+class WorkflowDeployFailed(Exception):
+    """The deploy could not start (e.g. operator code could not be fetched); recorded on the workflow."""
 
 
 def _user_fields(user) -> dict[str, Any]:
@@ -168,7 +174,6 @@ def workflow_validate(*, tenant, spec: dict[str, Any]) -> dict[str, Any]:
 
 # --- deploy -----------------------------------------------------------------------------------
 def _materialize_operators(*, tenant, version: WorkflowVersion) -> None:
-    from registry.services import operator_code_materialize
 
     spec = parse_spec(version.spec)
     seen: set[int] = set()
@@ -192,7 +197,14 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
     errors = validate_spec(tenant=tenant, spec_data=version.spec)
     if has_errors(errors):
         raise WorkflowInvalid(errors, f"Version {version.number} has problems; fix them before deploying.")
-    _materialize_operators(tenant=tenant, version=version)
+    try:
+        _materialize_operators(tenant=tenant, version=version)
+    except (GitError, DependencyVenvError, OSError) as exc:
+        message = f"The operator code could not be prepared for execution: {exc}"
+        Workflow.objects.filter(pk=workflow.pk).update(
+            deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
+        )
+        raise WorkflowDeployFailed(message) from None
     try:
         dag_file_write(tenant=tenant, workflow=workflow, version=version)
     except DagWriteError as exc:
@@ -236,7 +248,10 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
     Live: Airflow has the DAG with the deployed version's tag (`v<number>`, set by the runtime's build_dag).
     Failed: Airflow recorded an import error for the file after it was written.
     Raises AirflowUnavailable (after recording waiting_for_airflow) when Airflow cannot be asked."""
-    workflow.refresh_from_db()
+    try:
+        workflow.refresh_from_db()
+    except Workflow.DoesNotExist:
+        return DeployState.NOT_DEPLOYED  # deleted meanwhile: nothing left to watch
     if workflow.deploy_state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW):
         return workflow.deploy_state
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
