@@ -58,8 +58,16 @@ def live_tenant(live_server, transactional_db):
     tenant, _ = session_tenants_ensure()
     with tenant_context(tenant):
         from workflows.models import Workflow
+        from workflows.services import workflow_delete
 
-        Workflow.objects.all().delete()
+        for workflow in Workflow.objects.all():
+            if workflow.deployed_version_id is None:
+                workflow.delete()
+                continue
+            try:  # also removes its DAG file and the DAG (with its runs) from the test's Airflow
+                workflow_delete(tenant=tenant, workflow=workflow)
+            except Exception:  # noqa: BLE001 - the rows go anyway; Airflow keeps a stale DAG at worst
+                Workflow.objects.filter(pk=workflow.pk).delete()
 
 
 @pytest.fixture

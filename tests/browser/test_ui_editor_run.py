@@ -140,8 +140,19 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
     frame = page.locator("iframe.result-html")
     assert frame.get_attribute("sandbox") is not None
     page.screenshot(path=str(artifacts / "run-results-1280x800.png"), full_page=True)
+    run_url = page.url
+    run_id = run_url.split("/runs/")[1].split("/")[0]
+
+    # The runs list (filtered) and the dashboard know about the run.
+    page.goto(f"{base}/runs/?state=success")
+    expect(page.locator(f"#run-rows a:has-text('{run_id[:20]}')")).to_be_visible()
+    page.goto(f"{base}/runs/?state=failed")
+    expect(page.locator("#run-rows")).to_contain_text("No runs.")
+    page.goto(f"{base}/")
+    expect(page.locator("tr:has-text('Sales chart') .badge.success").first).to_be_visible()
+
     page.set_viewport_size({"width": 390, "height": 844})
-    page.reload()
+    page.goto(run_url)
     expect(page.locator("#task-log .log")).to_be_visible()
     expect(page.locator("img.result-image").first).to_be_visible()
     page.screenshot(path=str(artifacts / "run-390x844.png"), full_page=True)
