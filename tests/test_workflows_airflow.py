@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,8 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     (dataset / "sales.csv").write_text("region,amount\nnorth,5\nnorth,50\nsouth,20\n")
     (dataset / "sales_big.csv").write_text("region,amount\nnorth,500\nwest,70\nwest,30\nsouth,1\n")
 
-    created = post(client, "/api/workflows/", {"name": "Regional sales", "spec": sales_spec(10)})
+    # Airflow's metadata outlives test databases: a fresh slug keeps earlier sessions' runs out of the counts.
+    created = post(client, "/api/workflows/", {"name": f"Regional sales {uuid.uuid4().hex[:6]}", "spec": sales_spec(10)})
     assert created.status_code == 201, created.content
     slug = created.json()["slug"]
     validation = post(client, f"/api/workflows/{slug}/validate/", {}).json()
@@ -132,6 +134,7 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     assert saved.status_code == 201
     status = deploy_until_live(client, slug)
     assert status["version"] == 2
+    assert deploy_until_live(client, slug, timeout_s=60)["version"] == 2  # redeploying the same version works
     second = run_until_done(client, slug, params={"source": "dataset/sales_big.csv"})
     assert second["state"] == "success", second
     filtered = result_json(client, slug, second["run_id"], "filter")
@@ -164,8 +167,27 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     cancelled = post(client, f"/api/workflows/{slug}/runs/{queued['run_id']}/cancel/", {})
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "failed"
 
-    # Delete removes the file and the DAG from Airflow.
+    # Delete removes the file, then the DAG from Airflow (deferred while tasks of the DAG still run).
+    from flowui.lib.airflow import AirflowError
+    from workflows.services import airflow_dag_delete
+
+    dag_file = tenant_storage_root(tenant=tenant_a) / "airflow" / "dags" / f"{dag_id}.py"
+    assert dag_file.exists()
     assert client.delete(f"/api/workflows/{slug}/").status_code == 204
+    assert not dag_file.exists()
+
+    def deleted():
+        try:
+            airflow_dag_delete(tenant=tenant_a, dag_id=dag_id)
+        except AirflowError as exc:
+            assert exc.status == 409, exc
+            return False
+        return True
+
+    wait_for(deleted, timeout_s=120, interval_s=1, what="DAG deletion in Airflow")
+    with pytest.raises(AirflowError) as gone:
+        tenant_airflow(tenant=tenant_a).call(lambda a: a.dag.get_dag(dag_id))
+    assert gone.value.status == 404
 
 
 def test_it_keeps_hostile_values_as_data(airflow, tenant_a, tenant_b, make_user, git_repo, db):

@@ -46,6 +46,12 @@ def test_it_saves_versions_and_refuses_a_stale_base(tenant_a, editor, echo):
             )
         assert "operator" in invalid.value.errors["nodes"]["x"]
         assert "inputs.a" in invalid.value.errors["nodes"]["x"]
+        with pytest.raises(services.WorkflowInvalid) as nul:
+            services.workflow_save_version(
+                workflow=workflow, spec={"nodes": [node("x", {"text": {"value": "a\x00b"}})]}, base_version=2,
+                user=editor,
+            )
+        assert "NUL" in nul.value.errors["workflow"][0]
         v3 = services.workflow_save_version(
             workflow=workflow, spec={"nodes": [node("x", {})]}, base_version=2, user=editor
         )

@@ -205,11 +205,12 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
             deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
         )
         raise WorkflowDeployFailed(message) from None
+    # Taken before the write: any Airflow parse of the new file finishes after this instant.
+    now = timezone.now()
     try:
         dag_file_write(tenant=tenant, workflow=workflow, version=version)
     except DagWriteError as exc:
         raise WorkflowInvalid({"nodes": {}, "workflow": [str(exc)]}, str(exc)) from None
-    now = timezone.now()
     Workflow.objects.filter(pk=workflow.pk).update(
         deploy_state=DeployState.PENDING,
         deploy_error="",
@@ -245,7 +246,8 @@ def _dag_import_error(client, dag_id: str, since) -> str | None:
 def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
     """Ask Airflow once where the deploy stands and record it. Returns the deploy state.
 
-    Live: Airflow has the DAG with the deployed version's tag (`v<number>`, set by the runtime's build_dag).
+    Live: Airflow has the DAG with the deployed version's tag (`v<number>`, set by the runtime's build_dag),
+    parsed after the file was written.
     Failed: Airflow recorded an import error for the file after it was written.
     Raises AirflowUnavailable (after recording waiting_for_airflow) when Airflow cannot be asked."""
     try:
@@ -265,7 +267,12 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
                 raise
             dag = None
         tags = {tag.name for tag in dag.tags} if dag is not None else set()
-        if dag is not None and version_tag in tags and not dag.is_stale:
+        # Parsed since the file was written: a DAG left over from an earlier workflow with the same slug
+        # (and so the same version tag) does not count.
+        fresh = dag is not None and dag.last_parsed_time is not None and (
+            workflow.deploy_written_at is None or dag.last_parsed_time >= workflow.deploy_written_at
+        )
+        if fresh and version_tag in tags and not dag.is_stale:
             if dag.is_paused != workflow.paused:
                 paused = workflow.paused
                 client.call(lambda api: api.dag.patch_dag(dag_id, _patch_body(paused)))

@@ -136,14 +136,28 @@ def _loc_text(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "spec"
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def parse_spec(data: Any) -> WorkflowSpec:
     """The spec as a model, or SpecError naming each structural problem (per node where possible)."""
     if not isinstance(data, dict):
         raise SpecError({"nodes": {}, "workflow": ["The spec must be a JSON object."]})
     try:
         size = len(json.dumps(data, allow_nan=False))
-    except (TypeError, ValueError):
+        has_nul = _has_nul(data)
+    except (TypeError, ValueError, RecursionError):
         raise SpecError({"nodes": {}, "workflow": ["The spec must be plain JSON (no NaN or Infinity)."]}) from None
+    if has_nul:
+        # PostgreSQL's jsonb cannot store NUL characters.
+        raise SpecError({"nodes": {}, "workflow": ["The spec must not contain NUL (\\u0000) characters."]})
     if size > MAX_SPEC_BYTES:
         raise SpecError({"nodes": {}, "workflow": [f"The spec is larger than {MAX_SPEC_BYTES} bytes."]})
     try:
