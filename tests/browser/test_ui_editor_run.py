@@ -145,7 +145,7 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
 
     # The runs list (filtered) and the dashboard know about the run.
     page.goto(f"{base}/runs/?state=success")
-    expect(page.locator(f"#run-rows a:has-text('{run_id[:20]}')")).to_be_visible()
+    expect(page.locator(f"#run-rows a[href$='/runs/{run_id}/']")).to_be_visible()
     page.goto(f"{base}/runs/?state=failed")
     expect(page.locator("#run-rows")).to_contain_text("No runs.")
     page.goto(f"{base}/")
