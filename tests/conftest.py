@@ -169,8 +169,9 @@ def celery_worker(_celery_worker_process, settings):
     """Tasks go to the real worker process (through Redis) instead of running eagerly."""
     from flowui.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Read the current values first: Celery loads its conf lazily from Django settings on first access.
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     app.conf.task_default_queue = _celery_worker_process
     yield _celery_worker_process
