@@ -10,9 +10,11 @@ key `flowui_files`); a downstream input bound to such a field receives the absol
 
 Local mode runs the entrypoint as a child process of the Airflow task:
 - interpreter: FLOWUI_VENVS_DIR/<dependency_hash>/bin/python when that virtualenv is completely built (the
-  registry's contracts.VENV_READY_MARKER is in it), started fresh; otherwise Airflow's own interpreter, and
-  then the child is forked from the task process (see fork_entrypoint; FLOWUI_LOCAL_FORK=false starts a
-  fresh interpreter instead), so operators whose needs Airflow's environment covers run without a build;
+  registry's contracts.VENV_READY_MARKER is in it), started fresh; otherwise Airflow's own interpreter, also
+  started fresh, so operators whose needs Airflow's environment covers run without a build.
+  FLOWUI_LOCAL_FORK=true forks that child from the task process instead (faster, see fork_entrypoint). It is
+  off by default: a forked child keeps the task process's memory, including the worker's original
+  environment block (/proc/self/environ), which holds Airflow's secrets; only trusted operators may see it;
 - environment: PATH, HOME, LANG, LC_ALL, TZ, FLOWUI_RUN_DIR, FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at
   this package, and only the secrets the operator declares (from the worker's environment, else the Airflow
   Variable of the same name); nothing else of the worker's environment (its FLOWUI_* settings included);
@@ -233,7 +235,7 @@ class FlowUIOperator(BaseOperator):
         python = local_python(spec)
         env = local_env(spec, folder=folder, storage_root=storage_root)
         paths = {"operator_dir": code_dir, "input_file": folder / contracts.INPUT_FILE, "run_dir": folder}
-        if python == sys.executable and os.environ.get("FLOWUI_LOCAL_FORK", "true").lower() != "false":
+        if python == sys.executable and os.environ.get("FLOWUI_LOCAL_FORK", "false").lower() == "true":
             description = f"entrypoint forked from the Airflow task process for {code_dir}"
             start = functools.partial(fork_entrypoint, env=env, **paths)
         else:
@@ -299,7 +301,7 @@ def secret_values(names: list[str]) -> dict[str, str]:
 
 
 def popen_entrypoint(command: list[str], *, env: dict[str, str], cwd: Path) -> tuple[Any, IO[str]]:
-    """A fresh interpreter (a dependency group's virtualenv, or FLOWUI_LOCAL_FORK=false)."""
+    """A fresh interpreter (a dependency group's virtualenv, or Airflow's unless FLOWUI_LOCAL_FORK=true)."""
     process = subprocess.Popen(
         command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, text=True, errors="replace", bufsize=1,
@@ -345,7 +347,7 @@ def fork_entrypoint(*, operator_dir: Path, input_file: Path, run_dir: Path, env:
     as working directory, stdin from /dev/null, stdout+stderr into the pipe, every other inherited file
     descriptor closed (no channel to Airflow's supervisor), default signal handlers, and it leaves through
     os._exit without running Airflow's exit handlers. It does share this process's memory image: set
-    FLOWUI_LOCAL_FORK=false to always start a fresh interpreter instead.
+    Opt-in with FLOWUI_LOCAL_FORK=true (trusted operators only: the child can read the worker's memory).
     """
     from flowui_runtime import entrypoint
 
