@@ -44,6 +44,25 @@ def operator_version_for_tenant(*, tenant, repository_slug: str, name: str, vers
     return qs.order_by("-created_at", "-id").first()
 
 
+def operator_versions_for_pins(*, tenant, pins) -> dict[tuple[str, str, str], OperatorVersion]:
+    """The tenant's OperatorVersion for each (repository_slug, name, version) pin, in one query.
+
+    Missing keys are unknown, not synced, or not available to the tenant. Used where a whole workflow's
+    nodes are resolved at once (validation, DAG writing), so the query count does not grow with nodes.
+    """
+    keys = {(p[0], p[1], p[2]) for p in pins if "\x00" not in f"{p[0]}{p[1]}{p[2]}"}
+    if not keys:
+        return {}
+    condition = Q()
+    for repository_slug, name, version in keys:
+        condition |= Q(repository__slug=repository_slug, name=name, version=version)
+    found: dict[tuple[str, str, str], OperatorVersion] = {}
+    # Oldest first, so the newest stored row of a key wins (as in operator_version_for_tenant).
+    for row in operator_versions_for_tenant(tenant=tenant).filter(condition).order_by("created_at", "id"):
+        found[(row.repository.slug, row.name, row.version)] = row
+    return found
+
+
 def operator_ref(operator_version: OperatorVersion) -> OperatorRef:
     return OperatorRef(
         repository=operator_version.repository.slug,

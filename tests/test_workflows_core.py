@@ -162,3 +162,24 @@ def test_it_removes_the_dag_file_when_the_workflow_is_deleted(tenant_a, editor, 
         assert path.exists()
         services.workflow_delete(tenant=tenant_a, workflow=workflow)
         assert not path.exists()
+
+
+def _linear_spec(count: int) -> dict:
+    nodes = [node("n0", {"text": {"value": "x"}})] + [
+        node(f"n{i}", {"text": {"from": f"n{i - 1}", "field": "text"}}) for i in range(1, count)
+    ]
+    edges = [{"source": f"n{i - 1}", "target": f"n{i}"} for i in range(1, count)]
+    return {"nodes": nodes, "edges": edges, "schedule": None, "tags": [], "params": []}
+
+
+def test_it_validates_with_a_query_count_that_does_not_grow_with_nodes(tenant_a, echo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (3, 60):
+        with CaptureQueriesContext(connection) as queries:
+            errors = services.workflow_validate(tenant=tenant_a, spec=_linear_spec(size))
+        assert not has_errors(errors), errors
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

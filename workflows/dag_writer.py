@@ -18,7 +18,7 @@ from typing import Any
 from flowui_runtime.contracts import DagSpec, ParamSpec, Resources, TaskSpec, UpstreamInput
 from tenants.selectors import tenant_storage_root
 from workflows.models import Workflow, WorkflowVersion
-from workflows.selectors import operator_version_for_pin, workflow_dag_file, workflow_dag_id
+from workflows.selectors import operator_versions_for_nodes, workflow_dag_file, workflow_dag_id
 from workflows.spec import WorkflowSpec, parse_spec
 
 # Airflow's safe-mode heuristic skips a file unless it contains both "airflow" and "dag".
@@ -55,8 +55,9 @@ def dag_spec_build(*, tenant, workflow: Workflow, version: WorkflowVersion) -> D
 
     spec = parse_spec(version.spec)
     tasks = []
+    operator_versions = operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes)
     for node in spec.nodes:
-        operator_version = operator_version_for_pin(tenant=tenant, pin=node.operator)
+        operator_version = operator_versions[node.id]
         if operator_version is None:
             pin = node.operator
             raise DagWriteError(

@@ -13,7 +13,6 @@ from django.db.models import Q, QuerySet
 
 from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
 from workflows.models import Workflow, WorkflowVersion
-from workflows.spec import OperatorPin
 
 
 class WorkflowNotFound(Exception):
@@ -110,11 +109,13 @@ def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
 
 
 # --- the registry (public schema) -------------------------------------------------------------
-def operator_version_for_pin(*, tenant, pin: OperatorPin):
-    """The registry's OperatorVersion a node pins, or None when unknown, not synced, or not available to
-    this tenant."""
-    from registry.selectors import operator_version_for_tenant
+def operator_versions_for_nodes(*, tenant, nodes) -> dict[str, Any]:
+    """{node id: OperatorVersion or None} for a spec's nodes, in one query whatever the node count."""
+    from registry.selectors import operator_versions_for_pins
 
-    return operator_version_for_tenant(
-        tenant=tenant, repository_slug=pin.repository, name=pin.name, version=pin.version
+    found = operator_versions_for_pins(
+        tenant=tenant, pins=[(n.operator.repository, n.operator.name, n.operator.version) for n in nodes]
     )
+    return {n.id: found.get((n.operator.repository, n.operator.name, n.operator.version)) for n in nodes}
+
+

@@ -22,7 +22,7 @@ from registry.services import DependencyVenvError, operator_code_materialize
 from tenants.selectors import tenant_airflow
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
-from workflows.selectors import operator_version_for_pin, version_get, workflow_dag_id
+from workflows.selectors import operator_versions_for_nodes, version_get, workflow_dag_id
 from workflows.spec import SpecError, has_errors, parse_spec
 from workflows.supervision import (  # noqa: F401  (re-exported for callers that look here for writes)
     run_cancel,
@@ -177,8 +177,7 @@ def _materialize_operators(*, tenant, version: WorkflowVersion) -> None:
 
     spec = parse_spec(version.spec)
     seen: set[int] = set()
-    for node in spec.nodes:
-        operator_version = operator_version_for_pin(tenant=tenant, pin=node.operator)
+    for operator_version in operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes).values():
         if operator_version is None or operator_version.pk in seen:
             continue
         seen.add(operator_version.pk)

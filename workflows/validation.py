@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from flowui_runtime.contracts import LiteralInput, ParamInput, UpstreamInput
-from workflows.selectors import operator_version_for_pin
+from workflows.selectors import operator_versions_for_nodes
 from workflows.spec import (
     PARAM_NAME_RE,
     SCHEDULE_PRESETS,
@@ -123,9 +123,7 @@ def validate_spec(*, tenant, spec_data: Any) -> dict[str, Any]:
     parents = _check_edges(spec, node_ids, errors)
     ancestors = _ancestors(parents, node_ids)
     _check_cycles(spec, parents, errors)
-    operator_versions = {}
-    for node in spec.nodes:
-        operator_versions[node.id] = operator_version_for_pin(tenant=tenant, pin=node.operator)
+    operator_versions = operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes)
     params = {p.name: p for p in spec.params}
     for node in spec.nodes:
         _check_node(spec, node, operator_versions, ancestors, params, errors)
