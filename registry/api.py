@@ -59,7 +59,10 @@ class OperatorListView(_RegistryView):
 class OperatorDetailView(_RegistryView):
     serializer_class = OperatorDetailSerializer
 
-    @extend_schema(summary="One operator: its newest version with schemas, all versions, its latest sync error")
+    @extend_schema(
+        operation_id="operator_detail",
+        summary="One operator: its newest version with schemas, all versions, its latest sync error",
+    )
     def get(self, request, repository: str, name: str):
         versions = selectors.operator_versions_of(tenant=request.tenant, repository_slug=repository, name=name)
         if not versions:
@@ -166,7 +169,9 @@ class SyncRunListView(_RegistryView):
 class SyncRunDetailView(_RegistryView):
     serializer_class = SyncRunSerializer
 
-    @extend_schema(summary="Status of one sync: state, progress n of N, per-operator errors")
+    @extend_schema(
+        operation_id="sync_run_detail", summary="Status of one sync: state, progress n of N, per-operator errors"
+    )
     def get(self, request, pk: int):
         sync_run = selectors.sync_runs_for_tenant(tenant=request.tenant).filter(pk=pk).first()
         if sync_run is None:
