@@ -117,8 +117,7 @@ def run(*, operator_dir: Path, input_file: Path, run_dir: Path, secrets_file: Pa
     try:
         returned = operator_function(*arguments)
     except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt from operator code are failures too
-        trace = traceback.format_exc()
-        print(trace, file=sys.stderr, flush=True)
+        trace = traceback.format_exc()  # printed once, by finish(), with the summary line
         summary = f"{exc.__class__.__name__}: {exc}".strip()
         return finish(EXIT_OPERATOR_FAILED, error=f"Operator {operator_name!r} raised {summary}\n{trace}")
 
