@@ -543,9 +543,13 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
             subprocess.run(
                 [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300
             )
-            pip = [str(building / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-            if Path("/opt/wheels").is_dir():
-                pip += ["--find-links", "/opt/wheels"]
+            uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
+            if uv.exists():
+                pip = [str(uv), "pip", "install", "-q", "--python", str(building / "bin" / "python")]
+            else:
+                pip = [str(building / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+                if Path("/opt/wheels").is_dir():
+                    pip += ["--find-links", "/opt/wheels"]
             subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
         except subprocess.CalledProcessError as exc:
             shutil.rmtree(building, ignore_errors=True)

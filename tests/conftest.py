@@ -97,7 +97,9 @@ def public_client() -> Client:
 
 # --- Airflow --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def airflow_instance() -> AirflowInstance:
+def airflow_instance(django_db_setup) -> AirflowInstance:
+    # After django_db_setup, which empties the test volume: the .airflowignore written at start must stay
+    # (without it the dag-processor walks run folders, where a test's symlinks make it stop).
     home = Path(settings.FLOWUI_TEST_VAR) / "airflow"
     instance = AirflowInstance(
         home=home,
