@@ -239,8 +239,7 @@ class FlowUIOperator(BaseOperator):
             description = f"entrypoint forked from the Airflow task process for {code_dir}"
             start = functools.partial(fork_entrypoint, env=env, **paths)
         else:
-            command = [python, "-m", "flowui_runtime", "run", "--operator-dir", str(code_dir),
-                       "--input-file", str(paths["input_file"]), "--run-dir", str(folder)]  # fmt: skip
+            command = contracts.entrypoint_command(python=str(python), operator_dir=code_dir, run_dir=folder)
             description = " ".join(command)
             start = functools.partial(popen_entrypoint, command, env=env, cwd=folder)
         self.log.info("FlowUI: running %s", description)

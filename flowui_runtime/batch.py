@@ -48,15 +48,6 @@ def job_name(dag_id: str, run_id: str, task_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{dag_id}--{task_id}--{run_id}")[:128]
 
 
-def entrypoint_command(*, code_dir: Path, folder: Path) -> list[str]:
-    return [
-        "python", "-m", "flowui_runtime", "run",
-        "--operator-dir", str(code_dir),
-        "--input-file", str(folder / contracts.INPUT_FILE),
-        "--run-dir", str(folder),
-    ]  # fmt: skip
-
-
 def container_overrides(spec: contracts.TaskSpec, *, code_dir: Path, folder: Path, storage_root: Path) -> dict:
     resources = [
         {"type": "VCPU", "value": f"{spec.resources.cpu:g}"},
@@ -65,7 +56,7 @@ def container_overrides(spec: contracts.TaskSpec, *, code_dir: Path, folder: Pat
     if spec.resources.gpu:
         resources.append({"type": "GPU", "value": str(spec.resources.gpu)})
     return {
-        "command": entrypoint_command(code_dir=code_dir, folder=folder),
+        "command": contracts.entrypoint_command(python="python", operator_dir=code_dir, run_dir=folder),
         "environment": [
             {"name": "FLOWUI_RUN_DIR", "value": str(folder)},
             {"name": "FLOWUI_STORAGE_ROOT", "value": str(storage_root)},

@@ -193,7 +193,7 @@ def input_warnings(operator_dir: Path, input_values: dict, *, python: str) -> li
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from flowui_runtime.contracts import INPUT_FILE, RESULT_FILE
+    from flowui_runtime.contracts import INPUT_FILE, RESULT_FILE, entrypoint_command
 
     operator_dir = operator_dir_find(args.name, Path(args.repo))
     input_values = json_object_read(args.input, "input")
@@ -212,8 +212,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     input_file = run_dir / INPUT_FILE
     input_file.write_text(json.dumps(input_values, indent=2), encoding="utf-8")
-    command = [args.python, "-m", "flowui_runtime", "run", "--operator-dir", str(operator_dir),
-               "--input-file", str(input_file), "--run-dir", str(run_dir)]
+    command = entrypoint_command(python=args.python, operator_dir=operator_dir, run_dir=run_dir)
     secrets_file = None
     if secrets is not None:
         # Outside the run folder, which is kept and may be shared.

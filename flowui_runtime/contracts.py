@@ -137,6 +137,17 @@ class TaskResult(_Strict):
     )
 
 
+def entrypoint_command(*, python: str, operator_dir: str | Path, run_dir: str | Path) -> list[str]:
+    """The one command every execution mode runs (local subprocess, Batch job, Kubernetes pod, authoring CLI);
+    its input is `run_dir/input.json`. The flags are defined by flowui_runtime.entrypoint.parser_add_run."""
+    return [
+        python, "-m", "flowui_runtime", "run",
+        "--operator-dir", str(operator_dir),
+        "--input-file", str(Path(run_dir) / INPUT_FILE),
+        "--run-dir", str(run_dir),
+    ]  # fmt: skip
+
+
 def safe_path_part(value: str) -> str:
     """Airflow run ids contain ':' and '+'; keep folder names portable and non-traversable."""
     cleaned = _SAFE_PART.sub("_", value)

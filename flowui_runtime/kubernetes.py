@@ -88,18 +88,7 @@ def build_pod(
     container = k8s.V1Container(
         name=CONTAINER_NAME,
         image=spec.image or group_image(spec.dependency_group),
-        command=[
-            "python",
-            "-m",
-            "flowui_runtime",
-            "run",
-            "--operator-dir",
-            str(code_dir),
-            "--input-file",
-            str(folder / contracts.INPUT_FILE),
-            "--run-dir",
-            str(folder),
-        ],  # fmt: skip
+        command=contracts.entrypoint_command(python="python", operator_dir=code_dir, run_dir=folder),
         working_dir=str(folder),
         env=env,
         resources=k8s.V1ResourceRequirements(requests=dict(quantity), limits=dict(quantity)),
