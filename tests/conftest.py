@@ -22,7 +22,7 @@ from django.conf import settings
 from django.test import Client
 
 from devstack import procs
-from devstack.airflow import AirflowInstance
+from devstack.airflow import AIRFLOWIGNORE, AirflowInstance
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     if volume.exists():
         shutil.rmtree(volume, ignore_errors=True)
     volume.mkdir(parents=True, exist_ok=True)
+    # Airflow may already be running on this volume: keep it out of the run folders, where a test's
+    # symlink loop would stop its dag-processor.
+    (volume / ".airflowignore").write_text(AIRFLOWIGNORE)
     with django_db_blocker.unblock():
         session_tenants_ensure()
 
@@ -97,9 +100,7 @@ def public_client() -> Client:
 
 # --- Airflow --------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def airflow_instance(django_db_setup) -> AirflowInstance:
-    # After django_db_setup, which empties the test volume: the .airflowignore written at start must stay
-    # (without it the dag-processor walks run folders, where a test's symlinks make it stop).
+def airflow_instance() -> AirflowInstance:
     home = Path(settings.FLOWUI_TEST_VAR) / "airflow"
     instance = AirflowInstance(
         home=home,
