@@ -36,6 +36,17 @@ def _require_admin(request) -> None:
         raise PermissionDenied("This needs the admin role of this tenant.")
 
 
+def _private_repository_for_admin(request, slug: str, staff_action: str):
+    """The tenant's own repository `slug`, for a tenant admin; platform-wide ones are `staff_action`."""
+    repository = selectors.repository_for_tenant(tenant=request.tenant, slug=slug)
+    if repository is None:
+        raise NotFound(f"No repository {slug!r}.")
+    if repository.tenant_id is None:
+        raise PermissionDenied(f"Platform-wide repositories are {staff_action}.")
+    _require_admin(request)
+    return repository
+
+
 class OperatorListView(_RegistryView):
     serializer_class = OperatorVersionSummarySerializer
 
@@ -119,12 +130,7 @@ class RepositorySyncView(_RegistryView):
         responses={202: SyncRunSerializer},
     )
     def post(self, request, slug: str):
-        repository = selectors.repository_for_tenant(tenant=request.tenant, slug=slug)
-        if repository is None:
-            raise NotFound(f"No repository {slug!r}.")
-        if repository.tenant_id is None:
-            raise PermissionDenied("Platform-wide repositories are synced by platform staff (admin or schedule).")
-        _require_admin(request)
+        repository = _private_repository_for_admin(request, slug, "synced by platform staff (admin or schedule)")
         sync_run = services.repository_sync_request(repository=repository, user=request.user, trigger="api")
         return Response(self.get_serializer(sync_run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -138,12 +144,7 @@ class RepositoryPinView(_RegistryView):
         responses={200: RepositorySerializer},
     )
     def post(self, request, slug: str):
-        repository = selectors.repository_for_tenant(tenant=request.tenant, slug=slug)
-        if repository is None:
-            raise NotFound(f"No repository {slug!r}.")
-        if repository.tenant_id is None:
-            raise PermissionDenied("Platform-wide repositories are pinned by platform staff.")
-        _require_admin(request)
+        repository = _private_repository_for_admin(request, slug, "pinned by platform staff")
         serializer = RepositoryPinSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         repository = services.repository_pin(repository=repository, ref=serializer.validated_data["ref"])
