@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -39,6 +40,8 @@ FLOWUI_BUNDLED_OPERATORS_URL = env_str("FLOWUI_BUNDLED_OPERATORS_URL", f"file://
 FLOWUI_BUNDLED_OPERATORS_REF = env_str("FLOWUI_BUNDLED_OPERATORS_REF", "main")
 # Where dependency-group virtualenvs are built for local execution.
 FLOWUI_VENVS_DIR = env_path("FLOWUI_VENVS_DIR", "var/venvs")
+# uv's download cache for dependency venv builds (wheels only): the platform's own by default.
+FLOWUI_UV_CACHE_DIR = env_path("FLOWUI_UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
 # Bare clones of operator repositories (registry sync), and the limits of a schema extraction sandbox.
 FLOWUI_GIT_CACHE_DIR = env_path("FLOWUI_GIT_CACHE_DIR", f"{_TEST_VAR}/git-cache" if TESTING else "var/git-cache")
 FLOWUI_GIT_TIMEOUT_S = env_int("FLOWUI_GIT_TIMEOUT_S", 120)

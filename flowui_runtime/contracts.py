@@ -51,6 +51,8 @@ class Resources(_Strict):
     cpu: float = Field(default=1.0, gt=0, description="vCPUs.")
     memory_mb: int = Field(default=1024, gt=0, description="Memory in MiB.")
     gpu: int = Field(default=0, ge=0, description="Number of GPUs.")
+    processes: int = Field(default=256, gt=0, description="Most processes/threads at once (local sandbox).")
+    file_size_mb: int = Field(default=1024, gt=0, description="Largest file it may write, MiB (local sandbox).")
 
 
 class LiteralInput(_Strict):
@@ -90,6 +92,7 @@ class TaskSpec(_Strict):
     dependency_group: str = "default"
     image: str = ""
     secrets: list[str] = Field(default_factory=list, description="Secret names the operator declares.")
+    network: bool = Field(default=False, description="The operator declares that it needs outbound network.")
     upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
     dependency_hash: str = Field(
         default="",

@@ -43,6 +43,8 @@ class OperatorResources(BaseModel):
     cpu: float = Field(default=1.0, gt=0, le=96)
     memory_mb: int = Field(default=1024, ge=64, le=786432)
     gpu: int = Field(default=0, ge=0, le=8)
+    processes: int = Field(default=256, ge=16, le=4096, description="Most processes/threads at once (local).")
+    file_size_mb: int = Field(default=1024, ge=1, le=102400, description="Largest file it may write (local).")
 
 
 class OperatorMetadata(BaseModel):
@@ -58,6 +60,11 @@ class OperatorMetadata(BaseModel):
     resources: OperatorResources = Field(default_factory=OperatorResources)
     execution_modes: list[str] = Field(default_factory=lambda: ["local", "batch", "kubernetes"])
     secrets: list[str] = Field(default_factory=list, description="Names of secrets the operator reads.")
+    network: bool = Field(
+        default=False,
+        description="Outbound network access. Off by default: the local sandbox then has no network at all; "
+        "when true it reaches the internet but never the platform's hosts, loopback or private ranges.",
+    )
 
     @field_validator("name")
     @classmethod

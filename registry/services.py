@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from flowui.lib import git
+from flowui_runtime import sandbox
 from flowui_runtime.checks import (
     DEPENDENCIES_MAP_PATH,
     OperatorCheck,
@@ -543,26 +544,64 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
             subprocess.run(
                 [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300
             )
-            uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
-            if uv.exists():
-                pip = [str(uv), "pip", "install", "-q", "--python", str(building / "bin" / "python")]
-            else:
-                pip = [str(building / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-                if Path("/opt/wheels").is_dir():
-                    pip += ["--find-links", "/opt/wheels"]
-            subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
+            _venv_install(building, requirements)
         except subprocess.CalledProcessError as exc:
             shutil.rmtree(building, ignore_errors=True)
-            tail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
+            tail = _text(exc.stderr or exc.stdout).strip().splitlines()[-3:]
             raise DependencyVenvError(
                 f"dependency group {group.name!r}: building its virtualenv failed: {' / '.join(tail) or exc}"
             )
         except subprocess.TimeoutExpired:
             shutil.rmtree(building, ignore_errors=True)
             raise DependencyVenvError(f"dependency group {group.name!r}: pip install did not finish in time")
+        except (sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
+            shutil.rmtree(building, ignore_errors=True)
+            raise DependencyVenvError(f"dependency group {group.name!r}: {exc}")
         (building / VENV_READY_MARKER).write_text("\n".join(requirements) + "\n")
         building.rename(path)
     return path
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
+
+
+def _venv_install(venv: Path, requirements: list[str]) -> None:
+    """Install the group's pinned requirements into `venv` inside the sandbox: wheels only (no package's
+    build code runs), none of the platform's environment, network for the package index, the venv mounted
+    where local tasks will see it (so its scripts name that path). uv shares the platform's download cache;
+    wheels-only keeps anything built by a tenant out of it."""
+    uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
+    inside_python = f"{sandbox.INSIDE_VENV}/bin/python"
+    env = {"PATH": f"{sandbox.INSIDE_VENV}/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    ro: list[tuple[str, str]] = []
+    rw = [(str(venv), sandbox.INSIDE_VENV)]
+    if uv.exists():
+        cache = Path(settings.FLOWUI_UV_CACHE_DIR)
+        cache.mkdir(parents=True, exist_ok=True)
+        ro.append((str(uv.resolve()), "/flowui/bin/uv"))
+        rw.append((str(cache), "/flowui/uv-cache"))
+        env["UV_CACHE_DIR"] = "/flowui/uv-cache"
+        env["UV_NATIVE_TLS"] = "true"  # the host's CA store (/etc/ssl is bound read-only), like pip
+        command = ["/flowui/bin/uv", "pip", "install", "-q", "--no-build", "--python", inside_python]
+    else:
+        command = [inside_python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:"]
+        if Path("/opt/wheels").is_dir():
+            ro.append(("/opt/wheels", "/opt/wheels"))
+            command += ["--find-links", "/opt/wheels"]
+    box = sandbox.Sandbox(
+        env=env, ro=ro, rw=rw, network=True, python_home=sandbox.python_home(str(venv / "bin" / "python")),
+        limits=sandbox.Limits(memory_mb=4096, processes=512, file_size_mb=2048),
+    )  # fmt: skip
+    process = box.popen([*command, *requirements], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=1800)
+    except subprocess.TimeoutExpired:
+        process.kill_all()
+        raise
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command, output=output)
 
 
 # --- materialisation for execution ----------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 
 from flowui.lib.airflow import AirflowClient
-from flowui_runtime import contracts
+from flowui_runtime import contracts, sandbox
 from tests.runtime_fixtures import support
 
 pytestmark = [pytest.mark.airflow]
@@ -144,13 +144,15 @@ def deployed(_volume, _airflow_settings):
 
 
 def fake_venv(venvs_dir: Path, name: str) -> Path:
-    """A virtualenv sharing Airflow's site-packages: its own pyvenv.cfg and bin/python, lib linked."""
+    """A virtualenv with Airflow's site-packages: its own pyvenv.cfg and bin/python, lib hard-linked (the
+    sandbox mounts the venv folder alone, so a symlink out of it would lead nowhere)."""
     airflow_venv = Path(__file__).resolve().parent.parent / ".airflow-venv"
     venv = venvs_dir / name
     (venv / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy(airflow_venv / "pyvenv.cfg", venv / "pyvenv.cfg")
     (venv / "bin" / "python").symlink_to((airflow_venv / "bin" / "python").resolve())
-    (venv / "lib").symlink_to(airflow_venv / "lib")
+    shutil.copytree(airflow_venv / "lib", venv / "lib", symlinks=True, copy_function=os.link)
+    (venv / "rt-test-venv").touch()
     (venv / contracts.VENV_READY_MARKER).touch()
     return venv
 
@@ -188,7 +190,9 @@ def test_it_runs_load_transform_chart_to_success_passing_outputs_downstream(depl
     assert load["status"] == "success" and load["files"] == ["data_file"]
     assert load["output"]["data_file"] == (folders["load"] / "data.csv").relative_to(root).as_posix()
     transform_input = json.loads((folders["transform"] / contracts.INPUT_FILE).read_text())
-    assert transform_input == {"data_file": str(folders["load"] / "data.csv"), "factor": 3}
+    # The operator sees the tenant's storage at the sandbox's neutral path, never the host's.
+    inside_load = f"{sandbox.INSIDE_STORAGE}/{folders['load'].relative_to(root).as_posix()}"
+    assert transform_input == {"data_file": f"{inside_load}/data.csv", "factor": 3}
     assert (folders["load"] / "data.csv").read_text() == "n\n1\n2\n3\n4\n"
 
     # transform's total (3 * (1+2+3+4)) and scaled file reached chart.
@@ -213,7 +217,7 @@ def test_it_runs_the_bundled_load_filter_chart_operators_in_their_group_venvs(de
     transform = _result(deployed, dag_id, run_id, "transform")
     assert (transform["output"]["rows_in"], transform["output"]["rows_out"]) == (6, 4)
     transform_input = json.loads((contracts.run_dir(root, dag_id, run_id, "transform") / "input.json").read_text())
-    assert transform_input["dataset_path"] == str(root / load["output"]["dataset_path"])
+    assert transform_input["dataset_path"] == f"{sandbox.INSIDE_STORAGE}/{load['output']['dataset_path']}"
     chart = _result(deployed, dag_id, run_id, "chart")
     assert chart["output"]["points"] == 4
     chart_folder = contracts.run_dir(root, dag_id, run_id, "chart")
@@ -255,10 +259,11 @@ def test_it_kills_an_operator_and_its_children_on_timeout(deployed):
     log = support.task_log(client, dag_id, run_id, "nap")
     assert "timed out after 3 s" in log
     folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "nap")
-    pids = [int(pid) for pid in (folder / "pids.txt").read_text().split()]
-    assert len(pids) == 2
-    for pid in pids:
-        assert not _alive(pid), f"process {pid} survived the timeout"
+    assert len((folder / "pids.txt").read_text().split()) == 2  # the operator and its child were running
+    # Their pids are of the sandbox's pid namespace: find them on the host by the run folder in their argv.
+    marker = (folder / "marker.txt").read_text().strip()
+    survivors = [pid for pid in _pids_with_argument(marker) if _alive(pid)]
+    assert not survivors, f"processes {survivors} survived the timeout"
 
 
 def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_venv(deployed):
@@ -266,16 +271,30 @@ def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_ven
     assert state == "success"
     assert _result(deployed, dag_id, run_id, "with_secret")["output"]["secret_seen"] is True
     in_venv = _result(deployed, dag_id, run_id, "in_venv")["output"]
-    assert in_venv["executable"] == str(contracts.venv_python(deployed["venv"].parent, deployed["venv"].name))
+    # The group's venv (or Airflow's when the group has none) is mounted at the sandbox's neutral path.
+    assert in_venv["executable"] == f"{sandbox.INSIDE_VENV}/bin/python" and in_venv["venv_marker"] is True
     without = _result(deployed, dag_id, run_id, "without_secret")["output"]
-    assert ".airflow-venv" in without["executable"]  # no group venv: Airflow's interpreter
+    assert without["executable"] == f"{sandbox.INSIDE_VENV}/bin/python" and without["venv_marker"] is False
     # Neither a forked nor a fresh interpreter can import the platform (Django apps) next to the runtime.
     assert in_venv["platform_importable"] is False and without["platform_importable"] is False
     assert without["secret_seen"] is False
     allowed = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONUNBUFFERED", "FLOWUI_RUN_DIR",
-               "FLOWUI_STORAGE_ROOT", "LC_CTYPE"}  # fmt: skip
+               "FLOWUI_STORAGE_ROOT", "LC_CTYPE", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
+               "PWD"}  # fmt: skip
     # The worker has AIRFLOW_* and FLOWUI_VENVS_DIR (conftest) among others: none of them reach the operator.
     assert set(without["environment"]) <= allowed, sorted(set(without["environment"]) - allowed)
+
+
+def _pids_with_argument(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
 
 
 def _alive(pid: int) -> bool:
