@@ -130,9 +130,7 @@ def operator_dir_check(path: Path, *, folder: str | None = None) -> OperatorChec
     except ValueError as exc:
         check.errors.append(str(exc))
     if check.metadata and check.metadata.name != folder:
-        check.errors.append(
-            f"metadata.json name {check.metadata.name!r} does not match the folder name {folder!r}"
-        )
+        check.errors.append(f"metadata.json name {check.metadata.name!r} does not match the folder name {folder!r}")
     for name in REQUIRED_FILES:
         if name not in missing:
             error = _python_syntax_error(path / name)
@@ -190,7 +188,9 @@ def operator_folders(root: Path) -> list[Path]:
     return sorted(p for p in operators.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def validate_path(path: Path, *, extract: bool = True, timeout_s: int = 20, memory_mb: int = 2048) -> dict:
+def validate_path(
+    path: Path, *, extract: bool = True, timeout_s: int = 20, memory_mb: int = 2048, sandboxed: bool = False
+) -> dict:
     """The sync's checks, offline: PATH is an operator folder or a repository root (holding operators/).
 
     Returns {"operators": {folder: {"ok", "name", "version", "errors", "input_schema"?...}}, "errors": [...]}."""
@@ -212,7 +212,9 @@ def validate_path(path: Path, *, extract: bool = True, timeout_s: int = 20, memo
     jobs = [InspectJob(key=f.name, operator_dir=f, python=sys.executable) for f in folders if checks[f.name].ok]
     results = {}
     if extract and jobs:
-        results = {r.key: r for r in extract_schemas(jobs, timeout_s=timeout_s, memory_mb=memory_mb)}
+        results = {
+            r.key: r for r in extract_schemas(jobs, timeout_s=timeout_s, memory_mb=memory_mb, sandboxed=sandboxed)
+        }
     for folder in folders:
         check = checks[folder.name]
         entry = {

@@ -201,11 +201,13 @@ def _stderr_tail(stderr_file) -> str:
         return ""
 
 
-def _start_batch(jobs: list[InspectJob], *, lib_dir: str, work: str, memory_mb: int, stderr: Any) -> Any:
+def _start_batch(
+    jobs: list[InspectJob], *, lib_dir: str, work: str, memory_mb: int, stderr: Any, sandboxed: bool
+) -> Any:
     """One inspection process for `jobs`: in the bubblewrap sandbox (operator folders read-only, no network,
     private /tmp, nothing of the host's platform files), or a bare process when FLOWUI_SANDBOX=off."""
     python = jobs[0].python
-    if not sandbox.enabled():
+    if not (sandboxed and sandbox.enabled()):
         command = [python, "-I", "-c", _BOOTSTRAP, lib_dir, str(memory_mb), *[str(j.operator_dir) for j in jobs]]
         return subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
@@ -226,13 +228,17 @@ def _start_batch(jobs: list[InspectJob], *, lib_dir: str, work: str, memory_mb: 
     )  # fmt: skip
 
 
-def _run_batch(jobs: list[InspectJob], *, lib_dir: str, timeout_s: float, memory_mb: int, out: Queue) -> None:
+def _run_batch(
+    jobs: list[InspectJob], *, lib_dir: str, timeout_s: float, memory_mb: int, out: Queue, sandboxed: bool = True
+) -> None:
     """Inspect `jobs` in as few processes as possible; each job gets exactly one result on `out`."""
     remaining = list(jobs)
     while remaining:
         with tempfile.TemporaryDirectory(prefix="flowui-inspect-") as work, tempfile.TemporaryFile() as stderr_file:
             try:
-                proc = _start_batch(remaining, lib_dir=lib_dir, work=work, memory_mb=memory_mb, stderr=stderr_file)
+                proc = _start_batch(
+                    remaining, lib_dir=lib_dir, work=work, memory_mb=memory_mb, stderr=stderr_file, sandboxed=sandboxed
+                )
             except (OSError, sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
                 for job in remaining:
                     out.put(InspectResult(key=job.key, ok=False, error=f"cannot start {job.python}: {exc}"))
@@ -299,8 +305,10 @@ def extract_schemas(
     timeout_s: float = 20,
     memory_mb: int = 2048,
     workers: int = 2,
+    sandboxed: bool = True,
 ) -> Iterator[InspectResult]:
-    """Yields one InspectResult per job, as they complete (order not kept)."""
+    """Yields one InspectResult per job, as they complete (order not kept). The platform always extracts in
+    the sandbox; `sandboxed=False` is for an operator author's own machine (the authoring CLI)."""
     jobs = list(jobs)
     if not jobs:
         return
@@ -319,7 +327,15 @@ def extract_schemas(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowui-inspect") as pool:
             futures = [
-                pool.submit(_run_batch, batch, lib_dir=lib_dir, timeout_s=timeout_s, memory_mb=memory_mb, out=results)
+                pool.submit(
+                    _run_batch,
+                    batch,
+                    lib_dir=lib_dir,
+                    timeout_s=timeout_s,
+                    memory_mb=memory_mb,
+                    out=results,
+                    sandboxed=sandboxed,
+                )
                 for batch in batches
             ]
             for _ in range(len(jobs)):
