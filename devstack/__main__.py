@@ -108,8 +108,22 @@ def _stop_children() -> None:
     _say("stopped " + (", ".join(stopped) if stopped else "nothing (nothing was running)"))
 
 
+def sandbox_check() -> None:
+    """Local-mode tasks, syncs and venv builds run tenant code in bubblewrap: refuse to start without it."""
+    from flowui_runtime import sandbox
+
+    if not sandbox.enabled():
+        _say(f"WARNING {sandbox.OFF_WARNING}")
+        return
+    try:
+        sandbox.check_available(network=True)
+    except sandbox.SandboxUnavailable as exc:
+        sys.exit(f"flowui: {exc}")
+
+
 def run() -> None:
     services()
+    sandbox_check()
     airflow = dev_airflow()
     env = platform_env(airflow)
     bootstrap(env)
@@ -123,12 +137,16 @@ def run() -> None:
     procs.start(
         "celery-worker",
         [PY, "-m", "celery", "-A", "flowui", "worker", "-c", "2", "-l", "info"],
-        run_dir=RUN_DIR, env=env, cwd=REPO,
+        run_dir=RUN_DIR,
+        env=env,
+        cwd=REPO,
     )
     procs.start(
         "celery-beat",
         [PY, "-m", "celery", "-A", "flowui", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
-        run_dir=RUN_DIR, env=env, cwd=REPO,
+        run_dir=RUN_DIR,
+        env=env,
+        cwd=REPO,
     )
     port = os.environ.get("FLOWUI_PORT", "8000")
     procs.start(

@@ -150,7 +150,10 @@ class FlowUIOperator(BaseOperator):
 
     def _complete(self, spec: contracts.TaskSpec, *, folder: Path, exit_code: int, context: Any) -> dict[str, Any]:
         """Turn the run folder's result.json into the task's outcome: its output (XCom) or a failure."""
-        result = read_result(folder)
+        try:
+            result = read_result(folder)
+        except AirflowException as exc:  # an unreadable or refused result.json: say why in the task log
+            raise self._failure(AirflowException, f"{spec.task_id}: {exc}") from None
         if result is None:
             message = (
                 f"{spec.task_id}: the operator process ended (exit code {exit_code}) without writing "

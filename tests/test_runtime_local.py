@@ -132,6 +132,36 @@ def deployed(_volume, _airflow_settings):
         ],
     )  # fmt: skip
 
+    # A hostile operator: what it tries must fail (test_it_keeps_a_hostile_operator_in_its_sandbox).
+    hostile_ref = support.operator_install(storage_root, "rt_hostile")
+    volume = Path(settings.VOLUME_MOUNT_PATH_HOST)
+    (volume / "globex" / "dataset").mkdir(parents=True, exist_ok=True)
+    (volume / "globex" / "dataset" / "secret.csv").write_text("globex only\n")
+    forged = Path(settings.FLOWUI_TEST_VAR) / f"forged-{suffix}.json"
+    forged.write_text('{"status": "success", "output": {"forged": true}}')
+    dags_folder = storage_root / "airflow" / "dags"
+    hostile_targets = {
+        "read_other_tenant": str(volume / "globex" / "dataset" / "secret.csv"),
+        "list_volume": str(volume),
+        "read_checkout": str(Path(settings.BASE_DIR) / "README.md"),
+        "list_airflow_home": str(instance.home),
+        "list_git_cache": str(settings.FLOWUI_GIT_CACHE_DIR),
+        "write_dag_folder": str(dags_folder / f"acme__planted_{suffix}.py"),
+        "write_dag_folder_in_view": f"{sandbox.INSIDE_STORAGE}/airflow/dags/acme__planted_{suffix}.py",
+        "write_host_tmp": f"/tmp/flowui-planted-{suffix}.py",
+    }
+    hostile_ports = {"postgres": 5432, "redis": 6379, "airflow_api": instance.port}
+    specs["hostile"] = support.dag_spec(
+        f"acme__rt_hostile_{suffix}",
+        storage_root,
+        tasks=[
+            support.task(
+                "probe", hostile_ref, {"targets": {"value": hostile_targets}, "ports": {"value": hostile_ports}}
+            ),
+            support.task("forge", hostile_ref, {"forge_result_from": {"value": str(forged)}}),
+        ],
+    )
+
     for spec in specs.values():
         support.dag_file_write(storage_root, spec)
     support.dags_wait(client, [spec["dag_id"] for spec in specs.values()])
@@ -139,7 +169,8 @@ def deployed(_volume, _airflow_settings):
     runs = {
         key: (spec["dag_id"], support.trigger(client, spec["dag_id"], conf.get(key))) for key, spec in specs.items()
     }
-    yield {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name, "venv": venv}
+    yield {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name, "venv": venv,
+           "hostile_targets": hostile_targets}  # fmt: skip
     shutil.rmtree(venv, ignore_errors=True)
 
 
@@ -283,6 +314,28 @@ def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_ven
                "PWD"}  # fmt: skip
     # The worker has AIRFLOW_* and FLOWUI_VENVS_DIR (conftest) among others: none of them reach the operator.
     assert set(without["environment"]) <= allowed, sorted(set(without["environment"]) - allowed)
+
+
+def test_it_keeps_a_hostile_operator_in_its_sandbox(deployed):
+    dag_id, run_id, state = _finished(deployed, "hostile")
+    client = deployed["client"]
+    assert support.task_states(client, dag_id, run_id) == {"probe": "success", "forge": "failed"}
+    output = _result(deployed, dag_id, run_id, "probe")["output"]
+    reached = {name: outcome for name, outcome in output["probes"].items() if not outcome.startswith("blocked")}
+    # Its own /tmp is a private tmpfs: writing there is allowed and lands nowhere on the host.
+    assert reached.keys() <= {"write_host_tmp"}, reached
+    assert len(output["probes"]) == len(deployed["hostile_targets"]) + 5
+    for name, path in deployed["hostile_targets"].items():
+        if name.startswith("write_") and not path.startswith(sandbox.INSIDE_ROOT):
+            assert not Path(path).exists(), f"{name}: {path} was written"
+    assert output["secrets_in_proc"] is False
+    assert max(output["visible_pids"]) < 50, output["visible_pids"]  # only its own pid namespace
+
+    # A result.json pointing at a file of the host is refused, not read: the forged output never reaches XCom.
+    log = support.task_log(client, dag_id, run_id, "forge")
+    assert "the operator's result is refused" in log, log[-2000:]
+    folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "forge")
+    assert (folder / contracts.RESULT_FILE).is_symlink()
 
 
 def _pids_with_argument(marker: str) -> list[int]:
