@@ -610,7 +610,9 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
 
 # --- materialisation for execution ----------------------------------------------------------
 def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> Path:
-    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder."""
+    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder.
+
+    Its dependency group's venv is not built here (see dependency_groups_unbuilt)."""
     from registry.selectors import operator_ref
     from tenants.selectors import tenant_storage_root
 
@@ -638,10 +640,24 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
         exported.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if settings.FLOWUI_DEPLOY_MODE == "local" and operator_version.dependency_group_id:
-        if operator_version.dependency_group.requirements:
-            dependency_venv_ensure(operator_version.dependency_group)
     return target
+
+
+def dependency_venv_ready(group: DependencyGroup) -> bool:
+    """True when the group needs no venv (no requirements) or its venv is built (the ready marker exists)."""
+    if not group.requirements:
+        return True
+    return (Path(settings.FLOWUI_VENVS_DIR) / group.requirements_hash / VENV_READY_MARKER).exists()
+
+
+def dependency_groups_unbuilt(operator_versions) -> list[DependencyGroup]:
+    """The dependency groups of these operator versions whose venv a local run needs and is not built yet
+    (none outside local mode: Batch and Kubernetes run the group's image). Builds are never done by the
+    caller's request: a deploy waits for them in a Celery task (workflows.tasks.workflow_deploy_build)."""
+    if settings.FLOWUI_DEPLOY_MODE != "local":
+        return []
+    groups = {v.dependency_group_id: v.dependency_group for v in operator_versions if v.dependency_group_id}
+    return [group for _, group in sorted(groups.items()) if not dependency_venv_ready(group)]
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------
