@@ -109,6 +109,8 @@ def tenant_source_check(url: str) -> CheckedSource:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         raise SourceRefused("the URL names no host")
+    if parts.fragment or "#" in url:
+        raise SourceRefused("the URL may not contain '#'")
     if parts.username is not None or parts.password is not None:
         raise SourceRefused("do not put credentials in the URL; use the access token field")
     port = port or (443 if scheme == "https" else 80)

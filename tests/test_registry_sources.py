@@ -44,6 +44,8 @@ HOSTILE_URLS = [
     ("https://10.0.0.1/x.git", "is a private address"),
     ("https://100.64.0.1/x.git", "carrier-grade NAT"),
     ("https://0.0.0.0/x.git", "is an unspecified address"),
+    ("https://2130706433/x.git", "is a loopback address"),
+    ("https://example.com#@127.0.0.1/x.git", "may not contain '#'"),
 ]
 
 
