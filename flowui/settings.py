@@ -45,6 +45,8 @@ FLOWUI_UV_CACHE_DIR = env_path("FLOWUI_UV_CACHE_DIR", str(Path.home() / ".cache"
 # Bare clones of operator repositories (registry sync), and the limits of a schema extraction sandbox.
 FLOWUI_GIT_CACHE_DIR = env_path("FLOWUI_GIT_CACHE_DIR", f"{_TEST_VAR}/git-cache" if TESTING else "var/git-cache")
 FLOWUI_GIT_TIMEOUT_S = env_int("FLOWUI_GIT_TIMEOUT_S", 120)
+# host or host:port entries a tenant repository may reach over plain http:// (their addresses are not checked).
+FLOWUI_GIT_ALLOWED_HOSTS = env_list("FLOWUI_GIT_ALLOWED_HOSTS", "")
 FLOWUI_INSPECT_TIMEOUT_S = env_int("FLOWUI_INSPECT_TIMEOUT_S", 20)
 FLOWUI_INSPECT_MEMORY_MB = env_int("FLOWUI_INSPECT_MEMORY_MB", 2048)
 FLOWUI_INSPECT_WORKERS = env_int("FLOWUI_INSPECT_WORKERS", 2)

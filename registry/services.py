@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -25,13 +26,16 @@ from flowui_runtime.checks import (
     DEPENDENCIES_MAP_PATH,
     OperatorCheck,
     dependencies_map_parse,
+    dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
+    requirements_errors,
     requirements_hash,
 )
 from flowui_runtime.contracts import VENV_READY_MARKER, batch_env_names, operator_code_dir
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
+from registry import sources
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -48,7 +52,9 @@ class DependencyVenvError(Exception):
 
 
 # --- repositories ---------------------------------------------------------------------------
-def _url_check(*, url: str, source: str) -> str:
+def _url_check(*, url: str, source: str, tenant=None) -> str:
+    """The URL's form for its source, then the transport and host rules of its scope (registry.sources):
+    tenant repositories only over https:// (or http:// to FLOWUI_GIT_ALLOWED_HOSTS) to public hosts."""
     url = url.strip()
     if not url:
         raise ValidationError({"url": "Give the repository's URL."})
@@ -57,10 +63,14 @@ def _url_check(*, url: str, source: str) -> str:
     if source == Repository.Source.GITHUB:
         if not re.match(r"^https://[^/\s]+/[^/\s]+/[^/\s]+?(\.git)?/?$", url):
             raise ValidationError({"url": "A GitHub repository URL looks like https://github.com/org/repo.git"})
-    elif not re.match(r"^(https?|ssh|git|file)://\S+$|^/\S+$|^[\w.-]+@[\w.-]+:\S+$", url):
+    elif tenant is None and not re.match(r"^(https?|ssh|git|file)://\S+$|^/\S+$|^[\w.-]+@[\w.-]+:\S+$", url):
         raise ValidationError(
             {"url": "Use an https://, ssh://, git@host:path or file:// URL, or an absolute local path."}
         )
+    try:
+        sources.source_check(url=url, tenant_id=getattr(tenant, "pk", None))
+    except sources.SourceRefused as exc:
+        raise sources.source_validation_error(exc) from None
     return url
 
 
@@ -86,7 +96,7 @@ def repository_create(
     repository = Repository(
         slug=slug,
         name=name.strip() or slug,
-        url=_url_check(url=url, source=source),
+        url=_url_check(url=url, source=source, tenant=tenant),
         source=source,
         ref=ref,
         tenant=tenant,
@@ -113,7 +123,14 @@ def repository_pin(*, repository: Repository, ref: str) -> Repository:
 
 
 def _remote(repository: Repository) -> git.Remote:
+    """The remote to fetch, after the source rules of the repository's scope are checked again (a URL stored
+    before the rules, or written around them, is refused here: sources.SourceRefused, nothing is fetched)."""
     url = repository.url
+    checked = sources.source_check(url=url, tenant_id=repository.tenant_id)
+    if checked is not None:
+        return git.Remote(
+            url=checked.url, token=repository.access_token, protocols=checked.protocols, resolve=checked.resolve
+        )
     if url.startswith("/"):
         url = f"file://{url}"
     return git.Remote(url=url, token=repository.access_token)
@@ -222,6 +239,8 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) 
         Repository.objects.filter(pk=repository.pk).update(last_sync_state=Repository.SyncState.RUNNING)
         try:
             return _sync(sync_run, on_progress=on_progress, full=full)
+        except sources.SourceRefused as exc:
+            return _sync_fail(sync_run, f"Repository URL refused, nothing was fetched: {exc}.")
         except git.GitError as exc:
             return _sync_fail(sync_run, f"Repository unreachable or ref missing: {exc}")
         except ValueError as exc:
@@ -231,12 +250,16 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) 
             return _sync_fail(sync_run, f"Unexpected error during the sync: {type(exc).__name__}: {exc}")
 
 
-def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyGroup]:
-    """The DependencyGroup rows of the map as it is now (new rows for new or changed groups)."""
+def _groups_ensure(*, repository: Repository, deps_map) -> tuple[dict[str, DependencyGroup], dict[str, str]]:
+    """The DependencyGroup rows of the map as it is now (new rows for new or changed groups), and the groups
+    refused because a requirement line is not a plain pin ({name: error naming the line}; no row for them)."""
+    errors = dependency_group_errors(deps_map)
     definitions = {name: (group.requirements, group.image) for name, group in deps_map.groups.items()}
     definitions.setdefault(DEFAULT_GROUP, ([], ""))
     groups = {}
     for name, (requirements, image) in definitions.items():
+        if name in errors:
+            continue
         requirements = [line.strip() for line in requirements if line.strip()]
         req_hash = requirements_hash(requirements)
         image = group_image(name, image)  # the image builder's naming (flowui_runtime.dockerfiles)
@@ -248,7 +271,7 @@ def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyG
                 repository=repository, name=name, requirements=requirements, requirements_hash=req_hash, image=image
             )
         groups[name] = group
-    return groups
+    return groups, errors
 
 
 def dependency_venv_python(group: DependencyGroup | None) -> str:
@@ -277,9 +300,11 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             sync_run, f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]})."
         )
     deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
-    groups = _groups_ensure(repository=repository, deps_map=deps_map)
+    groups, group_errors = _groups_ensure(repository=repository, deps_map=deps_map)
 
     report: dict = {"operators": {}, "warnings": [], "extracted": 0}
+    if group_errors:
+        report["group_errors"] = group_errors
     sync_run.progress_total = len(folders)
     sync_run.report = report
     sync_run.save(update_fields=["commit", "progress_total", "report"])
@@ -343,7 +368,9 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             check = checks[name]
             if check.ok:
                 group_name = deps_map.group_of(name, check.metadata.dependency_group)
-                if group_name not in groups:
+                if group_name in group_errors:
+                    check.errors.append(group_errors[group_name])
+                elif group_name not in groups:
                     check.errors.append(
                         f"dependency group {group_name!r} is not defined in {DEPENDENCIES_MAP_PATH}"
                     )
@@ -518,11 +545,26 @@ def _platform_pydantic_requirement() -> str:
     return f"pydantic=={pydantic.VERSION}"
 
 
+def _build_env() -> dict[str, str]:
+    """The environment of a venv build: what pip/uv need to find and cache packages, nothing of the platform's
+    (no database URL, secret key, cloud credentials)."""
+    keep = {"PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+            "XDG_CACHE_HOME"}
+    return {
+        key: value for key, value in os.environ.items()
+        if key in keep or key.startswith(("PIP_", "UV_"))
+    } | {"LANG": "C.UTF-8"}
+
+
 def dependency_venv_ensure(group: DependencyGroup) -> Path:
     """Build (once, cached by requirements hash) the virtualenv of a dependency group; returns its folder.
 
     FLOWUI_VENVS_DIR/<requirements_hash>/bin/python is what the local runtime runs the group's operators with.
     Pydantic (the platform's version) is always installed: model.py and the runtime need it."""
+    problems = requirements_errors(list(group.requirements))
+    if problems:  # rows stored before the rule, or written around it, are never handed to pip
+        raise DependencyVenvError(f"dependency group {group.name!r}: " + "; ".join(problems))
     venvs = Path(settings.FLOWUI_VENVS_DIR)
     venvs.mkdir(parents=True, exist_ok=True)
     path = venvs / group.requirements_hash
@@ -542,7 +584,8 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
             requirements.append(_platform_pydantic_requirement())
         try:
             subprocess.run(
-                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300
+                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300,
+                env=_build_env(),
             )
             _venv_install(building, requirements)
         except subprocess.CalledProcessError as exc:
@@ -606,7 +649,9 @@ def _venv_install(venv: Path, requirements: list[str]) -> None:
 
 # --- materialisation for execution ----------------------------------------------------------
 def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> Path:
-    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder."""
+    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder.
+
+    Its dependency group's venv is not built here (see dependency_groups_unbuilt)."""
     from registry.selectors import operator_ref
     from tenants.selectors import tenant_storage_root
 
@@ -634,10 +679,24 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
         exported.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if settings.FLOWUI_DEPLOY_MODE == "local" and operator_version.dependency_group_id:
-        if operator_version.dependency_group.requirements:
-            dependency_venv_ensure(operator_version.dependency_group)
     return target
+
+
+def dependency_venv_ready(group: DependencyGroup) -> bool:
+    """True when the group needs no venv (no requirements) or its venv is built (the ready marker exists)."""
+    if not group.requirements:
+        return True
+    return (Path(settings.FLOWUI_VENVS_DIR) / group.requirements_hash / VENV_READY_MARKER).exists()
+
+
+def dependency_groups_unbuilt(operator_versions) -> list[DependencyGroup]:
+    """The dependency groups of these operator versions whose venv a local run needs and is not built yet
+    (none outside local mode: Batch and Kubernetes run the group's image). Builds are never done by the
+    caller's request: a deploy waits for them in a Celery task (workflows.tasks.workflow_deploy_build)."""
+    if settings.FLOWUI_DEPLOY_MODE != "local":
+        return []
+    groups = {v.dependency_group_id: v.dependency_group for v in operator_versions if v.dependency_group_id}
+    return [group for _, group in sorted(groups.items()) if not dependency_venv_ready(group)]
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------

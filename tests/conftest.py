@@ -269,3 +269,21 @@ def git_repo(tmp_path):
 
     _make.git = _git
     return _make
+
+
+@pytest.fixture
+def git_http(tmp_path, settings):
+    """A git HTTP server (`git http-backend`) on 127.0.0.1 serving the repositories `git_repo` makes:
+    `git_http.url("repo")`. `git_http.allow()` lists it in FLOWUI_GIT_ALLOWED_HOSTS for this test only, so a
+    tenant repository may use it over http://."""
+    from tests.git_http_support import GitHttpServer
+
+    server = GitHttpServer(tmp_path).start()
+    server.url = lambda name="repo": f"{server.base}/{name}/.git"
+
+    def allow() -> None:
+        settings.FLOWUI_GIT_ALLOWED_HOSTS = [server.host_port]
+
+    server.allow = allow
+    yield server
+    server.stop()

@@ -247,3 +247,45 @@ def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a
     assert "operator code" in response.json()["detail"]
     status = editor_api.get(f"/api/workflows/{slug}/deploy/").json()
     assert status["state"] == "failed" and "operator code" in status["error"]
+
+
+def test_it_keeps_a_deploy_pending_while_celery_builds_its_venv(
+    tenant_a, editor_api, settings, git_repo, tmp_path, django_capture_on_commit_callbacks
+):
+    """The deploy request builds nothing: it answers 202 `pending` at once, without a DAG file; the queued
+    Celery task builds the group's venv, then writes the file and watches Airflow (down here)."""
+    from flowui_runtime.contracts import VENV_READY_MARKER
+    from registry.services import repository_create, repository_sync_now
+    from workflows.selectors import workflow_dag_file
+
+    settings.FLOWUI_VENVS_DIR = tmp_path / "venvs"
+    settings.AIRFLOW_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    files = echo_repo_files() | {"dependencies/dependencies_map.json": json.dumps(
+        {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["echo"]}}}
+    )}
+    path, _ = git_repo(files, name="echo-venv")
+    repository = repository_create(slug="echo-venv", name="Echo", url=f"file://{path}")
+    assert repository_sync_now(repository=repository).state == "done"
+    spec = {"nodes": [node("a", {"text": {"value": "x"}}, repository="echo-venv")], "edges": []}
+    slug = post(editor_api, "/api/workflows/", {"name": "Venv", "spec": spec}).json()["slug"]
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = post(editor_api, f"/api/workflows/{slug}/deploy/", {})
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "pending"
+    assert not settings.FLOWUI_VENVS_DIR.exists() or not any(settings.FLOWUI_VENVS_DIR.iterdir())
+    with tenant_context(tenant_a):
+        workflow = Workflow.objects.get(slug=slug)
+        assert workflow.deploy_written_at is None and not workflow_dag_file(tenant=tenant_a, workflow=workflow).exists()
+    # Polling does not ask Airflow (it is down) and does not build: still pending.
+    assert editor_api.get(f"/api/workflows/{slug}/deploy/").json()["state"] == "pending"
+    assert len(queued) == 1
+
+    queued[0]()  # the Celery task (eager here): build, write, watch
+    group = repository.dependency_groups.get(name="toml")
+    assert (settings.FLOWUI_VENVS_DIR / group.requirements_hash / VENV_READY_MARKER).exists()
+    with tenant_context(tenant_a):
+        workflow.refresh_from_db()
+        assert workflow.deploy_written_at is not None
+        assert workflow_dag_file(tenant=tenant_a, workflow=workflow).exists()
+        assert workflow.deploy_state == DeployState.WAITING_FOR_AIRFLOW  # next: Airflow picks the file up

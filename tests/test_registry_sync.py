@@ -251,12 +251,13 @@ def test_it_refuses_to_change_a_stored_operator_version(git_repo):
 
 
 @pytest.mark.django_db
-def test_it_shows_a_tenant_only_its_own_private_repositories(git_repo, tenant_a, tenant_b):
+def test_it_shows_a_tenant_only_its_own_private_repositories(git_repo, git_http, tenant_a, tenant_b):
     public_path, _ = git_repo(operator_files("shared_op"), name="public")
-    private_path, _ = git_repo(operator_files("secret_op"), name="private")
+    git_repo(operator_files("secret_op"), name="private")
+    git_http.allow()  # a tenant's repository is fetched over http(s) only
     services.repository_sync_now(repository=make_repository(f"file://{public_path}", slug="public"))
     services.repository_sync_now(
-        repository=make_repository(f"file://{private_path}", slug="acme-private", tenant=tenant_a)
+        repository=make_repository(git_http.url("private"), slug="acme-private", tenant=tenant_a)
     )
     names_a = {v.name for v in selectors.operator_versions_for_tenant(tenant=tenant_a)}
     names_b = {v.name for v in selectors.operator_versions_for_tenant(tenant=tenant_b)}

@@ -344,20 +344,25 @@ def test_it_keeps_secret_values_write_only(tenant_a, tenant_client, make_user):
     assert not TenantSecret.objects.filter(tenant=tenant_a).exists()
 
 
-def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_user, operators, git_repo):
+def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_user, operators, git_repo, git_http):
     admin = make_user("ada", tenant=tenant_a, role="admin")
     client = tenant_client(tenant_a, admin)
     page = client.get("/settings/repositories/").content.decode()
     assert "UI operators" in page and "platform" in page
     path, _ = git_repo({"README.md": "operators"})
-    response = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}",
+    # A tenant's repository is fetched over http(s) only; the portal shows why a local one is refused.
+    refused = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}",
+                                                      "source": "git", "ref": "main"})
+    assert refused.status_code == 400 and "file:// URLs are for platform-wide repositories only" in refused.content.decode()
+    git_http.allow()
+    response = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": git_http.url(),
                                                        "source": "git", "ref": "main"})
     assert response.status_code == 302
     from registry.models import Repository
 
     repository = Repository.objects.get(slug="acme-ops")
     assert repository.tenant_id == tenant_a.pk
-    duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": f"file://{path}",
+    duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": git_http.url(),
                                                         "source": "git", "ref": "main"})
     assert duplicate.status_code == 400 and "exists already" in duplicate.content.decode()
     assert client.post("/settings/repositories/acme-ops/pin/", {"ref": "v1.2.0"}).status_code == 302

@@ -65,11 +65,15 @@ def result_json(client, slug: str, run_id: str, task_id: str, name: str = "resul
 
 @pytest.fixture
 def bundled(db):
-    from registry.services import repository_create, repository_sync_now
+    from registry.services import dependency_venv_ensure, repository_create, repository_sync_now
 
     repository = repository_create(slug="flowui-bundled-wf", name="Bundled", url=f"file://{REPO}")
     sync = repository_sync_now(repository=repository)
     assert sync.state == "done", sync.error
+    # A deploy never builds venvs in its request (a Celery task does, and on_commit tasks do not run in these
+    # tests): build the group of the operators used here first, as the post-sync autobuild would.
+    for group in repository.dependency_groups.filter(name="data"):
+        dependency_venv_ensure(group)
     return repository
 
 
