@@ -23,6 +23,7 @@ from tenants.selectors import tenant_storage_root
 logger = logging.getLogger(__name__)
 
 _SCHEMA_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+DAG_ID_SEPARATOR = "__"  # DAG ids are `<schema>__<slug>` (tenants.selectors.tenant_dag_id_prefix)
 RESERVED_SCHEMAS = {"public", "information_schema", "base_tenant", "pg_catalog"}
 
 
@@ -48,6 +49,12 @@ def tenant_input_validate(
     """Raise ValidationError (per field) for input tenant_create would refuse; returns the domain to use."""
     if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
         raise ValidationError({"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."})
+    if DAG_ID_SEPARATOR in schema_name:
+        # DAG ids are `<schema>__<slug>`: with "__" in a schema name, tenant `a__b` could take tenant `a`'s DAGs.
+        raise ValidationError(
+            {"schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
+                            "DAG ids. Use single underscores."}
+        )
     if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
     if not (name or "").strip():

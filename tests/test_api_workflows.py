@@ -247,3 +247,13 @@ def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a
     assert "operator code" in response.json()["detail"]
     status = editor_api.get(f"/api/workflows/{slug}/deploy/").json()
     assert status["state"] == "failed" and "operator code" in status["error"]
+
+
+def test_it_refuses_double_underscores_in_workflow_slugs(tenant_a, editor_api, echo):
+    """The DAG id is `<schema>__<slug>`: a slug must not contain the separator."""
+    refused = post(editor_api, "/api/workflows/", {"name": "Two", "slug": "sales__daily"})
+    assert refused.status_code == 400
+    assert "'__' is not allowed" in refused.json()["fields"]["slug"][0]
+    # A name full of underscores still gets a slug without "__".
+    created = post(editor_api, "/api/workflows/", {"name": "sales__daily  __ report"}).json()
+    assert "__" not in created["slug"] and created["dag_id"] == f"acme__{created['slug']}"

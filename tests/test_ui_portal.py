@@ -102,6 +102,9 @@ def test_it_creates_a_workflow_and_opens_the_editor(tenant_a, tenant_client, edi
     assert 'id="canvas"' in page and "Load CSV" in page and "Chart" in page  # palette from the registry
     assert 'data-can-edit="true"' in page and "drawflow.min.js" in page
     assert client.post("/workflows/new/", {"name": " "}).status_code == 400
+    # The slug (and so the DAG id `<schema>__<slug>`) never gets the separator, whatever the name.
+    response = client.post("/workflows/new/", {"name": "sales__daily"})
+    assert response.status_code == 302 and "__" not in response["Location"].split("/")[2]
 
 
 def test_it_shows_a_viewer_the_editor_read_only(tenant_a, tenant_client, viewer_user, workflow_factory, operators):
