@@ -18,7 +18,7 @@ from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
 from tenants import provisioning
 from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Role, Tenant, TenantResources
-from tenants.selectors import tenant_storage_root
+from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
 
 logger = logging.getLogger(__name__)
 
@@ -318,6 +318,7 @@ def tenant_delete_plan(*, tenant: Tenant) -> list[str]:
     resources = TenantResources.objects.filter(tenant=tenant).first()
     items = [f"PostgreSQL schema {tenant.schema_name}"]
     items.append(f"storage folder {tenant_storage_root(tenant=tenant)}")
+    items.append(f"DAG folder {tenant_shared_dags_folder(tenant=tenant)}")
     if resources:
         if resources.bucket_name:
             items.append(f"S3 bucket {resources.bucket_name} (and every object in it)")
@@ -350,6 +351,11 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
     if root.exists():
         shutil.rmtree(root)
         removed.append(f"storage folder {root}")
+    # Its DAG files in the shared Airflow's DAGs folder (a dedicated Airflow's own folder is left to its owner).
+    dags = tenant_shared_dags_folder(tenant=tenant)
+    if dags.exists():
+        shutil.rmtree(dags)
+        removed.append(f"DAG folder {dags}")
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         tenant.delete(force_drop=True)
     removed.append(f"PostgreSQL schema {result['tenant']}")
