@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,8 +44,29 @@ def public_tenant_ensure() -> Tenant:
     return tenant
 
 
+def dags_path_problem(path: str) -> str:
+    """Why `path` cannot be a dedicated Airflow's DAG folder, or "": it must be absolute and lie outside the
+    tenants' storage (operators write there; whatever Airflow parses runs as code)."""
+    if not path:
+        return ""
+    folder = Path(path)
+    if not folder.is_absolute():
+        return "Give an absolute path."
+    volume = Path(settings.VOLUME_MOUNT_PATH_HOST).resolve()
+    resolved = folder.resolve()
+    if resolved.is_relative_to(volume) or volume.is_relative_to(resolved):
+        return f"The DAG folder must lie outside the tenants' storage ({volume}): operators can write there."
+    return ""
+
+
 def tenant_input_validate(
-    *, schema_name: str, name: str, domain: str | None, airflow_mode: str, airflow_url: str
+    *,
+    schema_name: str,
+    name: str,
+    domain: str | None,
+    airflow_mode: str,
+    airflow_url: str,
+    airflow_dags_path: str = "",
 ) -> str:
     """Raise ValidationError (per field) for input tenant_create would refuse; returns the domain to use."""
     if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
@@ -64,6 +86,8 @@ def tenant_input_validate(
         raise ValidationError({"airflow_mode": f"Unknown Airflow mode {airflow_mode!r}; expected one of {modes}."})
     if airflow_mode == Tenant.AirflowMode.DEDICATED and not airflow_url:
         raise ValidationError({"airflow_url": "A dedicated Airflow needs its URL."})
+    if problem := dags_path_problem(airflow_dags_path):
+        raise ValidationError({"airflow_dags_path": problem})
     domain = domain or tenant_domain_for(schema_name)
     if Domain.objects.filter(domain=domain).exists():
         raise ValidationError({"domain": f"The domain {domain!r} is taken."})
@@ -88,7 +112,12 @@ def tenant_create(
     # Tenants are rows of the public schema, whatever schema the caller's connection is in.
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         domain = tenant_input_validate(
-            schema_name=schema_name, name=name, domain=domain, airflow_mode=airflow_mode, airflow_url=airflow_url
+            schema_name=schema_name,
+            name=name,
+            domain=domain,
+            airflow_mode=airflow_mode,
+            airflow_url=airflow_url,
+            airflow_dags_path=airflow_dags_path,
         )
         tenant = Tenant(
             schema_name=schema_name,

@@ -190,6 +190,17 @@ def test_it_rejects_bad_tenant_input_with_clear_errors(db):
     with pytest.raises(ValidationError) as err:
         tenant_create(schema_name="base_tenant", name="x")
     assert "schema_name" in err.value.message_dict
+    # A dedicated Airflow's DAG folder inside the tenants' storage would let operators plant DAG files.
+    for path in (str(Path(settings.VOLUME_MOUNT_PATH_HOST) / "dedicated_in_volume" / "dags"), "relative/dags"):
+        with pytest.raises(ValidationError) as err:
+            tenant_create(
+                schema_name="dedicated_in_volume",
+                name="x",
+                airflow_mode="dedicated",
+                airflow_url="http://127.0.0.1:9",
+                airflow_dags_path=path,
+            )
+        assert "airflow_dags_path" in err.value.message_dict
 
 
 def test_it_fails_the_airflow_step_when_a_dedicated_airflow_does_not_answer(db, tmp_path):
