@@ -143,6 +143,7 @@ def _celery_worker_process(django_db_setup, _airflow_settings):
         {
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "VOLUME_MOUNT_PATH_HOST": str(settings.VOLUME_MOUNT_PATH_HOST),
+            "FLOWUI_DAGS_DIR": str(settings.FLOWUI_DAGS_DIR),
             "FLOWUI_TEST_VAR": str(settings.FLOWUI_TEST_VAR),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "FLOWUI_TESTING": "true",

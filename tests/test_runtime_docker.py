@@ -78,7 +78,7 @@ def test_it_gives_platform_services_only_names_the_settings_read(compose):
         environment = compose["services"][name]["environment"]
         unknown = sorted(set(environment) - known)
         assert not unknown, f"{name}: not read by flowui/settings.py: {unknown}"
-        for required in ("DATABASE_URL", "REDIS_URL", "VOLUME_MOUNT_PATH_HOST", "AIRFLOW_URL", "SECRET_KEY"):
+        for required in ("DATABASE_URL", "REDIS_URL", "VOLUME_MOUNT_PATH_HOST", "FLOWUI_DAGS_DIR", "AIRFLOW_URL", "SECRET_KEY"):
             assert required in environment, f"{name} lacks {required}"
 
 
