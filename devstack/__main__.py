@@ -50,12 +50,13 @@ def dev_airflow() -> AirflowInstance:
     password_file = home / "admin-password"
     if not password_file.exists():
         password_file.write_text(secrets.token_urlsafe(12))
-    volume = Path(os.environ.get("VOLUME_MOUNT_PATH_HOST", VAR / "volume"))
-    if not volume.is_absolute():
-        volume = REPO / volume
+    # Airflow parses the platform's DAGs folder (FLOWUI_DAGS_DIR, read like the platform's settings read it),
+    # never the tenants' storage volume.
+    from flowui.config import env_path
+
     return AirflowInstance(
         home=home,
-        dags_folder=volume,
+        dags_folder=env_path("FLOWUI_DAGS_DIR", "var/dags"),
         port=int(os.environ.get("AIRFLOW_PORT", "8280")),
         password=password_file.read_text().strip(),
         extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs")},

@@ -19,6 +19,15 @@ DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowu
 # Tests get their own storage per database name, so parallel test runs never share files.
 _TEST_VAR = f"var/test/{DATABASE_URL.rsplit('/', 1)[-1]}"
 VOLUME_MOUNT_PATH_HOST = env_path("VOLUME_MOUNT_PATH_HOST", f"{_TEST_VAR}/volume" if TESTING else "var/volume")
+# The folder the shared Airflow parses (its dags_folder): one sub-folder per tenant schema, written by the platform
+# only. It lies outside every tenant's storage, so no operator (local sandbox, Batch access point, Kubernetes PVC)
+# can plant a DAG file in it.
+FLOWUI_DAGS_DIR = env_path("FLOWUI_DAGS_DIR", f"{_TEST_VAR}/dags" if TESTING else "var/dags")
+if FLOWUI_DAGS_DIR.is_relative_to(VOLUME_MOUNT_PATH_HOST) or VOLUME_MOUNT_PATH_HOST.is_relative_to(FLOWUI_DAGS_DIR):
+    raise ImproperlyConfigured(
+        f"FLOWUI_DAGS_DIR: {FLOWUI_DAGS_DIR} overlaps VOLUME_MOUNT_PATH_HOST ({VOLUME_MOUNT_PATH_HOST}); the folder "
+        "Airflow parses must lie outside the tenants' storage"
+    )
 CODE_REPOSITORY_SOURCE = env_choice("CODE_REPOSITORY_SOURCE", ("local", "github", "git"), "local")
 GITHUB_REPOSITORY_NAME = env_str("GITHUB_REPOSITORY_NAME", "")
 GITHUB_ACCESS_TOKEN = env_str("GITHUB_ACCESS_TOKEN", "")

@@ -13,9 +13,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The design's per-tenant folder layout (relative to the tenant's storage root).
+# The design's per-tenant folder layout (relative to the tenant's storage root). DAG files are not in it: the
+# folder Airflow parses is the platform's FLOWUI_DAGS_DIR/<schema>/, out of reach of every operator.
 STORAGE_FOLDERS = (
-    "airflow/dags",
     "airflow/logs",
     "airflow/plugins",
     "code_repository",

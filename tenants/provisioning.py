@@ -4,7 +4,8 @@
 
 Steps, in order:
 - schema:        the tenant's PostgreSQL schema (done when the tenant row is created; recorded here)
-- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode)
+- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode), and the
+                 tenant's DAG folder FLOWUI_DAGS_DIR/<schema>/ (platform-only, outside the storage root)
 - bucket:        (aws) the tenant's S3 bucket: encrypted, public access blocked, lifecycle rule
 - access_point:  (aws) an EFS access point rooted at /<schema>, with the tenant's own POSIX uid/gid
 - role:          (aws) the IAM role of the tenant's Batch jobs, reaching only that bucket and access point
@@ -22,7 +23,12 @@ from django.conf import settings
 
 from flowui_runtime.contracts import STORAGE_FOLDERS
 from tenants.models import Tenant, TenantResources
-from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder, tenant_storage_root
+from tenants.selectors import (
+    tenant_dag_id_prefix,
+    tenant_dags_folder,
+    tenant_shared_dags_folder,
+    tenant_storage_root,
+)
 
 STEP_SCHEMA = "schema"
 STEP_STORAGE = "storage"
@@ -146,6 +152,7 @@ def posix_ids_ensure(tenant: Tenant, resources: TenantResources) -> tuple[int, i
 
 def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
     root = tenant_storage_root(tenant=tenant)
+    dags = tenant_dags_folder(tenant=tenant)
     owner = None
     try:
         for folder in STORAGE_FOLDERS:
@@ -158,9 +165,21 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
                 os.chown(path, *owner)
     except OSError as exc:
         raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
+    if dags == tenant_shared_dags_folder(tenant=tenant):
+        # The platform's own folder (a dedicated Airflow's folder is made by the airflow step): never chowned to
+        # the tenant, never inside its storage root.
+        try:
+            dags.mkdir(mode=0o755, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StepError(f"cannot create the DAG folder {dags}: {exc.strerror or exc}") from None
     resources.storage_root = str(root)
     resources.save(update_fields=["storage_root", "updated_at"])
-    return {"storage_root": str(root), "folders": list(STORAGE_FOLDERS), "owner": list(owner) if owner else None}
+    return {
+        "storage_root": str(root),
+        "folders": list(STORAGE_FOLDERS),
+        "dags_folder": str(dags),
+        "owner": list(owner) if owner else None,
+    }
 
 
 def run_bucket(tenant: Tenant, resources: TenantResources) -> dict:

@@ -3,7 +3,7 @@
 - Two tenants, `acme` (acme.localhost) and `globex` (globex.localhost), are created once per session and
   committed, so live servers, Celery workers and Airflow see them.
 - `airflow` starts one real Airflow 3 for the session (own AIRFLOW_HOME and free ports) and points the
-  platform's settings at it. Its DAGs folder is the test VOLUME_MOUNT_PATH_HOST.
+  platform's settings at it. Its DAGs folder is the test FLOWUI_DAGS_DIR (outside the tenants' storage).
 - `celery_worker` starts a real worker process on the test database (tasks are eager otherwise).
 - `moto_server` starts moto on loopback and sets AWS_ENDPOINT_URL for the platform's boto3 clients.
 """
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.test import Client
 
 from devstack import procs
-from devstack.airflow import AIRFLOWIGNORE, AirflowInstance
+from devstack.airflow import AirflowInstance
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,13 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 # --- database and tenants -------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    volume = Path(settings.VOLUME_MOUNT_PATH_HOST)
-    if volume.exists():
-        shutil.rmtree(volume, ignore_errors=True)
-    volume.mkdir(parents=True, exist_ok=True)
-    # Airflow may already be running on this volume: keep it out of the run folders, where a test's
-    # symlink loop would stop its dag-processor.
-    (volume / ".airflowignore").write_text(AIRFLOWIGNORE)
+    # Fresh tenant storage and DAG files. Airflow never parses the volume (tests plant symlinks to / and loops
+    # in run folders there), only FLOWUI_DAGS_DIR, which only the platform writes.
+    for folder in (Path(settings.VOLUME_MOUNT_PATH_HOST), Path(settings.FLOWUI_DAGS_DIR)):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
         session_tenants_ensure()
 
@@ -104,7 +103,7 @@ def airflow_instance() -> AirflowInstance:
     home = Path(settings.FLOWUI_TEST_VAR) / "airflow"
     instance = AirflowInstance(
         home=home,
-        dags_folder=Path(settings.VOLUME_MOUNT_PATH_HOST),
+        dags_folder=Path(settings.FLOWUI_DAGS_DIR),
         port=procs.free_port(),
         password="test-admin-pw",
         extra_env={"FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR)},
@@ -144,6 +143,7 @@ def _celery_worker_process(django_db_setup, _airflow_settings):
         {
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "VOLUME_MOUNT_PATH_HOST": str(settings.VOLUME_MOUNT_PATH_HOST),
+            "FLOWUI_DAGS_DIR": str(settings.FLOWUI_DAGS_DIR),
             "FLOWUI_TEST_VAR": str(settings.FLOWUI_TEST_VAR),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "FLOWUI_TESTING": "true",

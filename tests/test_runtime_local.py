@@ -1,7 +1,7 @@
 """The runtime in local mode inside the real Airflow started by the test suite.
 
 DAG files are written the way the platform writes them (data handed to flowui_runtime.dag.build_dag) into
-VOLUME/acme/airflow/dags/, runs are triggered and watched through flowui.lib.airflow.AirflowClient.
+FLOWUI_DAGS_DIR/acme/ (the platform's DAGs folder, outside the tenant's storage), runs are triggered and watched through flowui.lib.airflow.AirflowClient.
 All DAGs of this module are deployed and triggered together once, so Airflow runs them in parallel.
 """
 
@@ -25,8 +25,7 @@ pytestmark = [pytest.mark.airflow]
 
 @pytest.fixture(scope="module")
 def _volume():
-    # devstack's AirflowInstance writes .airflowignore before creating its DAGs folder; without a database
-    # fixture nobody has created the volume yet.
+    # Without a database fixture nobody has created the volume yet.
     Path(settings.VOLUME_MOUNT_PATH_HOST).mkdir(parents=True, exist_ok=True)
 
 
@@ -163,7 +162,7 @@ def deployed(_volume, _airflow_settings):
     )
 
     for spec in specs.values():
-        support.dag_file_write(storage_root, spec)
+        support.dag_file_write(Path(settings.FLOWUI_DAGS_DIR) / "acme", spec)
     support.dags_wait(client, [spec["dag_id"] for spec in specs.values()])
     conf = {"pipeline": {"rows": 4}}
     runs = {

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tenants.selectors import tenant_storage_root
@@ -175,8 +176,10 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     from flowui.lib.airflow import AirflowError
     from workflows.services import airflow_dag_delete
 
-    dag_file = tenant_storage_root(tenant=tenant_a) / "airflow" / "dags" / f"{dag_id}.py"
-    assert dag_file.exists()
+    # The DAG file lies in the platform's DAGs folder, which Airflow parses, not in the tenant's storage.
+    dag_file = Path(settings.FLOWUI_DAGS_DIR) / "acme" / f"{dag_id}.py"
+    assert dag_file.exists() and Path(airflow.dags_folder) == Path(settings.FLOWUI_DAGS_DIR)
+    assert not any(tenant_storage_root(tenant=tenant_a).rglob(f"{dag_id}.py"))
     assert client.delete(f"/api/workflows/{slug}/").status_code == 204
     assert not dag_file.exists()
 

@@ -8,6 +8,7 @@ Run supervision (trigger, clear, cancel) is in `workflows.supervision`; it is re
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -87,10 +88,26 @@ def _normalised_spec(spec: Any) -> dict[str, Any]:
         raise WorkflowInvalid(exc.errors, "The workflow spec is not well-formed.") from None
 
 
+SLUG_RULE = "use lower-case letters, digits, '-' or '_', starting with a letter, without '__'"
+# DAG ids are `<tenant schema>__<slug>`: a slug with "__" would make them ambiguous (tenant `a` with slug
+# `b__c` and tenant `a__b` with slug `c`), so neither schema names nor slugs may contain it.
+DAG_ID_SEPARATOR = "__"
+
+
+def slug_problem(slug: str) -> str:
+    """Why `slug` cannot name a workflow (its DAG), or "" when it can."""
+    if not slug or slugify(slug) != slug or not slug[0].isalpha() or len(slug) > 60:
+        return f"slug: {SLUG_RULE}."
+    if DAG_ID_SEPARATOR in slug:
+        return f"slug: '__' is not allowed (it separates the tenant from the slug in the DAG id); {SLUG_RULE}."
+    return ""
+
+
 def _unique_slug(base: str) -> str:
     base = (slugify(base)[:60].strip("-_") or "workflow").replace("-", "_")
     if not base[0].isalpha():
         base = f"wf_{base}"[:60]
+    base = re.sub(r"_{2,}", "_", base).rstrip("_") or "workflow"
     slug, n = base, 2
     while Workflow.objects.filter(slug=slug).exists():
         slug, n = f"{base}_{n}", n + 1
@@ -106,11 +123,8 @@ def workflow_create(
     if not name:
         raise WorkflowInvalid({"nodes": {}, "workflow": ["name: give the workflow a name."]}, "A name is required.")
     if slug:
-        if slugify(slug) != slug or not slug[0].isalpha() or len(slug) > 60:
-            raise WorkflowInvalid(
-                {"nodes": {}, "workflow": ["slug: use lower-case letters, digits, '-' or '_', starting with a letter."]},
-                "The slug is not valid.",
-            )
+        if problem := slug_problem(slug):
+            raise WorkflowInvalid({"nodes": {}, "workflow": [problem]}, "The slug is not valid.")
         if Workflow.objects.filter(slug=slug).exists():
             raise WorkflowInvalid({"nodes": {}, "workflow": [f"slug: {slug!r} is taken."]}, "The slug is taken.")
     data = _normalised_spec(spec if spec is not None else EMPTY_SPEC)
