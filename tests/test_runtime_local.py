@@ -138,7 +138,7 @@ def deployed(_volume, _airflow_settings):
     (volume / "globex" / "dataset" / "secret.csv").write_text("globex only\n")
     forged = Path(settings.FLOWUI_TEST_VAR) / f"forged-{suffix}.json"
     forged.write_text('{"status": "success", "output": {"forged": true}}')
-    dags_folder = storage_root / "airflow" / "dags"
+    dags_folder = Path(settings.FLOWUI_DAGS_DIR) / "acme"
     hostile_targets = {
         "read_other_tenant": str(volume / "globex" / "dataset" / "secret.csv"),
         "list_volume": str(volume),
@@ -146,7 +146,7 @@ def deployed(_volume, _airflow_settings):
         "list_airflow_home": str(instance.home),
         "list_git_cache": str(settings.FLOWUI_GIT_CACHE_DIR),
         "write_dag_folder": str(dags_folder / f"acme__planted_{suffix}.py"),
-        "write_dag_folder_in_view": f"{sandbox.INSIDE_STORAGE}/airflow/dags/acme__planted_{suffix}.py",
+        "write_old_dag_folder_in_view": f"{sandbox.INSIDE_STORAGE}/airflow/dags/acme__planted_{suffix}.py",
         "write_host_tmp": f"/tmp/flowui-planted-{suffix}.py",
     }
     hostile_ports = {"postgres": 5432, "redis": 6379, "airflow_api": instance.port}
