@@ -107,7 +107,10 @@ def airflow_instance() -> AirflowInstance:
         dags_folder=Path(settings.VOLUME_MOUNT_PATH_HOST),
         port=procs.free_port(),
         password="test-admin-pw",
-        extra_env={"FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR)},
+        extra_env={
+            "FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR),
+            "FLOWUI_SECRETS_DIR": str(settings.FLOWUI_SECRETS_DIR),
+        },
     )
     # Three consecutive ports must be free (api, worker log server, trigger log server).
     while any(procs.port_open("127.0.0.1", p) for p in (instance.port + 1, instance.port + 2)):
