@@ -110,6 +110,9 @@ def airflow_instance() -> AirflowInstance:
         extra_env={
             "FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR),
             "FLOWUI_SECRETS_DIR": str(settings.FLOWUI_SECRETS_DIR),
+            # A secret name operators declare, also in the worker's environment: it must never reach them
+            # (tests/test_runtime_secrets.py).
+            "RT_API_KEY": "worker-environment-value",
         },
     )
     # Three consecutive ports must be free (api, worker log server, trigger log server).
