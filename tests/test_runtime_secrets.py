@@ -173,3 +173,19 @@ def test_it_uses_one_secret_name_rule_for_metadata_and_the_portal(tenant_a):
             secret_set(tenant=tenant_a, name=name, value="v")
     with pytest.raises(ValueError, match="once"):
         OperatorMetadata(name="op", secrets=["A_KEY", "A_KEY"])
+
+
+def test_it_rebuilds_a_stale_or_missing_secrets_file_at_provisioning(tenant_b):
+    from tenants.models import TenantResources
+    from tenants.provisioning import run_storage
+
+    secret_set(tenant=tenant_b, name="REBUILT_KEY", value="rebuilt-value")
+    path = secrets_file_path(tenant=tenant_b)
+    path.write_text('{"STALE": "stale"}')
+    output = run_storage(tenant_b, TenantResources.objects.get_or_create(tenant=tenant_b)[0])
+    assert output["secrets_file"] == str(path)
+    assert json.loads(path.read_text()) == {"REBUILT_KEY": "rebuilt-value"}
+    path.unlink()
+    run_storage(tenant_b, TenantResources.objects.get(tenant=tenant_b))
+    assert json.loads(path.read_text()) == {"REBUILT_KEY": "rebuilt-value"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
