@@ -59,8 +59,14 @@ def dev_airflow() -> AirflowInstance:
         dags_folder=env_path("FLOWUI_DAGS_DIR", "var/dags"),
         port=int(os.environ.get("AIRFLOW_PORT", "8280")),
         password=password_file.read_text().strip(),
-        extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs")},
+        extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs"), "FLOWUI_SECRETS_DIR": str(_secrets_dir())},
     )
+
+
+def _secrets_dir() -> Path:
+    """The platform's FLOWUI_SECRETS_DIR as settings resolve it (relative paths are under the checkout)."""
+    folder = Path(os.environ.get("FLOWUI_SECRETS_DIR", VAR / "secrets"))
+    return folder if folder.is_absolute() else REPO / folder
 
 
 def platform_env(airflow: AirflowInstance) -> dict[str, str]:

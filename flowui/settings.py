@@ -62,6 +62,9 @@ FLOWUI_INSPECT_WORKERS = env_int("FLOWUI_INSPECT_WORKERS", 2)
 # Build dependency-group venvs in the background after a sync (local mode); tests build them explicitly.
 FLOWUI_VENVS_AUTOBUILD = env_bool("FLOWUI_VENVS_AUTOBUILD", not TESTING)
 FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
+# Platform-only folder of per-tenant secrets files (<schema>.json, 0600) that Airflow's worker reads for
+# local-mode tasks (flowui_runtime.secrets); never under VOLUME_MOUNT_PATH_HOST.
+FLOWUI_SECRETS_DIR = env_path("FLOWUI_SECRETS_DIR", f"{_TEST_VAR}/secrets" if TESTING else "var/secrets")
 # Run results older than this are archived by housekeeping.
 FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)
 # Tenant provisioning (tenants/provisioning.py): POSIX ids of tenants' EFS access points start here

@@ -16,8 +16,9 @@ Local mode runs the entrypoint as a child process of the Airflow task:
   off by default: a forked child keeps the task process's memory, including the worker's original
   environment block (/proc/self/environ), which holds Airflow's secrets; only trusted operators may see it;
 - environment: PATH, HOME, LANG, LC_ALL, TZ, FLOWUI_RUN_DIR, FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at
-  this package, and only the secrets the operator declares (from the worker's environment, else the Airflow
-  Variable of the same name); nothing else of the worker's environment (its FLOWUI_* settings included);
+  this package, and only the secrets the operator declares, from its tenant's secrets file (see
+  flowui_runtime.secrets; never the worker's environment or Airflow Variables); nothing else of the worker's
+  environment (its FLOWUI_* settings included). Their values are masked in the task log and log.txt;
 - its own process group, killed (TERM, then KILL) on timeout_s or when Airflow kills the task;
 - stdout and stderr, merged, go line by line into the Airflow task log and into log.txt.
 
@@ -44,6 +45,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from flowui_runtime import contracts, safefs, sandbox
+from flowui_runtime.secrets import SecretsError, airflow_mask, mask, tenant_secret_values
 
 # The folder this package was imported from, symlinks kept: Airflow's PYTHONPATH folder holds only the runtime,
 # and a resolved path would hand operators the whole platform checkout instead.
@@ -246,13 +248,14 @@ class FlowUIOperator(BaseOperator):
                 "(was the repository synced to this tenant's storage?)",
             )
         python = local_python(spec)
+        secrets = self._declared_secrets(spec)
         if sandbox.enabled():
             start, description = self._sandboxed_start(
-                spec, python=python, code_dir=code_dir, folder=folder, storage_root=storage_root
+                spec, python=python, code_dir=code_dir, folder=folder, storage_root=storage_root, secrets=secrets
             )
         else:
             self.log.warning("FlowUI: %s", sandbox.OFF_WARNING)
-            env = local_env(spec, folder=folder, storage_root=storage_root)
+            env = local_env(spec, folder=folder, storage_root=storage_root, secrets=secrets)
             env["FLOWUI_UNSANDBOXED"] = "1"  # operators that run untrusted code (python_snippet) refuse
             paths = {"operator_dir": code_dir, "input_file": folder / contracts.INPUT_FILE, "run_dir": folder}
             if python == sys.executable and os.environ.get("FLOWUI_LOCAL_FORK", "false").lower() == "true":
@@ -270,13 +273,37 @@ class FlowUIOperator(BaseOperator):
             log=self.log,
             log_file=folder / contracts.LOG_FILE,
             on_start=self._started,
+            secrets=secrets,
         )
+
+    def _declared_secrets(self, spec: contracts.TaskSpec) -> dict[str, str]:
+        """The values of the secrets the operator declares, from its tenant's secrets file only; registered
+        with Airflow's masker. A missing one is a warning: the entrypoint then reports it clearly."""
+        try:
+            secrets = tenant_secret_values(self.tenant, spec.secrets)
+        except SecretsError as exc:
+            raise self._failure(AirflowFailException, f"{spec.task_id}: {exc}") from None
+        airflow_mask(secrets)
+        for name in spec.secrets:
+            if name not in secrets:
+                self.log.warning(
+                    "FlowUI: secret %s (declared by %s) is not set for tenant %s (Settings > Secrets)",
+                    name, spec.operator.name, self.tenant,
+                )  # fmt: skip
+        return secrets
 
     def _started(self, process: subprocess.Popen) -> None:
         self._process = process
 
     def _sandboxed_start(
-        self, spec: contracts.TaskSpec, *, python: str, code_dir: Path, folder: Path, storage_root: Path
+        self,
+        spec: contracts.TaskSpec,
+        *,
+        python: str,
+        code_dir: Path,
+        folder: Path,
+        storage_root: Path,
+        secrets: dict[str, str],
     ) -> tuple[Any, str]:
         """The entrypoint in the bubblewrap sandbox: the tenant's storage read-only at INSIDE_STORAGE, the
         task's run folder writable, the operator's venv (or Airflow's, when the group has none yet) read-only,
@@ -287,14 +314,11 @@ class FlowUIOperator(BaseOperator):
             raise self._failure(AirflowException, f"{spec.task_id}: {exc}") from None
         inside_run = f"{sandbox.INSIDE_STORAGE}/{folder.relative_to(storage_root)}"
         inside_code = f"{sandbox.INSIDE_STORAGE}/{code_dir.relative_to(storage_root)}"
-        env = {name: os.environ[name] for name in _SANDBOX_ENV_PASSTHROUGH if name in os.environ}
+        # The declared secrets first: the platform's own variables always win over a secret of the same name.
+        env = dict(secrets)
+        env.update({name: os.environ[name] for name in _SANDBOX_ENV_PASSTHROUGH if name in os.environ})
         env.update(
-            {
-                "FLOWUI_RUN_DIR": inside_run,
-                "FLOWUI_STORAGE_ROOT": sandbox.INSIDE_STORAGE,
-                "PYTHONUNBUFFERED": "1",
-                **secret_values(spec.secrets),
-            }
+            {"FLOWUI_RUN_DIR": inside_run, "FLOWUI_STORAGE_ROOT": sandbox.INSIDE_STORAGE, "PYTHONUNBUFFERED": "1"}
         )
         box, inside_python = sandbox.python_sandbox(
             python=python,
@@ -333,8 +357,12 @@ def local_python(spec: contracts.TaskSpec) -> str:
     return sys.executable
 
 
-def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> dict[str, str]:
-    env = {name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ}
+def local_env(
+    spec: contracts.TaskSpec, *, folder: Path, storage_root: Path, secrets: dict[str, str]
+) -> dict[str, str]:
+    """The environment of an unsandboxed local task (FLOWUI_SANDBOX=off)."""
+    env = dict(secrets)  # first: the platform's own variables below always win over a secret of the same name
+    env.update({name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ})
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
     env.update(
@@ -345,26 +373,7 @@ def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> 
             "PYTHONUNBUFFERED": "1",
         }
     )
-    env.update(secret_values(spec.secrets))
     return env
-
-
-def secret_values(names: list[str]) -> dict[str, str]:
-    """Declared secrets from the worker's environment, else from Airflow Variables of the same name."""
-    values: dict[str, str] = {}
-    for name in names:
-        if name in os.environ:
-            values[name] = os.environ[name]
-            continue
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get(name, default=None)
-        except Exception:  # noqa: BLE001 - no Variable backend reachable: the entrypoint reports the missing secret
-            value = None
-        if value is not None:
-            values[name] = str(value)
-    return values
 
 
 def popen_entrypoint(command: list[str], *, env: dict[str, str], cwd: Path) -> tuple[Any, IO[str]]:
@@ -476,9 +485,11 @@ def run_streaming(
     log: Any,
     log_file: Path,
     on_start: Any = None,
+    secrets: dict[str, str] | None = None,
 ) -> int:
     """Start the entrypoint (`start()` returns the process and its merged output stream) in its own process
-    group; stream its output to `log` and `log_file`; kill the group after `timeout_s` and raise."""
+    group; stream its output to `log` and `log_file` with the `secrets` values masked; kill the group after
+    `timeout_s` and raise."""
     with safefs.open_append(log_file) as sink:
         sink.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {description}\n")
         sink.flush()
@@ -488,6 +499,8 @@ def run_streaming(
 
         def pump() -> None:
             for line in stream:
+                if secrets:
+                    line = mask(line, secrets)
                 sink.write(line)
                 sink.flush()
                 log.info("%s", line.rstrip("\n"))

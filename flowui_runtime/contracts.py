@@ -33,6 +33,26 @@ INPUT_FILE = "input.json"
 
 _SAFE_PART = re.compile(r"[^A-Za-z0-9_.=+-]")
 
+# Secret names: the one rule for an operator's metadata.json `secrets` and a tenant's secrets (portal, API).
+# A name becomes an environment variable of the operator's process (local mode, Batch, Kubernetes), so names
+# the runtime or the interpreter use themselves are refused (case-insensitively).
+SECRET_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+RESERVED_SECRET_NAMES = frozenset({"PATH", "HOME", "LANG", "TZ", "PWD", "SHELL", "USER", "TMPDIR"})
+RESERVED_SECRET_PREFIXES = ("FLOWUI_", "AIRFLOW", "PYTHON", "LD_", "LC_")
+SECRET_NAME_RULE = (
+    "Use letters, digits and '_', starting with a letter, at most 100 (e.g. OPENAI_API_KEY); names are "
+    "case-sensitive; PATH, HOME, LANG, TZ, PWD, SHELL, USER, TMPDIR and names starting with FLOWUI_, AIRFLOW, "
+    "PYTHON, LD_ or LC_ are reserved."
+)
+
+
+def secret_name_valid(name: str) -> bool:
+    """True when `name` follows SECRET_NAME_RULE."""
+    if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
+        return False
+    upper = name.upper()
+    return upper not in RESERVED_SECRET_NAMES and not upper.startswith(RESERVED_SECRET_PREFIXES)
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

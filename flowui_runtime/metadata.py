@@ -17,7 +17,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flowui_runtime.contracts import EXECUTION_MODES
+from flowui_runtime.contracts import EXECUTION_MODES, SECRET_NAME_RULE, secret_name_valid
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+){0,2}([-.+][0-9A-Za-z.]+)?$")
@@ -86,6 +86,16 @@ class OperatorMetadata(BaseModel):
         unknown = sorted(set(value) - set(EXECUTION_MODES))
         if unknown or not value:
             raise ValueError(f"each must be one of {', '.join(EXECUTION_MODES)}")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not secret_name_valid(name)]
+        if bad:
+            raise ValueError(f"invalid secret name {', '.join(map(repr, bad))}: {SECRET_NAME_RULE}")
+        if len(set(value)) != len(value):
+            raise ValueError("each secret name may appear once")
         return value
 
 

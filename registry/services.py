@@ -719,9 +719,14 @@ def batch_definition_ensure(
     tenant's EFS access point and job role) and the tenant's job queue; idempotent, ARNs stored.
 
     The access point (rooted at the tenant's folder) is mounted at the tenant's storage root as Airflow sees it,
-    so run folders and materialised code have the same paths in the job as in Airflow."""
+    so run folders and materialised code have the same paths in the job as in Airflow.
+
+    Each secret the operator declares is a `secrets` entry whose value comes from the tenant's own Secrets
+    Manager secret (`<arn>:<name>::`, tenants.services_secrets), resolved by ECS with the tenant's role (also
+    the execution role); the operator gets exactly its declared names, from its tenant only."""
     from flowui.lib import aws
     from tenants.selectors import tenant_storage_root
+    from tenants.services_secrets import operator_secret_ensure
 
     existing = BatchJobDefinition.objects.filter(operator_version=operator_version, tenant=tenant).first()
     if existing is not None:
@@ -741,6 +746,8 @@ def batch_definition_ensure(
     prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{settings.PROJECT_NAME}-{tenant.schema_name}")
     definition_name = f"{prefix}-{batch_env_name(operator_version)}"[:128]
     queue_arn = aws.batch_job_queue_ensure(name=f"{prefix}-operators"[:128], compute_environment=compute_environment)
+    declared = list(dict.fromkeys(operator_version.metadata.get("secrets", [])))
+    secret_arn = operator_secret_ensure(tenant=tenant) if declared else ""
     definition_arn = aws.batch_job_definition_register(
         name=definition_name,
         image=operator_version.image,
@@ -752,6 +759,8 @@ def batch_definition_ensure(
         efs_access_point_id=efs_access_point_id,
         container_path=str(tenant_storage_root(tenant=tenant)),
         environment={"FLOWUI_STORAGE_ROOT": str(tenant_storage_root(tenant=tenant))},
+        secrets={name: f"{secret_arn}:{name}::" for name in declared},
+        execution_role_arn=job_role_arn if declared else "",
         tags={
             "flowui:tenant": tenant.schema_name,
             "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}",

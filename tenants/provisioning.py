@@ -29,6 +29,7 @@ from tenants.selectors import (
     tenant_shared_dags_folder,
     tenant_storage_root,
 )
+from tenants.services_secrets import secrets_publish
 
 STEP_SCHEMA = "schema"
 STEP_STORAGE = "storage"
@@ -105,9 +106,10 @@ def posix_ids_for(tenant: Tenant) -> tuple[int, int]:
     return value, value
 
 
-def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: str) -> dict:
-    """Only this tenant's bucket and, through its access point only, the shared file system."""
-    return {
+def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: str, secret_arn: str = "") -> dict:
+    """Only this tenant's bucket, through its access point only the shared file system, and (read) its operator
+    secrets in Secrets Manager (the role is also its Batch jobs' execution role, which resolves them)."""
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "TenantBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [bucket_arn]},
@@ -126,6 +128,16 @@ def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: 
             },
         ],
     }
+    if secret_arn:
+        policy["Statement"].append(
+            {
+                "Sid": "TenantOperatorSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [secret_arn],
+            }
+        )
+    return policy
 
 
 BATCH_TRUST_POLICY = {
@@ -172,6 +184,10 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
             dags.mkdir(mode=0o755, parents=True, exist_ok=True)
         except OSError as exc:
             raise StepError(f"cannot create the DAG folder {dags}: {exc.strerror or exc}") from None
+    try:  # the platform-only secrets file Airflow reads for local-mode tasks (outside the storage root)
+        secrets_file = secrets_publish(tenant=tenant, aws_mode=False)["secrets_file"]
+    except OSError as exc:
+        raise StepError(f"cannot write the tenant's secrets file: {exc.strerror or exc}") from None
     resources.storage_root = str(root)
     resources.save(update_fields=["storage_root", "updated_at"])
     return {
@@ -179,6 +195,7 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
         "folders": list(STORAGE_FOLDERS),
         "dags_folder": str(dags),
         "owner": list(owner) if owner else None,
+        "secrets_file": secrets_file,
     }
 
 
@@ -218,10 +235,13 @@ def run_role(tenant: Tenant, resources: TenantResources) -> dict:
 
     if not (resources.bucket_arn and resources.access_point_arn):
         raise StepError("the bucket and the access point must exist before the role")
+    # The tenant's operator secrets (Secrets Manager), current values: its Batch job definitions reference it.
+    secret_arn = secrets_publish(tenant=tenant, aws_mode=True)["secret_arn"]
     policy = role_policy_for(
         bucket_arn=resources.bucket_arn,
         access_point_arn=resources.access_point_arn,
         file_system_arn=aws.efs_file_system_arn(file_system_id=resources.efs_file_system_id),
+        secret_arn=secret_arn,
     )
     result = aws.iam_role_ensure(
         name=resources.role_name or role_name_for(tenant.schema_name),
@@ -232,7 +252,7 @@ def run_role(tenant: Tenant, resources: TenantResources) -> dict:
     )
     resources.role_name, resources.role_arn = result["name"], result["arn"]
     resources.save(update_fields=["role_name", "role_arn", "updated_at"])
-    return {**result, "policy": ROLE_POLICY_NAME}
+    return {**result, "policy": ROLE_POLICY_NAME, "operator_secret_arn": secret_arn}
 
 
 def run_airflow(tenant: Tenant, resources: TenantResources) -> dict:

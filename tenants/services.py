@@ -20,6 +20,7 @@ from flowui.lib.aws import AwsError
 from tenants import provisioning
 from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Role, Tenant, TenantResources
 from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
+from tenants.services_secrets import operator_secret_name, secrets_file_path, secrets_unpublish
 
 logger = logging.getLogger(__name__)
 
@@ -348,6 +349,9 @@ def tenant_delete_plan(*, tenant: Tenant) -> list[str]:
     items = [f"PostgreSQL schema {tenant.schema_name}"]
     items.append(f"storage folder {tenant_storage_root(tenant=tenant)}")
     items.append(f"DAG folder {tenant_shared_dags_folder(tenant=tenant)}")
+    items.append(f"secrets file {secrets_file_path(tenant=tenant)}")
+    if settings.FLOWUI_DEPLOY_MODE == "aws":
+        items.append(f"Secrets Manager secret {operator_secret_name(tenant=tenant)}")
     if resources:
         if resources.bucket_name:
             items.append(f"S3 bucket {resources.bucket_name} (and every object in it)")
@@ -376,6 +380,7 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
         removed.append(f"EFS access point {resources.access_point_id}")
     if resources.bucket_name and aws.s3_bucket_delete(name=resources.bucket_name):
         removed.append(f"S3 bucket {resources.bucket_name}")
+    removed.extend(secrets_unpublish(tenant=tenant))
     root = tenant_storage_root(tenant=tenant)
     if root.exists():
         shutil.rmtree(root)

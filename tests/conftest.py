@@ -106,7 +106,13 @@ def airflow_instance() -> AirflowInstance:
         dags_folder=Path(settings.FLOWUI_DAGS_DIR),
         port=procs.free_port(),
         password="test-admin-pw",
-        extra_env={"FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR)},
+        extra_env={
+            "FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR),
+            "FLOWUI_SECRETS_DIR": str(settings.FLOWUI_SECRETS_DIR),
+            # A secret name operators declare, also in the worker's environment: it must never reach them
+            # (tests/test_runtime_secrets.py).
+            "RT_API_KEY": "worker-environment-value",
+        },
     )
     # Three consecutive ports must be free (api, worker log server, trigger log server).
     while any(procs.port_open("127.0.0.1", p) for p in (instance.port + 1, instance.port + 2)):

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from flowui.lib.airflow import AirflowClient
 from flowui_runtime import contracts, sandbox
+from flowui_runtime.secrets import write_tenant_secrets
 from tests.runtime_fixtures import support
 
 pytestmark = [pytest.mark.airflow]
@@ -41,9 +42,9 @@ def deployed(_volume, _airflow_settings):
         for name in ("rt_load", "rt_transform", "rt_chart", "rt_fail", "rt_sleep")
     }
     secret_name = f"RT_TOKEN_{suffix}".upper()
-    from airflow_client.client import VariableApi, VariableBody
-
-    client.call(lambda api: VariableApi(api.client).post_variable(VariableBody(key=secret_name, value="s3cret")))
+    # The tenant's secrets file, as the platform writes it (tenants.services_secrets); tests/test_runtime_secrets.py
+    # covers secrets across tenants, Airflow Variables and the worker's environment.
+    write_tenant_secrets(settings.FLOWUI_SECRETS_DIR, "acme", {secret_name: "s3cret"})
 
     specs = {
         "pipeline": support.dag_spec(

@@ -341,10 +341,16 @@ def test_it_keeps_secret_values_write_only(tenant_a, tenant_client, make_user):
 
     stored = TenantSecret.objects.get(tenant=tenant_a, name="API_TOKEN")
     assert "s3cr3t" not in stored.value_encrypted and stored.value == "s3cr3t-value"
-    bad = client.post("/settings/secrets/", {"name": "lower case", "value": "x"})
-    assert bad.status_code == 400 and "upper-case" in bad.content.decode()
+    # Published where operators read it: the tenant's platform-only secrets file (flowui_runtime.secrets).
+    from tenants.services_secrets import secrets_file_path
+
+    assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {"API_TOKEN": "s3cr3t-value"}
+    for bad_name in ("lower case", "PYTHONPATH", "LD_PRELOAD"):  # the same rule as operator metadata
+        bad = client.post("/settings/secrets/", {"name": bad_name, "value": "x"})
+        assert bad.status_code == 400 and "letters, digits and" in bad.content.decode()
     client.post("/settings/secrets/API_TOKEN/delete/")
     assert not TenantSecret.objects.filter(tenant=tenant_a).exists()
+    assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {}
 
 
 def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_user, operators, git_repo, git_http):
