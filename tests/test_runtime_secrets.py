@@ -31,7 +31,7 @@ def _digest(value: str) -> str:
 def _deploy(client, tenant: str, name: str, tasks: list[dict]) -> str:
     storage_root = Path(settings.VOLUME_MOUNT_PATH_HOST) / tenant
     spec = support.dag_spec(f"{tenant}__{name}", storage_root, tasks=tasks, tenant=tenant)
-    support.dag_file_write(storage_root, spec)
+    support.dag_file_write(Path(settings.FLOWUI_DAGS_DIR) / tenant, spec)
     return spec["dag_id"]
 
 
