@@ -75,8 +75,10 @@ def tenant_input_validate(
     if DAG_ID_SEPARATOR in schema_name:
         # DAG ids are `<schema>__<slug>`: with "__" in a schema name, tenant `a__b` could take tenant `a`'s DAGs.
         raise ValidationError(
-            {"schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
-                            "DAG ids. Use single underscores."}
+            {
+                "schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
+                "DAG ids. Use single underscores."
+            }
         )
     if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
