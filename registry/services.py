@@ -29,6 +29,7 @@ from flowui_runtime.checks import (
     dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
+    output_path_warnings,
     requirements_errors,
     requirements_hash,
 )
@@ -425,9 +426,11 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
                     f"{name}: files changed but version {metadata.version} was not bumped; "
                     f"the newest commit ({commit[:8]}) now serves {metadata.version}"
                 )
+            warnings = checks[name].warnings + output_path_warnings(result.output_schema)
+            report["warnings"] += [f"{name}: {warning}" for warning in warnings]
             report["operators"][name] = {
                 "status": "synced", "version": metadata.version, "operator_version_id": stored.pk,
-                "extract_s": result.duration_s,
+                "extract_s": result.duration_s, "warnings": warnings,
             }
             advance()
 
