@@ -13,14 +13,18 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from flowui.lib.aws import AwsError
 from flowui.lib.git import GitError
 from registry.services import (
     DependencyVenvError,
+    batch_definitions_ensure_for_deploy,
     dependency_groups_unbuilt,
     dependency_venv_ensure,
     operator_code_materialize,
@@ -204,7 +208,25 @@ def _materialize_operators(*, tenant, version: WorkflowVersion) -> list:
     return list(seen.values())
 
 
+def _batch_definitions_ensure(*, tenant, version: WorkflowVersion) -> None:
+    """aws mode: the tenant's Batch job definitions for the operator versions of the version's batch nodes
+    (idempotent: registered once per tenant and operator version; the runtime finds them by name)."""
+    if settings.FLOWUI_DEPLOY_MODE != "aws":
+        return
+    spec = parse_spec(version.spec)
+    batch_nodes = [node for node in spec.nodes if node.execution_mode == "batch"]
+    if not batch_nodes:
+        return
+    by_node = operator_versions_for_nodes(tenant=tenant, nodes=batch_nodes)
+    unique = {v.pk: v for v in by_node.values() if v is not None}
+    batch_definitions_ensure_for_deploy(tenant=tenant, operator_versions=list(unique.values()))
+
+
 def _prepare_failed(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "The Batch job definitions could not be created: " + " ".join(exc.messages)
+    if isinstance(exc, AwsError):
+        return f"The Batch job definitions could not be created: {exc}"
     return f"The operator code could not be prepared for execution: {exc}"
 
 
@@ -226,7 +248,8 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
         raise WorkflowInvalid(errors, f"Version {version.number} has problems; fix them before deploying.")
     try:
         operator_versions = _materialize_operators(tenant=tenant, version=version)
-    except (GitError, DependencyVenvError, OSError) as exc:
+        _batch_definitions_ensure(tenant=tenant, version=version)
+    except (GitError, DependencyVenvError, OSError, AwsError, ValidationError) as exc:
         message = _prepare_failed(exc)
         Workflow.objects.filter(pk=workflow.pk).update(
             deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
