@@ -15,6 +15,13 @@ def membership_for(*, user, tenant: Tenant) -> Membership | None:
     return Membership.objects.filter(user=user, tenant=tenant).select_related("tenant").first()
 
 
+def api_tokens_for(*, user, tenant: Tenant):
+    """The user's own tokens in this tenant, newest first (no keys: only hashes are stored)."""
+    from tenants.models import ApiToken
+
+    return ApiToken.objects.filter(user=user, tenant=tenant).order_by("-created_at", "-id")
+
+
 def tenants_for_user(*, user) -> list[Tenant]:
     return [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]
 

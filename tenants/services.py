@@ -17,7 +17,16 @@ from django_tenants.utils import schema_context
 from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
 from tenants import provisioning
-from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Role, Tenant, TenantResources
+from tenants.models import (
+    ROLE_RANK,
+    ApiToken,
+    Domain,
+    Membership,
+    ProvisioningStep,
+    Role,
+    Tenant,
+    TenantResources,
+)
 from tenants.selectors import tenant_storage_root
 
 logger = logging.getLogger(__name__)
@@ -113,16 +122,51 @@ def membership_set(*, user, tenant: Tenant, role: str) -> Membership:
 
 
 def membership_remove(*, user, tenant: Tenant) -> None:
-    Membership.objects.filter(user=user, tenant=tenant).delete()
+    """Remove the membership; the user's API tokens for this tenant go with it."""
+    with transaction.atomic():
+        Membership.objects.filter(user=user, tenant=tenant).delete()
+        ApiToken.objects.filter(user=user, tenant=tenant).delete()
 
 
-def api_token_create(*, user, tenant: Tenant, name: str = "default") -> tuple[ApiToken, str]:
-    """Returns the token row and the key, which is shown once and never stored in clear."""
+TOKEN_MAX_DAYS = 3650
+
+
+def api_token_create(
+    *,
+    user,
+    tenant: Tenant,
+    name: str = "default",
+    role: str | None = None,
+    expires_in_days: int | None = None,
+    max_role: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the key, which is shown once and never stored in clear.
+
+    `role` defaults to the highest token role (admin); at use it is capped by the user's current role anyway.
+    `max_role` (the caller's effective role, e.g. when a token creates a token) refuses anything above it.
+    """
+    name = (name or "").strip() or "default"
+    if len(name) > 100:
+        raise ValidationError({"name": "At most 100 characters."})
+    role = role or ApiToken.TokenRole.ADMIN
+    if role not in ApiToken.TokenRole.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(ApiToken.TokenRole.values)}."})
+    if max_role is not None and ROLE_RANK[Role(role)] > ROLE_RANK[Role(max_role)]:
+        raise ValidationError({"role": f"A token's role can be at most yours ({max_role})."})
+    if expires_in_days is not None and not (1 <= int(expires_in_days) <= TOKEN_MAX_DAYS):
+        raise ValidationError({"expires_in_days": f"Between 1 and {TOKEN_MAX_DAYS} days, or null for no expiry."})
+    expires_at = timezone.now() + timedelta(days=int(expires_in_days)) if expires_in_days is not None else None
     key = ApiToken.new_key()
     token = ApiToken.objects.create(
-        user=user, tenant=tenant, name=name, key_prefix=key[4:12], key_hash=ApiToken.hash_key(key)
+        user=user, tenant=tenant, name=name, role=role, expires_at=expires_at,
+        key_prefix=key[4:12], key_hash=ApiToken.hash_key(key),
     )
     return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Delete the token: its key gets 401 from the next request on."""
+    token.delete()
 
 
 # --- provisioning (tenants.provisioning holds the steps) ----------------------------------------

@@ -195,3 +195,52 @@ def secret_delete(request, name: str):
     if delete(tenant=request.tenant, name=name):
         messages.success(request, f"Deleted secret {name}.")
     return redirect("tenant_secrets")
+
+
+# --- API tokens (every member, their own) -------------------------------------------------------
+def _token_roles(membership) -> list[tuple[str, str]]:
+    from tenants.models import ApiToken
+
+    mine = ROLE_RANK[Role(membership.role)]
+    return [(v, label) for v, label in ApiToken.TokenRole.choices if ROLE_RANK[Role(v)] <= mine]
+
+
+@require_role(Role.VIEWER)
+def tokens(request):
+    """Create (the key is shown on the answer page only), list and revoke the member's own API tokens."""
+    from tenants.selectors import api_tokens_for
+    from tenants.services import api_token_create
+
+    errors, created_key = [], None
+    form = {"name": "", "role": _token_roles(request.membership)[-1][0], "expires_in_days": ""}
+    if request.method == "POST":
+        form = {key: request.POST.get(key, default).strip() for key, default in form.items()}
+        days = form["expires_in_days"]
+        try:
+            if days and not days.isdigit():
+                raise ValidationError({"expires_in_days": "A whole number of days, or empty for no expiry."})
+            _, created_key = api_token_create(
+                user=request.user, tenant=request.tenant, name=form["name"], role=form["role"],
+                expires_in_days=int(days) if days else None, max_role=request.membership.role,
+            )
+        except ValidationError as exc:
+            errors.append(_error_text(exc))
+    context = {
+        "tokens": api_tokens_for(user=request.user, tenant=request.tenant), "roles": _token_roles(request.membership),
+        "errors": errors, "form": form, "created_key": created_key, "section": "tokens",
+    }
+    return render(request, "tenants/tokens.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@require_role(Role.VIEWER)
+def token_revoke(request, token_id: int):
+    from tenants.selectors import api_tokens_for
+    from tenants.services import api_token_revoke
+
+    token = api_tokens_for(user=request.user, tenant=request.tenant).filter(pk=token_id).first()
+    if token is None:
+        raise Http404("No such token of yours.")
+    api_token_revoke(token=token)
+    messages.success(request, f"Revoked token {token.name}; its key no longer works.")
+    return redirect("tenant_tokens")
