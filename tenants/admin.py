@@ -11,7 +11,7 @@ from django_tenants.admin import TenantAdminMixin
 
 from flowui.lib.aws import AwsError
 from tenants.housekeeping import ArchiveError
-from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Tenant
+from tenants.models import ApiToken, AuditEvent, Domain, Membership, ProvisioningStep, Tenant
 from tenants.selectors import (
     tenant_dag_id_prefix,
     tenant_dags_folder,
@@ -394,3 +394,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
             token.key_prefix, token.key_hash, token.created_at, token.expires_at,
         )
         messages.warning(request, f"The key of {token.name} is {key} — copy it now, it is not shown again.")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Platform staff see every tenant's audit log; rows are never edited or deleted here."""
+
+    list_display = ("created_at", "tenant", "actor_name", "actor_type", "ip", "action", "object_type", "object_repr")
+    list_filter = ("tenant", "action", "actor_type")
+    search_fields = ("actor_name", "object_repr", "object_id", "detail")
+    date_hierarchy = "created_at"
+    list_select_related = ("tenant",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from tenants import selectors, services
 from tenants.models import ApiToken
+from tenants.models_audit import AuditAction, AuditEvent
 from tenants.permissions import TenantRolePermission
 from workflows.serializers import ErrorSerializer  # the one error component of the schema
 
@@ -96,3 +97,50 @@ class TokenDetailView(_TokenView):
             raise NotFound("No such token of yours.")
         services.api_token_revoke(token=token)
         return Response(status=204)
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=AuditAction.choices, required=False, help_text="Only this action.")
+    actor = serializers.CharField(required=False, max_length=200, help_text="Part of the actor's name.")
+    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=1_000_000)
+
+    def validate_actor(self, value: str) -> str:
+        return value.replace("\x00", "")
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id", "created_at", "actor_type", "actor_id", "actor_name", "ip", "action",
+            "object_type", "object_id", "object_repr", "detail",
+        ]  # fmt: skip
+
+
+class AuditPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    results = AuditEventSerializer(many=True)
+
+
+class AuditListView(APIView):
+    permission_classes = [TenantRolePermission]
+    required_role = "admin"
+
+    @extend_schema(
+        operation_id="audit_list",
+        parameters=[AuditQuerySerializer],
+        responses={200: AuditPageSerializer, 400: OpenApiResponse(ErrorSerializer, description="Invalid filter.")},
+    )
+    def get(self, request):
+        """The tenant's audit log, newest first (tenant admins)."""
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        events = selectors.audit_events(tenant=request.tenant, action=q.get("action", ""), actor=q.get("actor", ""))
+        page = list(events[q["offset"] : q["offset"] + q["limit"]])
+        count = events.count() if len(page) == q["limit"] or q["offset"] else q["offset"] + len(page)
+        data = {"count": count, "limit": q["limit"], "offset": q["offset"], "results": page}
+        return Response(AuditPageSerializer(data).data)

@@ -7,4 +7,5 @@ from tenants import api
 urlpatterns = [
     path("tokens/", api.TokenListView.as_view(), name="api-tokens"),
     path("tokens/<int:token_id>/", api.TokenDetailView.as_view(), name="api-token"),
+    path("audit/", api.AuditListView.as_view(), name="api-audit"),
 ]

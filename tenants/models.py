@@ -146,5 +146,6 @@ class ApiToken(models.Model):
         return "flw_" + secrets.token_urlsafe(32)
 
 
+from tenants.models_audit import AuditAction, AuditEvent  # noqa: E402,F401  (see there)
 from tenants.models_provisioning import ProvisioningStep, TenantResources  # noqa: E402,F401  (see there)
 from tenants.models_secrets import TenantSecret  # noqa: E402,F401  (kept in its own file; see there)

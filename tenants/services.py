@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
 from tenants import provisioning
+from tenants.audit import audit_record
 from tenants.models import (
     ROLE_RANK,
     ApiToken,
@@ -27,6 +28,7 @@ from tenants.models import (
     Tenant,
     TenantResources,
 )
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_storage_root
 
 logger = logging.getLogger(__name__)
@@ -117,15 +119,27 @@ def tenant_ensure(*, schema_name: str, name: str, domain: str | None = None) -> 
 def membership_set(*, user, tenant: Tenant, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(Role.values)}."})
+    previous = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
     membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    if previous is None:
+        _audit_member(tenant, AuditAction.MEMBER_ADD, user, f"role {role}")
+    elif previous != role:
+        _audit_member(tenant, AuditAction.MEMBER_ROLE_CHANGE, user, f"{previous} -> {role}")
     return membership
+
+
+def _audit_member(tenant: Tenant, action: str, user, detail: str) -> None:
+    audit_record(tenant=tenant, action=action, object_type="member", object_id=user.pk,
+                 object_repr=user.get_username(), detail=detail)
 
 
 def membership_remove(*, user, tenant: Tenant) -> None:
     """Remove the membership; the user's API tokens for this tenant go with it."""
     with transaction.atomic():
-        Membership.objects.filter(user=user, tenant=tenant).delete()
-        ApiToken.objects.filter(user=user, tenant=tenant).delete()
+        removed, _ = Membership.objects.filter(user=user, tenant=tenant).delete()
+        tokens, _ = ApiToken.objects.filter(user=user, tenant=tenant).delete()
+        if removed:
+            _audit_member(tenant, AuditAction.MEMBER_REMOVE, user, f"{tokens} API token(s) revoked with it")
 
 
 TOKEN_MAX_DAYS = 3650
@@ -161,11 +175,19 @@ def api_token_create(
         user=user, tenant=tenant, name=name, role=role, expires_at=expires_at,
         key_prefix=key[4:12], key_hash=ApiToken.hash_key(key),
     )
+    expiry = expires_at.isoformat() if expires_at else "never"
+    _audit_token(token, AuditAction.TOKEN_CREATE, f"role {role}, expires {expiry}")
     return token, key
+
+
+def _audit_token(token: ApiToken, action: str, detail: str) -> None:
+    audit_record(tenant=token.tenant, action=action, object_type="token", object_id=token.pk,
+                 object_repr=f"{token.name} (flw_{token.key_prefix}, {token.user.get_username()})", detail=detail)
 
 
 def api_token_revoke(*, token: ApiToken) -> None:
     """Delete the token: its key gets 401 from the next request on."""
+    _audit_token(token, AuditAction.TOKEN_REVOKE, "")
     token.delete()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.models_secrets import TenantSecret, secret_name_validator
 
 MAX_SECRET_CHARS = 10_000
@@ -20,11 +22,15 @@ def secret_set(*, tenant, name: str, value: str) -> TenantSecret:
     secret = TenantSecret.objects.filter(tenant=tenant, name=name).first() or TenantSecret(tenant=tenant, name=name)
     secret.value = value
     secret.save()
+    audit_record(tenant=tenant, action=AuditAction.SECRET_SET, object_type="secret", object_id=name, object_repr=name)
     return secret
 
 
 def secret_delete(*, tenant, name: str) -> bool:
     deleted, _ = TenantSecret.objects.filter(tenant=tenant, name=name).delete()
+    if deleted:
+        audit_record(tenant=tenant, action=AuditAction.SECRET_DELETE, object_type="secret", object_id=name,
+                     object_repr=name)
     return bool(deleted)
 
 

@@ -244,3 +244,28 @@ def token_revoke(request, token_id: int):
     api_token_revoke(token=token)
     messages.success(request, f"Revoked token {token.name}; its key no longer works.")
     return redirect("tenant_tokens")
+
+
+# --- audit log (admins) -------------------------------------------------------------------------
+AUDIT_PAGE = 50
+
+
+@require_role(ADMIN)
+def audit(request):
+    from tenants.models_audit import AuditAction
+    from tenants.selectors import audit_events
+
+    action = request.GET.get("action", "")
+    if action not in AuditAction.values:
+        action = ""
+    actor = request.GET.get("actor", "").replace("\x00", "").strip()[:200]
+    page = request.GET.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    rows = list(audit_events(tenant=request.tenant, action=action, actor=actor)[
+        (page - 1) * AUDIT_PAGE : page * AUDIT_PAGE + 1
+    ])
+    context = {
+        "events": rows[:AUDIT_PAGE], "has_next": len(rows) > AUDIT_PAGE, "page": page, "action": action,
+        "actor": actor, "actions": AuditAction.choices, "section": "audit",
+    }
+    return render(request, "tenants/audit.html", context)

@@ -19,6 +19,8 @@ from django.utils.text import slugify
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from flowui.lib.git import GitError
 from registry.services import DependencyVenvError, operator_code_materialize
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_airflow
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
@@ -118,7 +120,12 @@ def workflow_create(
     version = WorkflowVersion.objects.create(workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user))
     workflow.current_version = version
     workflow.save(update_fields=["current_version", "updated_at"])
+    audit_record(action=AuditAction.WORKFLOW_CREATE, user=user, **_audit_obj(workflow))
     return workflow
+
+
+def _audit_obj(workflow: Workflow) -> dict[str, Any]:
+    return {"object_type": "workflow", "object_id": workflow.slug, "object_repr": workflow.name}
 
 
 def workflow_update(*, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
@@ -151,6 +158,8 @@ def workflow_save_version(
     locked.current_version = version
     locked.save(update_fields=["current_version", "updated_at"])
     workflow.current_version = version
+    audit_record(action=AuditAction.WORKFLOW_SAVE_VERSION, user=user, detail=f"version {version.number}"
+                 + (f": {version.message}" if version.message else ""), **_audit_obj(workflow))
     return version
 
 
@@ -220,6 +229,8 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
         updated_at=now,
     )
     workflow.refresh_from_db()
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}",
+                 **_audit_obj(workflow))
     from workflows.tasks import workflow_deploy_watch
 
     tenant_id, workflow_id = tenant.pk, workflow.pk
@@ -331,6 +342,7 @@ def workflow_delete(*, tenant, workflow: Workflow) -> None:
     """Remove the DAG file and the workflow, then the DAG from Airflow (retried by Celery if it is down)."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     dag_file_remove(tenant=tenant, workflow=workflow)
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DELETE, **_audit_obj(workflow))
     workflow.delete()
     from workflows.tasks import airflow_dag_delete
 
