@@ -1,4 +1,5 @@
-"""REST API of a tenant's own API tokens (/api/tokens/): any member manages their own tokens.
+"""Tenant REST API of tenants/: the caller's own API tokens (/api/tokens/, any member) and the tenant's audit
+log (/api/audit/, admins).
 
 Errors use the platform's format (flowui.api.exception_handler): 400 invalid with `fields`, 404 not_found.
 """
