@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 STAMP_PLATFORM := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP_AIRFLOW := $(AIRFLOW_VENV)/.installed-$(shell sha1sum requirements-airflow.txt | cut -c1-12)
 
-.PHONY: setup run stop test lint services chromium clean
+.PHONY: setup run stop test lint services chromium sandbox clean
 
-setup: $(STAMP_PLATFORM) $(STAMP_AIRFLOW) chromium
+setup: $(STAMP_PLATFORM) $(STAMP_AIRFLOW) chromium sandbox
 
 # uv installs the pinned requirements in seconds where pip takes minutes; pip is the fallback.
 UV_VERSION := 0.13.9
@@ -42,6 +42,13 @@ chromium:
 	@test -x /usr/bin/chromium || { echo "flowui: installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "flowui: could not install chromium (browser tests will fail): apt-get install chromium"; }
+
+# Tenant code runs in bubblewrap; operators that declare network get slirp4netns (Debian packages).
+sandbox:
+	@{ command -v bwrap && command -v slirp4netns; } >/dev/null 2>&1 || { \
+	  echo "flowui: installing bubblewrap and slirp4netns (the sandbox for tenant code)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap slirp4netns >/dev/null) \
+	  || echo "flowui: could not install the sandbox: apt-get install bubblewrap slirp4netns"; }
 
 services: $(STAMP_PLATFORM)
 	@$(PY) -m devstack services

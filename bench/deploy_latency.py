@@ -95,10 +95,11 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=5)
     args = parser.parse_args()
 
-    volume = HOME / "volume"
+    volume, dags = HOME / "volume", HOME / "dags"
     volume.mkdir(parents=True, exist_ok=True)
+    dags.mkdir(parents=True, exist_ok=True)
     ensure_database(args.database)
-    instance = AirflowInstance(home=HOME / "airflow", dags_folder=volume, port=procs.free_port(), password="bench-pw")
+    instance = AirflowInstance(home=HOME / "airflow", dags_folder=dags, port=procs.free_port(), password="bench-pw")
     while any(procs.port_open("127.0.0.1", p) for p in (instance.port + 1, instance.port + 2)):
         instance.port = procs.free_port()
     os.environ.update(
@@ -107,6 +108,7 @@ def main() -> None:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
             "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
             "VOLUME_MOUNT_PATH_HOST": str(volume),
+            "FLOWUI_DAGS_DIR": str(dags),
             "FLOWUI_GIT_CACHE_DIR": str(HOME / "git-cache"),
             "FLOWUI_VENVS_AUTOBUILD": "false",
             "CELERY_TASK_ALWAYS_EAGER": "true",  # the deploy watch runs in this process, right after the call

@@ -84,7 +84,7 @@ class Api:
         return json.loads(urllib.request.urlopen(request, timeout=30).read())
 
 
-def deploy(storage_root: Path, tasks: int) -> None:
+def deploy(storage_root: Path, dags: Path, tasks: int) -> None:
     ref = contracts.OperatorRef(repository="bench", name="noop", version="1.0.0", commit="bench")
     code_dir = contracts.operator_code_dir(storage_root, ref)
     code_dir.mkdir(parents=True, exist_ok=True)
@@ -96,8 +96,7 @@ def deploy(storage_root: Path, tasks: int) -> None:
         task_specs.append({"task_id": f"t{index}", "operator": ref.model_dump(), "inputs": inputs})
     spec = contracts.DagSpec(dag_id="bench__flowui", tenant=TENANT, workflow_version=1,
                              storage_root=str(storage_root), tasks=task_specs)  # fmt: skip
-    dags = storage_root / "airflow" / "dags"
-    dags.mkdir(parents=True, exist_ok=True)
+    dags.mkdir(parents=True, exist_ok=True)  # the platform's DAGs folder, outside the tenant's storage
     (dags / "bench__flowui.py").write_text(
         "# FlowUI generated airflow DAG (bench)\nfrom flowui_runtime.dag import build_dag\n\n"
         f"dag = build_dag({spec.model_dump(mode='json', by_alias=True)!r})\n"
@@ -140,14 +139,15 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10)
     args = parser.parse_args()
 
-    volume = HOME / "volume"
-    if volume.exists():
-        shutil.rmtree(volume)
+    volume, dags = HOME / "volume", HOME / "dags"
+    for folder in (volume, dags):
+        if folder.exists():
+            shutil.rmtree(folder)
     storage_root = volume / TENANT
-    instance = AirflowInstance(home=HOME / "airflow", dags_folder=volume, port=procs.free_port(), password="bench")
+    instance = AirflowInstance(home=HOME / "airflow", dags_folder=dags, port=procs.free_port(), password="bench")
     while any(procs.port_open("127.0.0.1", p) for p in (instance.port + 1, instance.port + 2)):
         instance.port = procs.free_port()
-    deploy(storage_root, args.tasks)
+    deploy(storage_root, dags / TENANT, args.tasks)
     print(f"starting Airflow at {instance.url} (home {instance.home})", flush=True)
     instance.start()
     try:

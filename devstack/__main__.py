@@ -50,16 +50,23 @@ def dev_airflow() -> AirflowInstance:
     password_file = home / "admin-password"
     if not password_file.exists():
         password_file.write_text(secrets.token_urlsafe(12))
-    volume = Path(os.environ.get("VOLUME_MOUNT_PATH_HOST", VAR / "volume"))
-    if not volume.is_absolute():
-        volume = REPO / volume
+    # Airflow parses the platform's DAGs folder (FLOWUI_DAGS_DIR, read like the platform's settings read it),
+    # never the tenants' storage volume.
+    from flowui.config import env_path
+
     return AirflowInstance(
         home=home,
-        dags_folder=volume,
+        dags_folder=env_path("FLOWUI_DAGS_DIR", "var/dags"),
         port=int(os.environ.get("AIRFLOW_PORT", "8280")),
         password=password_file.read_text().strip(),
-        extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs")},
+        extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs"), "FLOWUI_SECRETS_DIR": str(_secrets_dir())},
     )
+
+
+def _secrets_dir() -> Path:
+    """The platform's FLOWUI_SECRETS_DIR as settings resolve it (relative paths are under the checkout)."""
+    folder = Path(os.environ.get("FLOWUI_SECRETS_DIR", VAR / "secrets"))
+    return folder if folder.is_absolute() else REPO / folder
 
 
 def platform_env(airflow: AirflowInstance) -> dict[str, str]:
@@ -108,8 +115,22 @@ def _stop_children() -> None:
     _say("stopped " + (", ".join(stopped) if stopped else "nothing (nothing was running)"))
 
 
+def sandbox_check() -> None:
+    """Local-mode tasks, syncs and venv builds run tenant code in bubblewrap: refuse to start without it."""
+    from flowui_runtime import sandbox
+
+    if not sandbox.enabled():
+        _say(f"WARNING {sandbox.OFF_WARNING}")
+        return
+    try:
+        sandbox.check_available(network=True)
+    except sandbox.SandboxUnavailable as exc:
+        sys.exit(f"flowui: {exc}")
+
+
 def run() -> None:
     services()
+    sandbox_check()
     airflow = dev_airflow()
     env = platform_env(airflow)
     bootstrap(env)
@@ -123,12 +144,16 @@ def run() -> None:
     procs.start(
         "celery-worker",
         [PY, "-m", "celery", "-A", "flowui", "worker", "-c", "2", "-l", "info"],
-        run_dir=RUN_DIR, env=env, cwd=REPO,
+        run_dir=RUN_DIR,
+        env=env,
+        cwd=REPO,
     )
     procs.start(
         "celery-beat",
         [PY, "-m", "celery", "-A", "flowui", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
-        run_dir=RUN_DIR, env=env, cwd=REPO,
+        run_dir=RUN_DIR,
+        env=env,
+        cwd=REPO,
     )
     port = os.environ.get("FLOWUI_PORT", "8000")
     procs.start(

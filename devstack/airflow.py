@@ -22,17 +22,6 @@ from devstack import procs
 
 REPO = Path(__file__).resolve().parent.parent
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
-# Airflow scans the whole volume for DAG files; only tenants' airflow/dags folders hold any.
-AIRFLOWIGNORE = """\
-# Written by FlowUI: only <tenant>/airflow/dags/ folders hold DAG files.
-*/code_repository/
-*/dataset/
-*/runs/
-*/archive/
-*/airflow/logs/
-*/airflow/plugins/
-_platform/
-"""
 
 
 class AirflowNotReady(RuntimeError):
@@ -41,6 +30,9 @@ class AirflowNotReady(RuntimeError):
 
 @dataclass
 class AirflowInstance:
+    """`dags_folder` is the platform's FLOWUI_DAGS_DIR (one sub-folder per tenant, written by the platform only),
+    never the tenants' storage volume: tenant code can write there, and whatever Airflow parses runs as code."""
+
     home: Path
     dags_folder: Path
     port: int = 8280
@@ -127,24 +119,25 @@ class AirflowInstance:
         if result.returncode != 0:
             raise AirflowNotReady(f"`airflow db migrate` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
 
-    def write_airflowignore(self) -> None:
-        self.dags_folder.mkdir(parents=True, exist_ok=True)
-        (self.dags_folder / ".airflowignore").write_text(AIRFLOWIGNORE)
+    def _started_dags_folder(self) -> str:
+        marker = self.run_dir / "dags_folder"
+        return marker.read_text().strip() if marker.exists() else ""
 
     def is_running(self) -> bool:
         return all(procs.running_pid(name, self.run_dir) for name in COMPONENTS)
 
     def start(self, timeout_s: float = 120) -> None:
         """Start (or reuse) the three components and wait until all are healthy."""
-        if self.is_running() and self.healthy(since=0):
+        if self.is_running() and self.healthy(since=0) and self._started_dags_folder() == str(self.dags_folder):
             return
-        self.stop()
+        self.stop()  # not running, unhealthy, or parsing another DAGs folder (e.g. the tenants' volume, before)
         for port in (self.port, self.port + 1, self.port + 2):
             if procs.port_open("127.0.0.1", port):
                 raise AirflowNotReady(f"port {port} is taken by another process; set AIRFLOW_PORT to a free port")
-        self.write_airflowignore()
         self.migrate()
         env = self.env()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "dags_folder").write_text(str(self.dags_folder))
         started = time.time()
         for name in COMPONENTS:
             procs.start(name, [str(self.airflow_bin()), name], run_dir=self.run_dir, env=env, cwd=self.home)

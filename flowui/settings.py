@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -20,6 +21,15 @@ DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowu
 # Tests get their own storage per database name, so parallel test runs never share files.
 _TEST_VAR = f"var/test/{DATABASE_URL.rsplit('/', 1)[-1]}"
 VOLUME_MOUNT_PATH_HOST = env_path("VOLUME_MOUNT_PATH_HOST", f"{_TEST_VAR}/volume" if TESTING else "var/volume")
+# The folder the shared Airflow parses (its dags_folder): one sub-folder per tenant schema, written by the platform
+# only. It lies outside every tenant's storage, so no operator (local sandbox, Batch access point, Kubernetes PVC)
+# can plant a DAG file in it.
+FLOWUI_DAGS_DIR = env_path("FLOWUI_DAGS_DIR", f"{_TEST_VAR}/dags" if TESTING else "var/dags")
+if FLOWUI_DAGS_DIR.is_relative_to(VOLUME_MOUNT_PATH_HOST) or VOLUME_MOUNT_PATH_HOST.is_relative_to(FLOWUI_DAGS_DIR):
+    raise ImproperlyConfigured(
+        f"FLOWUI_DAGS_DIR: {FLOWUI_DAGS_DIR} overlaps VOLUME_MOUNT_PATH_HOST ({VOLUME_MOUNT_PATH_HOST}); the folder "
+        "Airflow parses must lie outside the tenants' storage"
+    )
 CODE_REPOSITORY_SOURCE = env_choice("CODE_REPOSITORY_SOURCE", ("local", "github", "git"), "local")
 GITHUB_REPOSITORY_NAME = env_str("GITHUB_REPOSITORY_NAME", "")
 GITHUB_ACCESS_TOKEN = env_str("GITHUB_ACCESS_TOKEN", "")
@@ -41,15 +51,22 @@ FLOWUI_BUNDLED_OPERATORS_URL = env_str("FLOWUI_BUNDLED_OPERATORS_URL", f"file://
 FLOWUI_BUNDLED_OPERATORS_REF = env_str("FLOWUI_BUNDLED_OPERATORS_REF", "main")
 # Where dependency-group virtualenvs are built for local execution.
 FLOWUI_VENVS_DIR = env_path("FLOWUI_VENVS_DIR", "var/venvs")
+# uv's download cache for dependency venv builds (wheels only): the platform's own by default.
+FLOWUI_UV_CACHE_DIR = env_path("FLOWUI_UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
 # Bare clones of operator repositories (registry sync), and the limits of a schema extraction sandbox.
 FLOWUI_GIT_CACHE_DIR = env_path("FLOWUI_GIT_CACHE_DIR", f"{_TEST_VAR}/git-cache" if TESTING else "var/git-cache")
 FLOWUI_GIT_TIMEOUT_S = env_int("FLOWUI_GIT_TIMEOUT_S", 120)
+# host or host:port entries a tenant repository may reach over plain http:// (their addresses are not checked).
+FLOWUI_GIT_ALLOWED_HOSTS = env_list("FLOWUI_GIT_ALLOWED_HOSTS", "")
 FLOWUI_INSPECT_TIMEOUT_S = env_int("FLOWUI_INSPECT_TIMEOUT_S", 20)
 FLOWUI_INSPECT_MEMORY_MB = env_int("FLOWUI_INSPECT_MEMORY_MB", 2048)
 FLOWUI_INSPECT_WORKERS = env_int("FLOWUI_INSPECT_WORKERS", 2)
 # Build dependency-group venvs in the background after a sync (local mode); tests build them explicitly.
 FLOWUI_VENVS_AUTOBUILD = env_bool("FLOWUI_VENVS_AUTOBUILD", not TESTING)
 FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
+# Platform-only folder of per-tenant secrets files (<schema>.json, 0600) that Airflow's worker reads for
+# local-mode tasks (flowui_runtime.secrets); never under VOLUME_MOUNT_PATH_HOST.
+FLOWUI_SECRETS_DIR = env_path("FLOWUI_SECRETS_DIR", f"{_TEST_VAR}/secrets" if TESTING else "var/secrets")
 # Run results older than this are archived by housekeeping.
 FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)
 # Tenant provisioning (tenants/provisioning.py): POSIX ids of tenants' EFS access points start here

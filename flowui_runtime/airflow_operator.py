@@ -16,8 +16,9 @@ Local mode runs the entrypoint as a child process of the Airflow task:
   off by default: a forked child keeps the task process's memory, including the worker's original
   environment block (/proc/self/environ), which holds Airflow's secrets; only trusted operators may see it;
 - environment: PATH, HOME, LANG, LC_ALL, TZ, FLOWUI_RUN_DIR, FLOWUI_STORAGE_ROOT, PYTHONPATH pointing at
-  this package, and only the secrets the operator declares (from the worker's environment, else the Airflow
-  Variable of the same name); nothing else of the worker's environment (its FLOWUI_* settings included);
+  this package, and only the secrets the operator declares, from its tenant's secrets file (see
+  flowui_runtime.secrets; never the worker's environment or Airflow Variables); nothing else of the worker's
+  environment (its FLOWUI_* settings included). Their values are masked in the task log and log.txt;
 - its own process group, killed (TERM, then KILL) on timeout_s or when Airflow kills the task;
 - stdout and stderr, merged, go line by line into the Airflow task log and into log.txt.
 
@@ -43,7 +44,8 @@ from typing import IO, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from flowui_runtime import contracts
+from flowui_runtime import contracts, safefs, sandbox
+from flowui_runtime.secrets import SecretsError, airflow_mask, mask, tenant_secret_values
 
 # The folder this package was imported from, symlinks kept: Airflow's PYTHONPATH folder holds only the runtime,
 # and a resolved path would hand operators the whole platform checkout instead.
@@ -55,6 +57,9 @@ _KILL_GRACE_S = 5.0
 # XCom lives in Airflow's database: outputs are meant to be small values and file paths.
 _XCOM_WARN_BYTES = 64 * 1024
 _ENV_PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+_SANDBOX_ENV_PASSTHROUGH = ("LANG", "LC_ALL", "TZ")
+# result.json is written by tenant code: the platform reads at most this much of it.
+_RESULT_MAX_BYTES = 16 * 1024 * 1024
 
 
 class FlowUIOperator(BaseOperator):
@@ -85,8 +90,11 @@ class FlowUIOperator(BaseOperator):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / contracts.RESULT_FILE).unlink(missing_ok=True)  # a retry must not read the last try's result
 
-        input_values = self.resolve_inputs(spec, context, storage_root)
-        (folder / contracts.INPUT_FILE).write_text(json.dumps(input_values, indent=2, default=str), encoding="utf-8")
+        # Upstream files are handed over as absolute paths where the operator sees the storage root.
+        operator_root = Path(sandbox.INSIDE_STORAGE) if self._sandboxed(spec) else storage_root
+        input_values = self.resolve_inputs(spec, context, operator_root)
+        # A previous try's tenant code may have left a symlink in the run folder: never write through it.
+        safefs.write_new(folder / contracts.INPUT_FILE, json.dumps(input_values, indent=2, default=str))
         self.log.info(
             "FlowUI: %s %s@%s in %s mode, run folder %s",
             spec.task_id,
@@ -144,7 +152,10 @@ class FlowUIOperator(BaseOperator):
 
     def _complete(self, spec: contracts.TaskSpec, *, folder: Path, exit_code: int, context: Any) -> dict[str, Any]:
         """Turn the run folder's result.json into the task's outcome: its output (XCom) or a failure."""
-        result = read_result(folder)
+        try:
+            result = read_result(folder)
+        except AirflowException as exc:  # an unreadable or refused result.json: say why in the task log
+            raise self._failure(AirflowException, f"{spec.task_id}: {exc}") from None
         if result is None:
             message = (
                 f"{spec.task_id}: the operator process ended (exit code {exit_code}) without writing "
@@ -174,6 +185,10 @@ class FlowUIOperator(BaseOperator):
         the exception to raise."""
         self.log.error("FlowUI: %s", message)
         return error_class(message)
+
+    @staticmethod
+    def _sandboxed(spec: contracts.TaskSpec) -> bool:
+        return spec.execution_mode == "local" and sandbox.enabled()
 
     def on_kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
@@ -233,15 +248,23 @@ class FlowUIOperator(BaseOperator):
                 "(was the repository synced to this tenant's storage?)",
             )
         python = local_python(spec)
-        env = local_env(spec, folder=folder, storage_root=storage_root)
-        paths = {"operator_dir": code_dir, "input_file": folder / contracts.INPUT_FILE, "run_dir": folder}
-        if python == sys.executable and os.environ.get("FLOWUI_LOCAL_FORK", "false").lower() == "true":
-            description = f"entrypoint forked from the Airflow task process for {code_dir}"
-            start = functools.partial(fork_entrypoint, env=env, **paths)
+        secrets = self._declared_secrets(spec)
+        if sandbox.enabled():
+            start, description = self._sandboxed_start(
+                spec, python=python, code_dir=code_dir, folder=folder, storage_root=storage_root, secrets=secrets
+            )
         else:
-            command = contracts.entrypoint_command(python=str(python), operator_dir=code_dir, run_dir=folder)
-            description = " ".join(command)
-            start = functools.partial(popen_entrypoint, command, env=env, cwd=folder)
+            self.log.warning("FlowUI: %s", sandbox.OFF_WARNING)
+            env = local_env(spec, folder=folder, storage_root=storage_root, secrets=secrets)
+            env["FLOWUI_UNSANDBOXED"] = "1"  # operators that run untrusted code (python_snippet) refuse
+            paths = {"operator_dir": code_dir, "input_file": folder / contracts.INPUT_FILE, "run_dir": folder}
+            if python == sys.executable and os.environ.get("FLOWUI_LOCAL_FORK", "false").lower() == "true":
+                description = f"entrypoint forked from the Airflow task process for {code_dir}"
+                start = functools.partial(fork_entrypoint, env=env, **paths)
+            else:
+                command = contracts.entrypoint_command(python=str(python), operator_dir=code_dir, run_dir=folder)
+                description = " ".join(command)
+                start = functools.partial(popen_entrypoint, command, env=env, cwd=folder)
         self.log.info("FlowUI: running %s", description)
         return run_streaming(
             start,
@@ -250,10 +273,79 @@ class FlowUIOperator(BaseOperator):
             log=self.log,
             log_file=folder / contracts.LOG_FILE,
             on_start=self._started,
+            secrets=secrets,
         )
+
+    def _declared_secrets(self, spec: contracts.TaskSpec) -> dict[str, str]:
+        """The values of the secrets the operator declares, from its tenant's secrets file only; registered
+        with Airflow's masker. A missing one is a warning: the entrypoint then reports it clearly."""
+        try:
+            secrets = tenant_secret_values(self.tenant, spec.secrets)
+        except SecretsError as exc:
+            raise self._failure(AirflowFailException, f"{spec.task_id}: {exc}") from None
+        airflow_mask(secrets)
+        for name in spec.secrets:
+            if name not in secrets:
+                self.log.warning(
+                    "FlowUI: secret %s (declared by %s) is not set for tenant %s (Settings > Secrets)",
+                    name, spec.operator.name, self.tenant,
+                )  # fmt: skip
+        return secrets
 
     def _started(self, process: subprocess.Popen) -> None:
         self._process = process
+
+    def _sandboxed_start(
+        self,
+        spec: contracts.TaskSpec,
+        *,
+        python: str,
+        code_dir: Path,
+        folder: Path,
+        storage_root: Path,
+        secrets: dict[str, str],
+    ) -> tuple[Any, str]:
+        """The entrypoint in the bubblewrap sandbox: the tenant's storage read-only at INSIDE_STORAGE, the
+        task's run folder writable, the operator's venv (or Airflow's, when the group has none yet) read-only,
+        network only when the operator declares it. Raises AirflowException when the sandbox is missing."""
+        try:
+            sandbox.check_available(network=spec.network)
+        except sandbox.SandboxUnavailable as exc:
+            raise self._failure(AirflowException, f"{spec.task_id}: {exc}") from None
+        inside_run = f"{sandbox.INSIDE_STORAGE}/{folder.relative_to(storage_root)}"
+        inside_code = f"{sandbox.INSIDE_STORAGE}/{code_dir.relative_to(storage_root)}"
+        # The declared secrets first: the platform's own variables always win over a secret of the same name.
+        env = dict(secrets)
+        env.update({name: os.environ[name] for name in _SANDBOX_ENV_PASSTHROUGH if name in os.environ})
+        env.update(
+            {"FLOWUI_RUN_DIR": inside_run, "FLOWUI_STORAGE_ROOT": sandbox.INSIDE_STORAGE, "PYTHONUNBUFFERED": "1"}
+        )
+        box, inside_python = sandbox.python_sandbox(
+            python=python,
+            venv=sandbox.venv_of(python),
+            env=env,
+            ro=[(str(storage_root), sandbox.INSIDE_STORAGE)],
+            rw=[(str(folder), inside_run)],
+            cwd=inside_run,
+            network=spec.network,
+            limits=sandbox.Limits(
+                memory_mb=spec.resources.memory_mb,
+                processes=spec.resources.processes,
+                file_size_mb=spec.resources.file_size_mb,
+            ),
+        )
+        command = contracts.entrypoint_command(python=inside_python, operator_dir=inside_code, run_dir=inside_run)
+        description = " ".join(command) + (" (sandbox, network)" if spec.network else " (sandbox)")
+
+        def start() -> tuple[Any, IO[str]]:
+            process = box.popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True, errors="replace", bufsize=1,
+            )  # fmt: skip
+            assert process.stdout is not None
+            return process, process.stdout
+
+        return start, description
 
 
 def local_python(spec: contracts.TaskSpec) -> str:
@@ -265,8 +357,12 @@ def local_python(spec: contracts.TaskSpec) -> str:
     return sys.executable
 
 
-def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> dict[str, str]:
-    env = {name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ}
+def local_env(
+    spec: contracts.TaskSpec, *, folder: Path, storage_root: Path, secrets: dict[str, str]
+) -> dict[str, str]:
+    """The environment of an unsandboxed local task (FLOWUI_SANDBOX=off)."""
+    env = dict(secrets)  # first: the platform's own variables below always win over a secret of the same name
+    env.update({name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ})
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
     env.update(
@@ -277,26 +373,7 @@ def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path) -> 
             "PYTHONUNBUFFERED": "1",
         }
     )
-    env.update(secret_values(spec.secrets))
     return env
-
-
-def secret_values(names: list[str]) -> dict[str, str]:
-    """Declared secrets from the worker's environment, else from Airflow Variables of the same name."""
-    values: dict[str, str] = {}
-    for name in names:
-        if name in os.environ:
-            values[name] = os.environ[name]
-            continue
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get(name, default=None)
-        except Exception:  # noqa: BLE001 - no Variable backend reachable: the entrypoint reports the missing secret
-            value = None
-        if value is not None:
-            values[name] = str(value)
-    return values
 
 
 def popen_entrypoint(command: list[str], *, env: dict[str, str], cwd: Path) -> tuple[Any, IO[str]]:
@@ -408,10 +485,12 @@ def run_streaming(
     log: Any,
     log_file: Path,
     on_start: Any = None,
+    secrets: dict[str, str] | None = None,
 ) -> int:
     """Start the entrypoint (`start()` returns the process and its merged output stream) in its own process
-    group; stream its output to `log` and `log_file`; kill the group after `timeout_s` and raise."""
-    with open(log_file, "a", encoding="utf-8") as sink:
+    group; stream its output to `log` and `log_file` with the `secrets` values masked; kill the group after
+    `timeout_s` and raise."""
+    with safefs.open_append(log_file) as sink:
         sink.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {description}\n")
         sink.flush()
         process, stream = start()
@@ -420,6 +499,8 @@ def run_streaming(
 
         def pump() -> None:
             for line in stream:
+                if secrets:
+                    line = mask(line, secrets)
                 sink.write(line)
                 sink.flush()
                 log.info("%s", line.rstrip("\n"))
@@ -460,9 +541,13 @@ def kill_process_group(process: subprocess.Popen) -> None:
 
 def read_result(folder: Path) -> contracts.TaskResult | None:
     path = folder / contracts.RESULT_FILE
-    if not path.exists():
+    try:
+        data = safefs.read_regular(path, max_bytes=_RESULT_MAX_BYTES)
+    except safefs.UnsafeFile as exc:
+        raise AirflowException(f"the operator's result is refused: {exc}") from None
+    if data is None:
         return None
     try:
-        return contracts.TaskResult.model_validate_json(path.read_text(encoding="utf-8"))
+        return contracts.TaskResult.model_validate_json(data)
     except ValueError as exc:
-        raise AirflowException(f"{path} is not a valid result: {exc}") from None
+        raise AirflowException(f"{contracts.RESULT_FILE} is not a valid result: {exc}") from None

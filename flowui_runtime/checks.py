@@ -33,6 +33,52 @@ def requirements_hash(requirements: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def requirement_line_error(line: str) -> str | None:
+    """Why a dependency group's requirement line is not allowed (None when it is a plain pin).
+
+    The one rule, used by the registry sync, the venv build and `python -m flowui_runtime.checks`: a line is
+    `name[extras]==version` with an optional environment marker (`; python_version >= "3.10"`). Options
+    (`-r`, `--index-url`, `-e`), direct references (`name @ url`), URLs, paths, ranges and wildcards are not:
+    they would make pip read files, use other indexes or install something other than one named version."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    shown = line if len(line) <= 200 else line[:200] + "..."
+    text = line.strip()
+    if not text:
+        return f"requirement line {shown!r} is empty"
+    if any(ch in text for ch in "\n\r\t\x00\\#") or text.startswith("-"):
+        return f"requirement line {shown!r} is not a plain pin (name==version): options, comments and " \
+            "line continuations are not allowed"
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot be parsed"
+        return f"requirement line {shown!r} is not a plain pin (name==version): {reason}"
+    if requirement.url:
+        return f"requirement line {shown!r} is not a plain pin (name==version): direct references (name @ URL) " \
+            "are not allowed"
+    specs = list(requirement.specifier)
+    if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+        return f"requirement line {shown!r} is not a plain pin: give exactly one version with == (no ranges " \
+            "or wildcards)"
+    return None
+
+
+def requirements_errors(requirements: list[str]) -> list[str]:
+    """The problems of a group's requirement lines (empty when all are plain pins)."""
+    return [error for line in requirements if (error := requirement_line_error(line))]
+
+
+def dependency_group_errors(deps_map: DependenciesMap) -> dict[str, str]:
+    """{group name: why its requirement lines are refused} for the groups of a dependencies map."""
+    errors = {}
+    for name, group in deps_map.groups.items():
+        problems = requirements_errors([line for line in group.requirements if line.strip()])
+        if problems:
+            errors[name] = f"dependency group {name!r} in {DEPENDENCIES_MAP_PATH}: " + "; ".join(problems)
+    return errors
+
+
 def validation_error_text(exc: ValidationError, *, source: str) -> str:
     """A pydantic error as one readable line per problem: `source: field 'a.b': what is wrong`."""
     parts = []
@@ -130,9 +176,7 @@ def operator_dir_check(path: Path, *, folder: str | None = None) -> OperatorChec
     except ValueError as exc:
         check.errors.append(str(exc))
     if check.metadata and check.metadata.name != folder:
-        check.errors.append(
-            f"metadata.json name {check.metadata.name!r} does not match the folder name {folder!r}"
-        )
+        check.errors.append(f"metadata.json name {check.metadata.name!r} does not match the folder name {folder!r}")
     for name in REQUIRED_FILES:
         if name not in missing:
             error = _python_syntax_error(path / name)
@@ -190,7 +234,9 @@ def operator_folders(root: Path) -> list[Path]:
     return sorted(p for p in operators.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def validate_path(path: Path, *, extract: bool = True, timeout_s: int = 20, memory_mb: int = 2048) -> dict:
+def validate_path(
+    path: Path, *, extract: bool = True, timeout_s: int = 20, memory_mb: int = 2048, sandboxed: bool = False
+) -> dict:
     """The sync's checks, offline: PATH is an operator folder or a repository root (holding operators/).
 
     Returns {"operators": {folder: {"ok", "name", "version", "errors", "input_schema"?...}}, "errors": [...]}."""
@@ -202,7 +248,8 @@ def validate_path(path: Path, *, extract: bool = True, timeout_s: int = 20, memo
         folders = operator_folders(path)
         try:
             map_path = path / DEPENDENCIES_MAP_PATH
-            dependencies_map_parse(map_path.read_text(encoding="utf-8") if map_path.is_file() else None)
+            deps_map = dependencies_map_parse(map_path.read_text(encoding="utf-8") if map_path.is_file() else None)
+            report["errors"].extend(dependency_group_errors(deps_map).values())
         except ValueError as exc:
             report["errors"].append(str(exc))
     else:
@@ -212,7 +259,9 @@ def validate_path(path: Path, *, extract: bool = True, timeout_s: int = 20, memo
     jobs = [InspectJob(key=f.name, operator_dir=f, python=sys.executable) for f in folders if checks[f.name].ok]
     results = {}
     if extract and jobs:
-        results = {r.key: r for r in extract_schemas(jobs, timeout_s=timeout_s, memory_mb=memory_mb)}
+        results = {
+            r.key: r for r in extract_schemas(jobs, timeout_s=timeout_s, memory_mb=memory_mb, sandboxed=sandboxed)
+        }
     for folder in folders:
         check = checks[folder.name]
         entry = {

@@ -18,6 +18,7 @@ valid (the message says which); 3 the operator cannot be loaded.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -66,8 +68,10 @@ def command_validate(args: argparse.Namespace) -> int:
             print("ERROR no operator folders found under operators/")
         failed = sum(1 for entry in report["operators"].values() if not entry["ok"])
         print(f"{len(report['operators']) - failed} of {len(report['operators'])} operators valid")
-    failed = bool(report["errors"]) or not report["operators"] or any(
-        not entry["ok"] for entry in report["operators"].values()
+    failed = (
+        bool(report["errors"])
+        or not report["operators"]
+        or any(not entry["ok"] for entry in report["operators"].values())
     )
     return EXIT_FAILED if failed else EXIT_OK
 
@@ -109,7 +113,11 @@ def group_problems(path: Path, report: dict) -> None:
 def operator_warnings(path: Path, folder: str, entry: dict) -> list[str]:
     """What the sync accepts but authors should fix: fields the editor cannot explain, untested code."""
     warnings = list(entry.get("group_warnings", []))
-    for key, model in (("input_schema", "InputModel"), ("output_schema", "OutputModel"), ("secrets_schema", "SecretsModel")):
+    for key, model in (
+        ("input_schema", "InputModel"),
+        ("output_schema", "OutputModel"),
+        ("secrets_schema", "SecretsModel"),
+    ):
         schema = entry.get(key)
         if schema:
             undocumented = fields_without_description(schema)
@@ -169,18 +177,21 @@ def json_object_read(path_text: str, what: str) -> dict:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CliError(f"the {what} file {path_text} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+        raise CliError(
+            f"the {what} file {path_text} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        )
     if not isinstance(value, dict):
-        raise CliError(f"the {what} file {path_text} must hold a JSON object ({{\"field\": value, ...}})")
+        raise CliError(f'the {what} file {path_text} must hold a JSON object ({{"field": value, ...}})')
     return value
 
 
-def input_warnings(operator_dir: Path, input_values: dict, *, python: str) -> list[str]:
+def input_warnings(operator_dir: Path, input_values: dict, *, python: str, sandboxed: bool) -> list[str]:
     """Keys InputModel does not know are dropped by pydantic without a word: a typo must not pass unseen."""
     try:
         from flowui_runtime.inspect import InspectJob, extract_schemas
 
-        result = next(extract_schemas([InspectJob(key="run", operator_dir=operator_dir, python=python)]))
+        job = InspectJob(key="run", operator_dir=operator_dir, python=python)
+        result = next(extract_schemas([job], sandboxed=sandboxed))
     except Exception:  # only a hint: the run itself reports every real problem
         return []
     properties = (result.input_schema or {}).get("properties") if result.ok else None
@@ -207,7 +218,7 @@ def command_run(args: argparse.Namespace) -> int:
         run_dir = Path(tempfile.mkdtemp(prefix=f"flowui-run-{operator_dir.name}-"))
     storage_root = Path(args.storage_root or os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
 
-    for warning in input_warnings(operator_dir, input_values, python=args.python):
+    for warning in input_warnings(operator_dir, input_values, python=args.python, sandboxed=args.sandbox):
         print(f"WARN  {warning}", file=sys.stderr)
 
     input_file = run_dir / INPUT_FILE
@@ -221,13 +232,21 @@ def command_run(args: argparse.Namespace) -> int:
             json.dump(secrets, stream)
         secrets_file = Path(secrets_name)
         command += ["--secrets-file", str(secrets_file)]
-    env = dict(os.environ, FLOWUI_STORAGE_ROOT=str(storage_root), FLOWUI_RUN_DIR=str(run_dir))
-    # The runtime package must be importable by the chosen Python even outside this checkout.
-    runtime_parent = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [runtime_parent, env.get("PYTHONPATH")]))
+    if args.sandbox:
+        start = _sandboxed_start(args, operator_dir=operator_dir, run_dir=run_dir, storage_root=storage_root,
+                                 secrets_file=secrets_file)  # fmt: skip
+    else:
+        env = dict(os.environ, FLOWUI_STORAGE_ROOT=str(storage_root), FLOWUI_RUN_DIR=str(run_dir))
+        env["FLOWUI_UNSANDBOXED"] = "1"  # operators that run untrusted code (python_snippet) refuse
+        # The runtime package must be importable by the chosen Python even outside this checkout.
+        runtime_parent = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [runtime_parent, env.get("PYTHONPATH")]))
+        start = functools.partial(
+            subprocess.Popen, command, env=env, cwd=run_dir, stdout=sys.stderr, start_new_session=True
+        )
     print(f"running {operator_dir.name} in {run_dir}", file=sys.stderr, flush=True)
     try:
-        code = _run_process(command, env=env, cwd=run_dir, timeout_s=args.timeout)
+        code = _run_process(start, timeout_s=args.timeout)
     except subprocess.TimeoutExpired:
         raise CliError(f"{operator_dir.name} did not finish within {args.timeout:g} s (run folder: {run_dir})")
     except OSError as exc:
@@ -250,10 +269,36 @@ def command_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_process(command: list[str], *, env: dict, cwd: Path, timeout_s: float) -> int:
+def _sandboxed_start(
+    args: argparse.Namespace, *, operator_dir: Path, run_dir: Path, storage_root: Path, secrets_file: Path | None
+) -> Any:
+    """`run --sandbox`: the entrypoint in the platform's bubblewrap sandbox, as a local task runs it."""
+    from flowui_runtime import sandbox
+    from flowui_runtime.contracts import entrypoint_command
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as exc:
+        raise CliError(str(exc))
+    inside_run, inside_operator = "/flowui/run", f"{sandbox.INSIDE_OPERATORS}/{operator_dir.name}"
+    ro = [(str(storage_root), sandbox.INSIDE_STORAGE), (str(operator_dir), inside_operator)]
+    if secrets_file is not None:
+        ro.append((str(secrets_file), "/flowui/secrets.json"))
+    env = {"FLOWUI_RUN_DIR": inside_run, "FLOWUI_STORAGE_ROOT": sandbox.INSIDE_STORAGE, "PYTHONUNBUFFERED": "1"}
+    box, python = sandbox.python_sandbox(
+        python=args.python, venv=sandbox.venv_of(args.python), env=env, ro=ro, rw=[(str(run_dir), inside_run)],
+        cwd=inside_run,
+    )  # fmt: skip
+    command = entrypoint_command(python=python, operator_dir=inside_operator, run_dir=inside_run)
+    if secrets_file is not None:
+        command += ["--secrets-file", "/flowui/secrets.json"]
+    return functools.partial(box.popen, command, stdin=subprocess.DEVNULL, stdout=sys.stderr)
+
+
+def _run_process(start: Any, *, timeout_s: float) -> int:
     """The operator's own prints and logs go to stderr, not mixed with the JSON on stdout. It runs in its
     own process group so a timeout or Ctrl-C also stops what it started."""
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=sys.stderr, start_new_session=True)  # noqa: S603
+    process = start()
     try:
         return process.wait(timeout=timeout_s)
     except BaseException:
@@ -310,18 +355,29 @@ def parser_build() -> argparse.ArgumentParser:
     run.add_argument("--repo", default=".", help="repository root holding operators/ (default: current folder)")
     run.add_argument("--secrets", default=None, help="JSON file with secret values (else from environment)")
     run.add_argument("--run-dir", default=None, help="new or empty run folder (default: a fresh temp folder)")
-    run.add_argument("--storage-root", default=None,
-                     help="tenant storage root for relative paths (default: $FLOWUI_STORAGE_ROOT or current folder)")
-    run.add_argument("--python", default=sys.executable,
-                     help="Python to run with, e.g. the dependency group's virtualenv (default: this one)")
+    run.add_argument(
+        "--storage-root",
+        default=None,
+        help="tenant storage root for relative paths (default: $FLOWUI_STORAGE_ROOT or current folder)",
+    )
+    run.add_argument(
+        "--python",
+        default=sys.executable,
+        help="Python to run with, e.g. the dependency group's virtualenv (default: this one)",
+    )
     run.add_argument("--timeout", type=float, default=3600, help="seconds before the run is stopped")
+    run.add_argument("--sandbox", action="store_true",
+                     help="run in the platform's bubblewrap sandbox (as a local task runs; needs bwrap)")  # fmt: skip
     run.set_defaults(handler=command_run)
 
     new = commands.add_parser("new", help="scaffold operators/NAME with model, function, metadata and a test")
     new.add_argument("name", help="operator name: letters, digits and '_', starting with a letter")
     new.add_argument("--repo", default=".", help="repository root (default: current folder)")
-    new.add_argument("--group", default="default",
-                     help="dependency group (from dependencies/dependencies_map.json; default: 'default')")
+    new.add_argument(
+        "--group",
+        default="default",
+        help="dependency group (from dependencies/dependencies_map.json; default: 'default')",
+    )
     new.set_defaults(handler=command_new)
     return parser
 

@@ -13,9 +13,9 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The design's per-tenant folder layout (relative to the tenant's storage root).
+# The design's per-tenant folder layout (relative to the tenant's storage root). DAG files are not in it: the
+# folder Airflow parses is the platform's FLOWUI_DAGS_DIR/<schema>/, out of reach of every operator.
 STORAGE_FOLDERS = (
-    "airflow/dags",
     "airflow/logs",
     "airflow/plugins",
     "code_repository",
@@ -32,6 +32,26 @@ LOG_FILE = "log.txt"
 INPUT_FILE = "input.json"
 
 _SAFE_PART = re.compile(r"[^A-Za-z0-9_.=+-]")
+
+# Secret names: the one rule for an operator's metadata.json `secrets` and a tenant's secrets (portal, API).
+# A name becomes an environment variable of the operator's process (local mode, Batch, Kubernetes), so names
+# the runtime or the interpreter use themselves are refused (case-insensitively).
+SECRET_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+RESERVED_SECRET_NAMES = frozenset({"PATH", "HOME", "LANG", "TZ", "PWD", "SHELL", "USER", "TMPDIR"})
+RESERVED_SECRET_PREFIXES = ("FLOWUI_", "AIRFLOW", "PYTHON", "LD_", "LC_")
+SECRET_NAME_RULE = (
+    "Use letters, digits and '_', starting with a letter, at most 100 (e.g. OPENAI_API_KEY); names are "
+    "case-sensitive; PATH, HOME, LANG, TZ, PWD, SHELL, USER, TMPDIR and names starting with FLOWUI_, AIRFLOW, "
+    "PYTHON, LD_ or LC_ are reserved."
+)
+
+
+def secret_name_valid(name: str) -> bool:
+    """True when `name` follows SECRET_NAME_RULE."""
+    if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
+        return False
+    upper = name.upper()
+    return upper not in RESERVED_SECRET_NAMES and not upper.startswith(RESERVED_SECRET_PREFIXES)
 
 
 class _Strict(BaseModel):
@@ -51,6 +71,8 @@ class Resources(_Strict):
     cpu: float = Field(default=1.0, gt=0, description="vCPUs.")
     memory_mb: int = Field(default=1024, gt=0, description="Memory in MiB.")
     gpu: int = Field(default=0, ge=0, description="Number of GPUs.")
+    processes: int = Field(default=256, gt=0, description="Most processes/threads at once (local sandbox).")
+    file_size_mb: int = Field(default=1024, gt=0, description="Largest file it may write, MiB (local sandbox).")
 
 
 class LiteralInput(_Strict):
@@ -90,6 +112,7 @@ class TaskSpec(_Strict):
     dependency_group: str = "default"
     image: str = ""
     secrets: list[str] = Field(default_factory=list, description="Secret names the operator declares.")
+    network: bool = Field(default=False, description="The operator declares that it needs outbound network.")
     upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
     dependency_hash: str = Field(
         default="",

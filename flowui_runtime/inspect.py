@@ -4,10 +4,11 @@
 "output_schema", "secrets_schema", "error"}.
 
 The registry sync uses `extract_schemas()`: it starts a few processes (parallel workers), each inspecting a
-batch of operators one after another and writing one JSON line per operator. Each process runs with a time
-limit per operator (the process group is killed), an address-space limit (RLIMIT_AS), a clean environment
-(no platform secrets: only PATH, LANG, HOME=a temp dir) and a temp working directory. A hanging or crashing
-operator fails alone: the rest of its batch continues in a fresh process.
+batch of operators one after another and writing one JSON line per operator. Each process runs in the
+bubblewrap sandbox (flowui_runtime.sandbox: the operator folders read-only, no network, a private /tmp, none
+of the platform's files, own user and pid namespaces) with a time limit per operator (the process group is
+killed), an address-space limit (RLIMIT_AS) and a clean environment (only PATH, LANG, HOME=/tmp). A hanging
+or crashing operator fails alone: the rest of its batch continues in a fresh process.
 
 Imports nothing from Django; the child side imports only the standard library and pydantic.
 """
@@ -29,6 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
+from typing import Any
+
+from flowui_runtime import sandbox
 
 MODEL_NAMES = {"input_schema": "InputModel", "output_schema": "OutputModel", "secrets_schema": "SecretsModel"}
 MAX_ERROR_CHARS = 2000
@@ -197,21 +201,45 @@ def _stderr_tail(stderr_file) -> str:
         return ""
 
 
-def _run_batch(jobs: list[InspectJob], *, lib_dir: str, timeout_s: float, memory_mb: int, out: Queue) -> None:
+def _start_batch(
+    jobs: list[InspectJob], *, lib_dir: str, work: str, memory_mb: int, stderr: Any, sandboxed: bool
+) -> Any:
+    """One inspection process for `jobs`: in the bubblewrap sandbox (operator folders read-only, no network,
+    private /tmp, nothing of the host's platform files), or a bare process when FLOWUI_SANDBOX=off."""
+    python = jobs[0].python
+    if not (sandboxed and sandbox.enabled()):
+        command = [python, "-I", "-c", _BOOTSTRAP, lib_dir, str(memory_mb), *[str(j.operator_dir) for j in jobs]]
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+            cwd=work, env=sandbox_env(work), start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    binds = [(str(job.operator_dir), f"{sandbox.INSIDE_OPERATORS}/{index}") for index, job in enumerate(jobs)]
+    box, inside_python = sandbox.python_sandbox(
+        python=python,
+        venv=sandbox.venv_of(python),
+        env=sandbox_env("/tmp"),
+        ro=binds,
+        limits=sandbox.Limits(memory_mb=memory_mb, processes=64, file_size_mb=64),
+    )
+    command = [inside_python, "-I", "-c", _BOOTSTRAP, sandbox.INSIDE_RUNTIME, str(memory_mb)]
+    return box.popen(
+        [*command, *[inside for _, inside in binds]],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+    )  # fmt: skip
+
+
+def _run_batch(
+    jobs: list[InspectJob], *, lib_dir: str, timeout_s: float, memory_mb: int, out: Queue, sandboxed: bool = True
+) -> None:
     """Inspect `jobs` in as few processes as possible; each job gets exactly one result on `out`."""
     remaining = list(jobs)
     while remaining:
         with tempfile.TemporaryDirectory(prefix="flowui-inspect-") as work, tempfile.TemporaryFile() as stderr_file:
-            command = [
-                remaining[0].python, "-I", "-c", _BOOTSTRAP, lib_dir, str(memory_mb),
-                *[str(job.operator_dir) for job in remaining],
-            ]
             try:
-                proc = subprocess.Popen(
-                    command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
-                    cwd=work, env=sandbox_env(work), start_new_session=True, close_fds=True,
+                proc = _start_batch(
+                    remaining, lib_dir=lib_dir, work=work, memory_mb=memory_mb, stderr=stderr_file, sandboxed=sandboxed
                 )
-            except OSError as exc:
+            except (OSError, sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
                 for job in remaining:
                     out.put(InspectResult(key=job.key, ok=False, error=f"cannot start {job.python}: {exc}"))
                 return
@@ -277,8 +305,10 @@ def extract_schemas(
     timeout_s: float = 20,
     memory_mb: int = 2048,
     workers: int = 2,
+    sandboxed: bool = True,
 ) -> Iterator[InspectResult]:
-    """Yields one InspectResult per job, as they complete (order not kept)."""
+    """Yields one InspectResult per job, as they complete (order not kept). The platform always extracts in
+    the sandbox; `sandboxed=False` is for an operator author's own machine (the authoring CLI)."""
     jobs = list(jobs)
     if not jobs:
         return
@@ -298,7 +328,13 @@ def extract_schemas(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flowui-inspect") as pool:
             futures = [
                 pool.submit(
-                    _run_batch, batch, lib_dir=lib_dir, timeout_s=timeout_s, memory_mb=memory_mb, out=results
+                    _run_batch,
+                    batch,
+                    lib_dir=lib_dir,
+                    timeout_s=timeout_s,
+                    memory_mb=memory_mb,
+                    out=results,
+                    sandboxed=sandboxed,
                 )
                 for batch in batches
             ]

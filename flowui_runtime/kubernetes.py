@@ -6,7 +6,8 @@ build_pod() makes the V1Pod (kubernetes client models):
 - the tenant's shared storage as a PersistentVolumeClaim mounted at storage_root, so the run folder and
   the operator code have the same paths in the pod as in Airflow;
 - env: FLOWUI_RUN_DIR, FLOWUI_STORAGE_ROOT; each declared secret as a secretKeyRef (key = the secret's
-  name) into the tenant's Kubernetes Secret, never as a literal value;
+  name) into the tenant's Kubernetes Secret, never as a literal value; optional, so a secret the tenant has
+  not set is reported by the entrypoint (its SecretsModel) instead of a pod that never starts;
 - restartPolicy Never, activeDeadlineSeconds = timeout_s, labels naming the tenant, DAG and task.
 
 Configuration (Airflow's environment), `{tenant}` is replaced by the tenant's schema name:
@@ -14,6 +15,7 @@ Configuration (Airflow's environment), `{tenant}` is replaced by the tenant's sc
   FLOWUI_K8S_PVC_CLAIM       default "flowui-{tenant}-storage"
   FLOWUI_K8S_SECRET_NAME     default "flowui-{tenant}-secrets"
   FLOWUI_K8S_IN_CLUSTER      default "true" (Airflow runs in the cluster); "false" uses the kube config
+tenant_secret() builds that Secret (a V1Secret of the tenant's values, for the platform to apply).
 KubernetesPodOperator comes from apache-airflow-providers-cncf-kubernetes, imported only when a task runs
 in this mode; without the provider the task fails saying so.
 """
@@ -54,6 +56,26 @@ def pod_name(dag_id: str, run_id: str, task_id: str) -> str:
     return f"flowui-{readable}-{digest}"
 
 
+def tenant_secret(tenant: str, values: dict[str, str]) -> Any:
+    """The tenant's Kubernetes Secret (FLOWUI_K8S_SECRET_NAME in FLOWUI_K8S_NAMESPACE) holding its secrets, one
+    key per name, as the pods of build_pod() reference them. Values are base64 in `data`, as the API keeps them."""
+    import base64
+
+    from kubernetes.client import models as k8s
+
+    return k8s.V1Secret(
+        api_version="v1",
+        kind="Secret",
+        type="Opaque",
+        metadata=k8s.V1ObjectMeta(
+            name=setting("FLOWUI_K8S_SECRET_NAME", "flowui-{tenant}-secrets", tenant),
+            namespace=setting("FLOWUI_K8S_NAMESPACE", "flowui", tenant),
+            labels={"app.kubernetes.io/managed-by": "flowui", "flowui/tenant": _label(tenant)},
+        ),
+        data={name: base64.b64encode(value.encode()).decode("ascii") for name, value in sorted(values.items())},
+    )
+
+
 def build_pod(
     spec: contracts.TaskSpec,
     *,
@@ -81,7 +103,9 @@ def build_pod(
     env += [
         k8s.V1EnvVar(
             name=name,
-            value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name=secret_name, key=name)),
+            value_from=k8s.V1EnvVarSource(
+                secret_key_ref=k8s.V1SecretKeySelector(name=secret_name, key=name, optional=True)
+            ),
         )
         for name in spec.secrets
     ]

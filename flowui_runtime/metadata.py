@@ -17,7 +17,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flowui_runtime.contracts import EXECUTION_MODES
+from flowui_runtime.contracts import EXECUTION_MODES, SECRET_NAME_RULE, secret_name_valid
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 VERSION_RE = re.compile(r"^[0-9]+(\.[0-9]+){0,2}([-.+][0-9A-Za-z.]+)?$")
@@ -43,6 +43,8 @@ class OperatorResources(BaseModel):
     cpu: float = Field(default=1.0, gt=0, le=96)
     memory_mb: int = Field(default=1024, ge=64, le=786432)
     gpu: int = Field(default=0, ge=0, le=8)
+    processes: int = Field(default=256, ge=16, le=4096, description="Most processes/threads at once (local).")
+    file_size_mb: int = Field(default=1024, ge=1, le=102400, description="Largest file it may write (local).")
 
 
 class OperatorMetadata(BaseModel):
@@ -58,6 +60,11 @@ class OperatorMetadata(BaseModel):
     resources: OperatorResources = Field(default_factory=OperatorResources)
     execution_modes: list[str] = Field(default_factory=lambda: ["local", "batch", "kubernetes"])
     secrets: list[str] = Field(default_factory=list, description="Names of secrets the operator reads.")
+    network: bool = Field(
+        default=False,
+        description="Outbound network access. Off by default: the local sandbox then has no network at all; "
+        "when true it reaches the internet but never the platform's hosts, loopback or private ranges.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -79,6 +86,16 @@ class OperatorMetadata(BaseModel):
         unknown = sorted(set(value) - set(EXECUTION_MODES))
         if unknown or not value:
             raise ValueError(f"each must be one of {', '.join(EXECUTION_MODES)}")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not secret_name_valid(name)]
+        if bad:
+            raise ValueError(f"invalid secret name {', '.join(map(repr, bad))}: {SECRET_NAME_RULE}")
+        if len(set(value)) != len(value):
+            raise ValueError("each secret name may appear once")
         return value
 
 

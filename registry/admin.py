@@ -34,13 +34,19 @@ class RepositoryForm(forms.ModelForm):
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages)
 
-    def clean_url(self):
-        try:
-            return services._url_check(
-                url=self.cleaned_data["url"], source=self.data.get("source", Repository.Source.GIT)
-            )
-        except ValidationError as exc:
-            raise forms.ValidationError(exc.messages)
+    def clean(self):
+        """The URL rules of the repository's scope (a tenant's repository: https to public hosts only); run
+        here because they depend on the tenant field, which is cleaned after the URL."""
+        cleaned = super().clean()
+        if "url" in cleaned:
+            try:
+                cleaned["url"] = services._url_check(
+                    url=cleaned["url"], source=cleaned.get("source") or Repository.Source.GIT,
+                    tenant=cleaned.get("tenant"),
+                )
+            except ValidationError as exc:
+                self.add_error("url", exc.message_dict.get("url", exc.messages) if hasattr(exc, "error_dict") else exc.messages)
+        return cleaned
 
     def save(self, commit=True):
         repository = super().save(commit=False)

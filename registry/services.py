@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -20,17 +21,21 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from flowui.lib import git
+from flowui_runtime import sandbox
 from flowui_runtime.checks import (
     DEPENDENCIES_MAP_PATH,
     OperatorCheck,
     dependencies_map_parse,
+    dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
+    requirements_errors,
     requirements_hash,
 )
 from flowui_runtime.contracts import VENV_READY_MARKER, batch_env_names, operator_code_dir
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
+from registry import sources
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
 from tenants.models_audit import AuditAction
 
@@ -48,7 +53,9 @@ class DependencyVenvError(Exception):
 
 
 # --- repositories ---------------------------------------------------------------------------
-def _url_check(*, url: str, source: str) -> str:
+def _url_check(*, url: str, source: str, tenant=None) -> str:
+    """The URL's form for its source, then the transport and host rules of its scope (registry.sources):
+    tenant repositories only over https:// (or http:// to FLOWUI_GIT_ALLOWED_HOSTS) to public hosts."""
     url = url.strip()
     if not url:
         raise ValidationError({"url": "Give the repository's URL."})
@@ -57,10 +64,14 @@ def _url_check(*, url: str, source: str) -> str:
     if source == Repository.Source.GITHUB:
         if not re.match(r"^https://[^/\s]+/[^/\s]+/[^/\s]+?(\.git)?/?$", url):
             raise ValidationError({"url": "A GitHub repository URL looks like https://github.com/org/repo.git"})
-    elif not re.match(r"^(https?|ssh|git|file)://\S+$|^/\S+$|^[\w.-]+@[\w.-]+:\S+$", url):
+    elif tenant is None and not re.match(r"^(https?|ssh|git|file)://\S+$|^/\S+$|^[\w.-]+@[\w.-]+:\S+$", url):
         raise ValidationError(
             {"url": "Use an https://, ssh://, git@host:path or file:// URL, or an absolute local path."}
         )
+    try:
+        sources.source_check(url=url, tenant_id=getattr(tenant, "pk", None))
+    except sources.SourceRefused as exc:
+        raise sources.source_validation_error(exc) from None
     return url
 
 
@@ -86,7 +97,7 @@ def repository_create(
     repository = Repository(
         slug=slug,
         name=name.strip() or slug,
-        url=_url_check(url=url, source=source),
+        url=_url_check(url=url, source=source, tenant=tenant),
         source=source,
         ref=ref,
         tenant=tenant,
@@ -122,7 +133,14 @@ def repository_pin(*, repository: Repository, ref: str) -> Repository:
 
 
 def _remote(repository: Repository) -> git.Remote:
+    """The remote to fetch, after the source rules of the repository's scope are checked again (a URL stored
+    before the rules, or written around them, is refused here: sources.SourceRefused, nothing is fetched)."""
     url = repository.url
+    checked = sources.source_check(url=url, tenant_id=repository.tenant_id)
+    if checked is not None:
+        return git.Remote(
+            url=checked.url, token=repository.access_token, protocols=checked.protocols, resolve=checked.resolve
+        )
     if url.startswith("/"):
         url = f"file://{url}"
     return git.Remote(url=url, token=repository.access_token)
@@ -233,6 +251,8 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) 
         Repository.objects.filter(pk=repository.pk).update(last_sync_state=Repository.SyncState.RUNNING)
         try:
             return _sync(sync_run, on_progress=on_progress, full=full)
+        except sources.SourceRefused as exc:
+            return _sync_fail(sync_run, f"Repository URL refused, nothing was fetched: {exc}.")
         except git.GitError as exc:
             return _sync_fail(sync_run, f"Repository unreachable or ref missing: {exc}")
         except ValueError as exc:
@@ -242,12 +262,16 @@ def repository_sync(*, sync_run: SyncRun, on_progress=None, full: bool = False) 
             return _sync_fail(sync_run, f"Unexpected error during the sync: {type(exc).__name__}: {exc}")
 
 
-def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyGroup]:
-    """The DependencyGroup rows of the map as it is now (new rows for new or changed groups)."""
+def _groups_ensure(*, repository: Repository, deps_map) -> tuple[dict[str, DependencyGroup], dict[str, str]]:
+    """The DependencyGroup rows of the map as it is now (new rows for new or changed groups), and the groups
+    refused because a requirement line is not a plain pin ({name: error naming the line}; no row for them)."""
+    errors = dependency_group_errors(deps_map)
     definitions = {name: (group.requirements, group.image) for name, group in deps_map.groups.items()}
     definitions.setdefault(DEFAULT_GROUP, ([], ""))
     groups = {}
     for name, (requirements, image) in definitions.items():
+        if name in errors:
+            continue
         requirements = [line.strip() for line in requirements if line.strip()]
         req_hash = requirements_hash(requirements)
         image = group_image(name, image)  # the image builder's naming (flowui_runtime.dockerfiles)
@@ -259,7 +283,7 @@ def _groups_ensure(*, repository: Repository, deps_map) -> dict[str, DependencyG
                 repository=repository, name=name, requirements=requirements, requirements_hash=req_hash, image=image
             )
         groups[name] = group
-    return groups
+    return groups, errors
 
 
 def dependency_venv_python(group: DependencyGroup | None) -> str:
@@ -288,9 +312,11 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             sync_run, f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]})."
         )
     deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
-    groups = _groups_ensure(repository=repository, deps_map=deps_map)
+    groups, group_errors = _groups_ensure(repository=repository, deps_map=deps_map)
 
     report: dict = {"operators": {}, "warnings": [], "extracted": 0}
+    if group_errors:
+        report["group_errors"] = group_errors
     sync_run.progress_total = len(folders)
     sync_run.report = report
     sync_run.save(update_fields=["commit", "progress_total", "report"])
@@ -354,7 +380,9 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             check = checks[name]
             if check.ok:
                 group_name = deps_map.group_of(name, check.metadata.dependency_group)
-                if group_name not in groups:
+                if group_name in group_errors:
+                    check.errors.append(group_errors[group_name])
+                elif group_name not in groups:
                     check.errors.append(
                         f"dependency group {group_name!r} is not defined in {DEPENDENCIES_MAP_PATH}"
                     )
@@ -529,11 +557,26 @@ def _platform_pydantic_requirement() -> str:
     return f"pydantic=={pydantic.VERSION}"
 
 
+def _build_env() -> dict[str, str]:
+    """The environment of a venv build: what pip/uv need to find and cache packages, nothing of the platform's
+    (no database URL, secret key, cloud credentials)."""
+    keep = {"PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+            "XDG_CACHE_HOME"}
+    return {
+        key: value for key, value in os.environ.items()
+        if key in keep or key.startswith(("PIP_", "UV_"))
+    } | {"LANG": "C.UTF-8"}
+
+
 def dependency_venv_ensure(group: DependencyGroup) -> Path:
     """Build (once, cached by requirements hash) the virtualenv of a dependency group; returns its folder.
 
     FLOWUI_VENVS_DIR/<requirements_hash>/bin/python is what the local runtime runs the group's operators with.
     Pydantic (the platform's version) is always installed: model.py and the runtime need it."""
+    problems = requirements_errors(list(group.requirements))
+    if problems:  # rows stored before the rule, or written around it, are never handed to pip
+        raise DependencyVenvError(f"dependency group {group.name!r}: " + "; ".join(problems))
     venvs = Path(settings.FLOWUI_VENVS_DIR)
     venvs.mkdir(parents=True, exist_ok=True)
     path = venvs / group.requirements_hash
@@ -553,33 +596,74 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
             requirements.append(_platform_pydantic_requirement())
         try:
             subprocess.run(
-                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300
+                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300,
+                env=_build_env(),
             )
-            uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
-            if uv.exists():
-                pip = [str(uv), "pip", "install", "-q", "--python", str(building / "bin" / "python")]
-            else:
-                pip = [str(building / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-                if Path("/opt/wheels").is_dir():
-                    pip += ["--find-links", "/opt/wheels"]
-            subprocess.run([*pip, *requirements], check=True, capture_output=True, timeout=1800)
+            _venv_install(building, requirements)
         except subprocess.CalledProcessError as exc:
             shutil.rmtree(building, ignore_errors=True)
-            tail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
+            tail = _text(exc.stderr or exc.stdout).strip().splitlines()[-3:]
             raise DependencyVenvError(
                 f"dependency group {group.name!r}: building its virtualenv failed: {' / '.join(tail) or exc}"
             )
         except subprocess.TimeoutExpired:
             shutil.rmtree(building, ignore_errors=True)
             raise DependencyVenvError(f"dependency group {group.name!r}: pip install did not finish in time")
+        except (sandbox.SandboxUnavailable, sandbox.SandboxError) as exc:
+            shutil.rmtree(building, ignore_errors=True)
+            raise DependencyVenvError(f"dependency group {group.name!r}: {exc}")
         (building / VENV_READY_MARKER).write_text("\n".join(requirements) + "\n")
         building.rename(path)
     return path
 
 
+def _text(value: bytes | str | None) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else (value or "")
+
+
+def _venv_install(venv: Path, requirements: list[str]) -> None:
+    """Install the group's pinned requirements into `venv` inside the sandbox: wheels only (no package's
+    build code runs), none of the platform's environment, network for the package index, the venv mounted
+    where local tasks will see it (so its scripts name that path). uv shares the platform's download cache;
+    wheels-only keeps anything built by a tenant out of it."""
+    uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
+    inside_python = f"{sandbox.INSIDE_VENV}/bin/python"
+    env = {"PATH": f"{sandbox.INSIDE_VENV}/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
+    ro: list[tuple[str, str]] = []
+    rw = [(str(venv), sandbox.INSIDE_VENV)]
+    if uv.exists():
+        cache = Path(settings.FLOWUI_UV_CACHE_DIR)
+        cache.mkdir(parents=True, exist_ok=True)
+        ro.append((str(uv.resolve()), "/flowui/bin/uv"))
+        rw.append((str(cache), "/flowui/uv-cache"))
+        env["UV_CACHE_DIR"] = "/flowui/uv-cache"
+        env["UV_NATIVE_TLS"] = "true"  # the host's CA store (/etc/ssl is bound read-only), like pip
+        command = ["/flowui/bin/uv", "pip", "install", "-q", "--no-build", "--python", inside_python]
+    else:
+        command = [inside_python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:"]
+        if Path("/opt/wheels").is_dir():
+            ro.append(("/opt/wheels", "/opt/wheels"))
+            command += ["--find-links", "/opt/wheels"]
+    box = sandbox.Sandbox(
+        env=env, ro=ro, rw=rw, network=True, python_home=sandbox.python_home(str(venv / "bin" / "python")),
+        limits=sandbox.Limits(memory_mb=4096, processes=512, file_size_mb=2048),
+    )  # fmt: skip
+    process = box.popen([*command, *requirements], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=1800)
+    except subprocess.TimeoutExpired:
+        process.kill_all()
+        raise
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command, output=output)
+
+
 # --- materialisation for execution ----------------------------------------------------------
 def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> Path:
-    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder."""
+    """Export the operator's folder at its commit into the tenant's storage (idempotent); returns the folder.
+
+    Its dependency group's venv is not built here (see dependency_groups_unbuilt)."""
     from registry.selectors import operator_ref
     from tenants.selectors import tenant_storage_root
 
@@ -607,10 +691,24 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
         exported.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if settings.FLOWUI_DEPLOY_MODE == "local" and operator_version.dependency_group_id:
-        if operator_version.dependency_group.requirements:
-            dependency_venv_ensure(operator_version.dependency_group)
     return target
+
+
+def dependency_venv_ready(group: DependencyGroup) -> bool:
+    """True when the group needs no venv (no requirements) or its venv is built (the ready marker exists)."""
+    if not group.requirements:
+        return True
+    return (Path(settings.FLOWUI_VENVS_DIR) / group.requirements_hash / VENV_READY_MARKER).exists()
+
+
+def dependency_groups_unbuilt(operator_versions) -> list[DependencyGroup]:
+    """The dependency groups of these operator versions whose venv a local run needs and is not built yet
+    (none outside local mode: Batch and Kubernetes run the group's image). Builds are never done by the
+    caller's request: a deploy waits for them in a Celery task (workflows.tasks.workflow_deploy_build)."""
+    if settings.FLOWUI_DEPLOY_MODE != "local":
+        return []
+    groups = {v.dependency_group_id: v.dependency_group for v in operator_versions if v.dependency_group_id}
+    return [group for _, group in sorted(groups.items()) if not dependency_venv_ready(group)]
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------
@@ -633,9 +731,14 @@ def batch_definition_ensure(
     tenant's EFS access point and job role) and the tenant's job queue; idempotent, ARNs stored.
 
     The access point (rooted at the tenant's folder) is mounted at the tenant's storage root as Airflow sees it,
-    so run folders and materialised code have the same paths in the job as in Airflow."""
+    so run folders and materialised code have the same paths in the job as in Airflow.
+
+    Each secret the operator declares is a `secrets` entry whose value comes from the tenant's own Secrets
+    Manager secret (`<arn>:<name>::`, tenants.services_secrets), resolved by ECS with the tenant's role (also
+    the execution role); the operator gets exactly its declared names, from its tenant only."""
     from flowui.lib import aws
     from tenants.selectors import tenant_storage_root
+    from tenants.services_secrets import operator_secret_ensure
 
     existing = BatchJobDefinition.objects.filter(operator_version=operator_version, tenant=tenant).first()
     if existing is not None:
@@ -655,6 +758,8 @@ def batch_definition_ensure(
     prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{settings.PROJECT_NAME}-{tenant.schema_name}")
     definition_name = f"{prefix}-{batch_env_name(operator_version)}"[:128]
     queue_arn = aws.batch_job_queue_ensure(name=f"{prefix}-operators"[:128], compute_environment=compute_environment)
+    declared = list(dict.fromkeys(operator_version.metadata.get("secrets", [])))
+    secret_arn = operator_secret_ensure(tenant=tenant) if declared else ""
     definition_arn = aws.batch_job_definition_register(
         name=definition_name,
         image=operator_version.image,
@@ -666,6 +771,8 @@ def batch_definition_ensure(
         efs_access_point_id=efs_access_point_id,
         container_path=str(tenant_storage_root(tenant=tenant)),
         environment={"FLOWUI_STORAGE_ROOT": str(tenant_storage_root(tenant=tenant))},
+        secrets={name: f"{secret_arn}:{name}::" for name in declared},
+        execution_role_arn=job_role_arn if declared else "",
         tags={
             "flowui:tenant": tenant.schema_name,
             "flowui:operator": f"{operator_version.repository.slug}/{operator_version.name}",

@@ -22,6 +22,7 @@ from tenants.selectors import (
 )
 from tenants.services import (
     api_token_create,
+    dags_path_problem,
     tenant_create,
     tenant_delete,
     tenant_input_validate,
@@ -109,12 +110,16 @@ class TenantAdminForm(forms.ModelForm):
                     domain=cleaned.get("domain") or None,
                     airflow_mode=cleaned.get("airflow_mode", Tenant.AirflowMode.SHARED),
                     airflow_url=cleaned.get("airflow_url", ""),
+                    airflow_dags_path=cleaned.get("airflow_dags_path", ""),
                 )
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, messages)
-        elif cleaned.get("airflow_mode") == Tenant.AirflowMode.DEDICATED and not cleaned.get("airflow_url"):
-            self.add_error("airflow_url", "A dedicated Airflow needs its URL.")
+        else:
+            if cleaned.get("airflow_mode") == Tenant.AirflowMode.DEDICATED and not cleaned.get("airflow_url"):
+                self.add_error("airflow_url", "A dedicated Airflow needs its URL.")
+            if problem := dags_path_problem(cleaned.get("airflow_dags_path", "")):
+                self.add_error("airflow_dags_path", problem)
         return cleaned
 
 

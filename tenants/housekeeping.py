@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from flowui.lib import aws
 from tenants.models import Tenant, TenantResources
-from tenants.selectors import tenant_storage_root
+from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
 
 logger = logging.getLogger(__name__)
 
@@ -223,9 +223,11 @@ def archive_bucket_name() -> str:
 
 
 def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
-    """A tar.gz of the tenant's storage folder and its schema's tables (CSV), stored in the archive folder (local)
-    or the archive bucket (aws) and verified. Returns (location, sha256)."""
+    """A tar.gz of the tenant's storage folder, its DAG files (its folder of the shared Airflow's DAGs folder,
+    FLOWUI_DAGS_DIR/<schema>/) and its schema's tables (CSV), stored in the archive folder (local) or the archive
+    bucket (aws) and verified. Returns (location, sha256)."""
     root = tenant_storage_root(tenant=tenant)
+    dags = tenant_shared_dags_folder(tenant=tenant)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     name = f"{tenant.schema_name}-{stamp}.tar.gz"
     with tempfile.TemporaryDirectory(prefix="flowui-archive-") as work:
@@ -237,6 +239,8 @@ def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
             with tarfile.open(tar_path, "w:gz") as tar:
                 if root.is_dir():
                     tar.add(root, arcname=f"{tenant.schema_name}/storage")
+                if dags.is_dir():
+                    tar.add(dags, arcname=f"{tenant.schema_name}/dags")
                 if tables:
                     tar.add(dump, arcname=f"{tenant.schema_name}/database")
         except OSError as exc:

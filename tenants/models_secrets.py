@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.deconstruct import deconstructible
 
 from flowui import crypto
+from flowui_runtime.contracts import SECRET_NAME_RULE, secret_name_valid
 
-secret_name_validator = RegexValidator(
-    r"^[A-Z][A-Z0-9_]{0,99}$", "Use upper-case letters, digits and '_', starting with a letter (e.g. OPENAI_API_KEY)."
-)
+
+@deconstructible
+class SecretNameValidator:
+    """The same rule as an operator's metadata.json `secrets` (flowui_runtime.contracts.secret_name_valid)."""
+
+    message = SECRET_NAME_RULE
+
+    def __call__(self, value) -> None:
+        if not secret_name_valid(value):
+            raise ValidationError(self.message, code="invalid")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SecretNameValidator)
+
+
+secret_name_validator = SecretNameValidator()
 
 
 class TenantSecret(models.Model):

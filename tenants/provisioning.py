@@ -4,7 +4,8 @@
 
 Steps, in order:
 - schema:        the tenant's PostgreSQL schema (done when the tenant row is created; recorded here)
-- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode)
+- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode), and the
+                 tenant's DAG folder FLOWUI_DAGS_DIR/<schema>/ (platform-only, outside the storage root)
 - bucket:        (aws) the tenant's S3 bucket: encrypted, public access blocked, lifecycle rule
 - access_point:  (aws) an EFS access point rooted at /<schema>, with the tenant's own POSIX uid/gid
 - role:          (aws) the IAM role of the tenant's Batch jobs, reaching only that bucket and access point
@@ -22,7 +23,13 @@ from django.conf import settings
 
 from flowui_runtime.contracts import STORAGE_FOLDERS
 from tenants.models import Tenant, TenantResources
-from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder, tenant_storage_root
+from tenants.selectors import (
+    tenant_dag_id_prefix,
+    tenant_dags_folder,
+    tenant_shared_dags_folder,
+    tenant_storage_root,
+)
+from tenants.services_secrets import secrets_publish
 
 STEP_SCHEMA = "schema"
 STEP_STORAGE = "storage"
@@ -99,9 +106,10 @@ def posix_ids_for(tenant: Tenant) -> tuple[int, int]:
     return value, value
 
 
-def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: str) -> dict:
-    """Only this tenant's bucket and, through its access point only, the shared file system."""
-    return {
+def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: str, secret_arn: str = "") -> dict:
+    """Only this tenant's bucket, through its access point only the shared file system, and (read) its operator
+    secrets in Secrets Manager (the role is also its Batch jobs' execution role, which resolves them)."""
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "TenantBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [bucket_arn]},
@@ -120,6 +128,16 @@ def role_policy_for(*, bucket_arn: str, access_point_arn: str, file_system_arn: 
             },
         ],
     }
+    if secret_arn:
+        policy["Statement"].append(
+            {
+                "Sid": "TenantOperatorSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [secret_arn],
+            }
+        )
+    return policy
 
 
 BATCH_TRUST_POLICY = {
@@ -146,6 +164,7 @@ def posix_ids_ensure(tenant: Tenant, resources: TenantResources) -> tuple[int, i
 
 def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
     root = tenant_storage_root(tenant=tenant)
+    dags = tenant_dags_folder(tenant=tenant)
     owner = None
     try:
         for folder in STORAGE_FOLDERS:
@@ -158,9 +177,26 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
                 os.chown(path, *owner)
     except OSError as exc:
         raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
+    if dags == tenant_shared_dags_folder(tenant=tenant):
+        # The platform's own folder (a dedicated Airflow's folder is made by the airflow step): never chowned to
+        # the tenant, never inside its storage root.
+        try:
+            dags.mkdir(mode=0o755, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StepError(f"cannot create the DAG folder {dags}: {exc.strerror or exc}") from None
+    try:  # the platform-only secrets file Airflow reads for local-mode tasks (outside the storage root)
+        secrets_file = secrets_publish(tenant=tenant, aws_mode=False)["secrets_file"]
+    except OSError as exc:
+        raise StepError(f"cannot write the tenant's secrets file: {exc.strerror or exc}") from None
     resources.storage_root = str(root)
     resources.save(update_fields=["storage_root", "updated_at"])
-    return {"storage_root": str(root), "folders": list(STORAGE_FOLDERS), "owner": list(owner) if owner else None}
+    return {
+        "storage_root": str(root),
+        "folders": list(STORAGE_FOLDERS),
+        "dags_folder": str(dags),
+        "owner": list(owner) if owner else None,
+        "secrets_file": secrets_file,
+    }
 
 
 def run_bucket(tenant: Tenant, resources: TenantResources) -> dict:
@@ -199,10 +235,13 @@ def run_role(tenant: Tenant, resources: TenantResources) -> dict:
 
     if not (resources.bucket_arn and resources.access_point_arn):
         raise StepError("the bucket and the access point must exist before the role")
+    # The tenant's operator secrets (Secrets Manager), current values: its Batch job definitions reference it.
+    secret_arn = secrets_publish(tenant=tenant, aws_mode=True)["secret_arn"]
     policy = role_policy_for(
         bucket_arn=resources.bucket_arn,
         access_point_arn=resources.access_point_arn,
         file_system_arn=aws.efs_file_system_arn(file_system_id=resources.efs_file_system_id),
+        secret_arn=secret_arn,
     )
     result = aws.iam_role_ensure(
         name=resources.role_name or role_name_for(tenant.schema_name),
@@ -213,7 +252,7 @@ def run_role(tenant: Tenant, resources: TenantResources) -> dict:
     )
     resources.role_name, resources.role_arn = result["name"], result["arn"]
     resources.save(update_fields=["role_name", "role_arn", "updated_at"])
-    return {**result, "policy": ROLE_POLICY_NAME}
+    return {**result, "policy": ROLE_POLICY_NAME, "operator_secret_arn": secret_arn}
 
 
 def run_airflow(tenant: Tenant, resources: TenantResources) -> dict:

@@ -48,10 +48,18 @@ def tenant_storage_root(*, tenant: Tenant) -> Path:
     return Path(settings.VOLUME_MOUNT_PATH_HOST) / tenant.schema_name
 
 
+def tenant_shared_dags_folder(*, tenant: Tenant) -> Path:
+    """The tenant's folder in the shared Airflow's DAGs folder: FLOWUI_DAGS_DIR/<schema>/. Platform-only, outside
+    every tenant's storage root."""
+    return Path(settings.FLOWUI_DAGS_DIR) / tenant.schema_name
+
+
 def tenant_dags_folder(*, tenant: Tenant) -> Path:
+    """Where the tenant's DAG files are written: its dedicated Airflow's own DAG folder when one is set,
+    else its folder of the shared Airflow's DAGs folder (never under its storage root)."""
     if tenant.airflow_mode == Tenant.AirflowMode.DEDICATED and tenant.airflow_dags_path:
         return Path(tenant.airflow_dags_path)
-    return tenant_storage_root(tenant=tenant) / "airflow" / "dags"
+    return tenant_shared_dags_folder(tenant=tenant)
 
 
 def tenant_airflow(*, tenant: Tenant):

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,11 +30,13 @@ from tenants.models import (
     TenantResources,
 )
 from tenants.models_audit import AuditAction
-from tenants.selectors import tenant_storage_root
+from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
+from tenants.services_secrets import operator_secret_name, secrets_file_path, secrets_unpublish
 
 logger = logging.getLogger(__name__)
 
 _SCHEMA_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+DAG_ID_SEPARATOR = "__"  # DAG ids are `<schema>__<slug>` (tenants.selectors.tenant_dag_id_prefix)
 RESERVED_SCHEMAS = {"public", "information_schema", "base_tenant", "pg_catalog"}
 
 
@@ -53,12 +56,39 @@ def public_tenant_ensure() -> Tenant:
     return tenant
 
 
+def dags_path_problem(path: str) -> str:
+    """Why `path` cannot be a dedicated Airflow's DAG folder, or "": it must be absolute and lie outside the
+    tenants' storage (operators write there; whatever Airflow parses runs as code)."""
+    if not path:
+        return ""
+    folder = Path(path)
+    if not folder.is_absolute():
+        return "Give an absolute path."
+    volume = Path(settings.VOLUME_MOUNT_PATH_HOST).resolve()
+    resolved = folder.resolve()
+    if resolved.is_relative_to(volume) or volume.is_relative_to(resolved):
+        return f"The DAG folder must lie outside the tenants' storage ({volume}): operators can write there."
+    return ""
+
+
 def tenant_input_validate(
-    *, schema_name: str, name: str, domain: str | None, airflow_mode: str, airflow_url: str
+    *,
+    schema_name: str,
+    name: str,
+    domain: str | None,
+    airflow_mode: str,
+    airflow_url: str,
+    airflow_dags_path: str = "",
 ) -> str:
     """Raise ValidationError (per field) for input tenant_create would refuse; returns the domain to use."""
     if not _SCHEMA_RE.match(schema_name or "") or schema_name in RESERVED_SCHEMAS:
         raise ValidationError({"schema_name": "Use 2-41 lower-case letters, digits or '_', starting with a letter."})
+    if DAG_ID_SEPARATOR in schema_name:
+        # DAG ids are `<schema>__<slug>`: with "__" in a schema name, tenant `a__b` could take tenant `a`'s DAGs.
+        raise ValidationError(
+            {"schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
+                            "DAG ids. Use single underscores."}
+        )
     if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
     if not (name or "").strip():
@@ -68,6 +98,8 @@ def tenant_input_validate(
         raise ValidationError({"airflow_mode": f"Unknown Airflow mode {airflow_mode!r}; expected one of {modes}."})
     if airflow_mode == Tenant.AirflowMode.DEDICATED and not airflow_url:
         raise ValidationError({"airflow_url": "A dedicated Airflow needs its URL."})
+    if problem := dags_path_problem(airflow_dags_path):
+        raise ValidationError({"airflow_dags_path": problem})
     domain = domain or tenant_domain_for(schema_name)
     if Domain.objects.filter(domain=domain).exists():
         raise ValidationError({"domain": f"The domain {domain!r} is taken."})
@@ -92,7 +124,12 @@ def tenant_create(
     # Tenants are rows of the public schema, whatever schema the caller's connection is in.
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         domain = tenant_input_validate(
-            schema_name=schema_name, name=name, domain=domain, airflow_mode=airflow_mode, airflow_url=airflow_url
+            schema_name=schema_name,
+            name=name,
+            domain=domain,
+            airflow_mode=airflow_mode,
+            airflow_url=airflow_url,
+            airflow_dags_path=airflow_dags_path,
         )
         tenant = Tenant(
             schema_name=schema_name,
@@ -377,6 +414,10 @@ def tenant_delete_plan(*, tenant: Tenant) -> list[str]:
     resources = TenantResources.objects.filter(tenant=tenant).first()
     items = [f"PostgreSQL schema {tenant.schema_name}"]
     items.append(f"storage folder {tenant_storage_root(tenant=tenant)}")
+    items.append(f"DAG folder {tenant_shared_dags_folder(tenant=tenant)}")
+    items.append(f"secrets file {secrets_file_path(tenant=tenant)}")
+    if settings.FLOWUI_DEPLOY_MODE == "aws":
+        items.append(f"Secrets Manager secret {operator_secret_name(tenant=tenant)}")
     if resources:
         if resources.bucket_name:
             items.append(f"S3 bucket {resources.bucket_name} (and every object in it)")
@@ -405,10 +446,16 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
         removed.append(f"EFS access point {resources.access_point_id}")
     if resources.bucket_name and aws.s3_bucket_delete(name=resources.bucket_name):
         removed.append(f"S3 bucket {resources.bucket_name}")
+    removed.extend(secrets_unpublish(tenant=tenant))
     root = tenant_storage_root(tenant=tenant)
     if root.exists():
         shutil.rmtree(root)
         removed.append(f"storage folder {root}")
+    # Its DAG files in the shared Airflow's DAGs folder (a dedicated Airflow's own folder is left to its owner).
+    dags = tenant_shared_dags_folder(tenant=tenant)
+    if dags.exists():
+        shutil.rmtree(dags)
+        removed.append(f"DAG folder {dags}")
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
         tenant.delete(force_drop=True)
     removed.append(f"PostgreSQL schema {result['tenant']}")

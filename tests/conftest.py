@@ -3,7 +3,7 @@
 - Two tenants, `acme` (acme.localhost) and `globex` (globex.localhost), are created once per session and
   committed, so live servers, Celery workers and Airflow see them.
 - `airflow` starts one real Airflow 3 for the session (own AIRFLOW_HOME and free ports) and points the
-  platform's settings at it. Its DAGs folder is the test VOLUME_MOUNT_PATH_HOST.
+  platform's settings at it. Its DAGs folder is the test FLOWUI_DAGS_DIR (outside the tenants' storage).
 - `celery_worker` starts a real worker process on the test database (tasks are eager otherwise).
 - `moto_server` starts moto on loopback and sets AWS_ENDPOINT_URL for the platform's boto3 clients.
 """
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.test import Client
 
 from devstack import procs
-from devstack.airflow import AIRFLOWIGNORE, AirflowInstance
+from devstack.airflow import AirflowInstance
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -30,13 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 # --- database and tenants -------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    volume = Path(settings.VOLUME_MOUNT_PATH_HOST)
-    if volume.exists():
-        shutil.rmtree(volume, ignore_errors=True)
-    volume.mkdir(parents=True, exist_ok=True)
-    # Airflow may already be running on this volume: keep it out of the run folders, where a test's
-    # symlink loop would stop its dag-processor.
-    (volume / ".airflowignore").write_text(AIRFLOWIGNORE)
+    # Fresh tenant storage and DAG files. Airflow never parses the volume (tests plant symlinks to / and loops
+    # in run folders there), only FLOWUI_DAGS_DIR, which only the platform writes.
+    for folder in (Path(settings.VOLUME_MOUNT_PATH_HOST), Path(settings.FLOWUI_DAGS_DIR)):
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
     with django_db_blocker.unblock():
         session_tenants_ensure()
 
@@ -104,10 +103,16 @@ def airflow_instance() -> AirflowInstance:
     home = Path(settings.FLOWUI_TEST_VAR) / "airflow"
     instance = AirflowInstance(
         home=home,
-        dags_folder=Path(settings.VOLUME_MOUNT_PATH_HOST),
+        dags_folder=Path(settings.FLOWUI_DAGS_DIR),
         port=procs.free_port(),
         password="test-admin-pw",
-        extra_env={"FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR)},
+        extra_env={
+            "FLOWUI_VENVS_DIR": str(settings.FLOWUI_VENVS_DIR),
+            "FLOWUI_SECRETS_DIR": str(settings.FLOWUI_SECRETS_DIR),
+            # A secret name operators declare, also in the worker's environment: it must never reach them
+            # (tests/test_runtime_secrets.py).
+            "RT_API_KEY": "worker-environment-value",
+        },
     )
     # Three consecutive ports must be free (api, worker log server, trigger log server).
     while any(procs.port_open("127.0.0.1", p) for p in (instance.port + 1, instance.port + 2)):
@@ -144,6 +149,7 @@ def _celery_worker_process(django_db_setup, _airflow_settings):
         {
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "VOLUME_MOUNT_PATH_HOST": str(settings.VOLUME_MOUNT_PATH_HOST),
+            "FLOWUI_DAGS_DIR": str(settings.FLOWUI_DAGS_DIR),
             "FLOWUI_TEST_VAR": str(settings.FLOWUI_TEST_VAR),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "FLOWUI_TESTING": "true",
@@ -269,3 +275,37 @@ def git_repo(tmp_path):
 
     _make.git = _git
     return _make
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_for_repository_sources(monkeypatch):
+    """Checking a tenant repository's host resolves it: in tests only `localhost` and numeric addresses are
+    looked up (no DNS query leaves the machine, whatever a fuzzer or a test types); other names fail as
+    unresolvable."""
+    import socket
+
+    from registry import sources
+
+    def lookup(host: str, port: int) -> list:
+        flags = 0 if host == "localhost" else socket.AI_NUMERICHOST
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags)
+
+    monkeypatch.setattr(sources, "_lookup", lookup)
+
+
+@pytest.fixture
+def git_http(tmp_path, settings):
+    """A git HTTP server (`git http-backend`) on 127.0.0.1 serving the repositories `git_repo` makes:
+    `git_http.url("repo")`. `git_http.allow()` lists it in FLOWUI_GIT_ALLOWED_HOSTS for this test only, so a
+    tenant repository may use it over http://."""
+    from tests.git_http_support import GitHttpServer
+
+    server = GitHttpServer(tmp_path).start()
+    server.url = lambda name="repo": f"{server.base}/{name}/.git"
+
+    def allow() -> None:
+        settings.FLOWUI_GIT_ALLOWED_HOSTS = [server.host_port]
+
+    server.allow = allow
+    yield server
+    server.stop()

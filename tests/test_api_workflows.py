@@ -253,3 +253,96 @@ def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a
     assert "operator code" in response.json()["detail"]
     status = editor_api.get(f"/api/workflows/{slug}/deploy/").json()
     assert status["state"] == "failed" and "operator code" in status["error"]
+
+
+def test_it_keeps_a_deploy_pending_while_celery_builds_its_venv(
+    tenant_a, editor_api, settings, git_repo, tmp_path, django_capture_on_commit_callbacks
+):
+    """The deploy request builds nothing: it answers 202 `pending` at once, without a DAG file; the queued
+    Celery task builds the group's venv, then writes the file and watches Airflow (down here)."""
+    from flowui_runtime.contracts import VENV_READY_MARKER
+    from registry.services import repository_create, repository_sync_now
+    from workflows.selectors import workflow_dag_file
+
+    settings.FLOWUI_VENVS_DIR = tmp_path / "venvs"
+    settings.AIRFLOW_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    files = echo_repo_files() | {"dependencies/dependencies_map.json": json.dumps(
+        {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["echo"]}}}
+    )}
+    path, _ = git_repo(files, name="echo-venv")
+    repository = repository_create(slug="echo-venv", name="Echo", url=f"file://{path}")
+    assert repository_sync_now(repository=repository).state == "done"
+    spec = {"nodes": [node("a", {"text": {"value": "x"}}, repository="echo-venv")], "edges": []}
+    slug = post(editor_api, "/api/workflows/", {"name": "Venv", "spec": spec}).json()["slug"]
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = post(editor_api, f"/api/workflows/{slug}/deploy/", {})
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "pending"
+    assert not settings.FLOWUI_VENVS_DIR.exists() or not any(settings.FLOWUI_VENVS_DIR.iterdir())
+    with tenant_context(tenant_a):
+        workflow = Workflow.objects.get(slug=slug)
+        assert workflow.deploy_written_at is None and not workflow_dag_file(tenant=tenant_a, workflow=workflow).exists()
+    # Polling does not ask Airflow (it is down) and does not build: still pending.
+    assert editor_api.get(f"/api/workflows/{slug}/deploy/").json()["state"] == "pending"
+    assert len(queued) == 1
+
+    queued[0]()  # the Celery task (eager here): build, write, watch
+    group = repository.dependency_groups.get(name="toml")
+    assert (settings.FLOWUI_VENVS_DIR / group.requirements_hash / VENV_READY_MARKER).exists()
+    with tenant_context(tenant_a):
+        workflow.refresh_from_db()
+        assert workflow.deploy_written_at is not None
+        assert workflow_dag_file(tenant=tenant_a, workflow=workflow).exists()
+        assert workflow.deploy_state == DeployState.WAITING_FOR_AIRFLOW  # next: Airflow picks the file up
+
+def test_it_refuses_double_underscores_in_workflow_slugs(tenant_a, editor_api, echo):
+    """The DAG id is `<schema>__<slug>`: a slug must not contain the separator."""
+    refused = post(editor_api, "/api/workflows/", {"name": "Two", "slug": "sales__daily"})
+    assert refused.status_code == 400
+    assert "'__' is not allowed" in refused.json()["fields"]["slug"][0]
+    # A name full of underscores still gets a slug without "__".
+    created = post(editor_api, "/api/workflows/", {"name": "sales__daily  __ report"}).json()
+    assert "__" not in created["slug"] and created["dag_id"] == f"acme__{created['slug']}"
+
+
+def test_it_never_follows_a_symlink_planted_in_a_run_folder(tenant_a, tenant_b, editor_api, echo):
+    """Tenant code writes the run folders: a symlink to /, to /etc/passwd, to another tenant's file, a
+    symlinked intermediate folder and `..` segments all answer 404, and listings leave symlinks out."""
+    from tests.workflows_support import HOSTILE_SECRET, hostile_run_folder
+
+    slug = post(editor_api, "/api/workflows/", {"name": "Planted", "spec": chain_spec()}).json()["slug"]
+    planted = hostile_run_folder(
+        tenant_storage_root(tenant=tenant_a), tenant_storage_root(tenant=tenant_b), f"acme__{slug}"
+    )
+    runs = f"/api/workflows/{slug}/runs"
+
+    listed = editor_api.get(f"{runs}/manual__1/results/").json()
+    assert sorted((f["task_id"], f["path"]) for f in listed) == sorted(("a", p) for p in planted["good"])
+    assert editor_api.get(f"{runs}/manual__1/results/?task_id=c").json() == []
+    assert editor_api.get(f"{runs}/manual__evil/results/").json() == []
+
+    for relative, content in planted["good"].items():
+        response = editor_api.get(f"{runs}/manual__1/results/a/{relative}")
+        assert response.status_code == 200, relative
+        assert b"".join(response.streaming_content) == content
+        assert response["Content-Length"] == str(len(content))
+    for evil in planted["evil"]:
+        response = editor_api.get(f"{runs}/manual__1/results/a/{evil}")
+        assert response.status_code == 404, (evil, response.status_code)
+        assert HOSTILE_SECRET.encode() not in response.content and b"root:" not in response.content
+    for url in (
+        f"{runs}/manual__1/results/b/result.json",
+        f"{runs}/manual__1/results/c/secret.txt",
+        f"{runs}/manual__evil/results/a/etc/passwd",
+        f"{runs}/manual__evil/results/etc/passwd",
+    ):
+        assert editor_api.get(url).status_code == 404, url
+
+    from workflows.results import task_result
+
+    with tenant_context(tenant_a):
+        workflow = Workflow.objects.get(slug=slug)
+        assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="b") is None
+        assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="c") is None
+        assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="a")["status"] == "success"

@@ -22,7 +22,9 @@ def events(tenant, **filters) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(tenant=tenant, **filters).order_by("id"))
 
 
-def test_it_records_api_and_portal_actions_with_actor_and_ip(tenant_a, make_user, tenant_client, git_repo, db):
+def test_it_records_api_and_portal_actions_with_actor_and_ip(
+    tenant_a, make_user, tenant_client, git_repo, git_http, db
+):
     operator_version_make()
     admin = make_user("aud-admin", tenant=tenant_a, role="admin")
     token, key = api_token_create(user=admin, tenant=tenant_a, name="robot", role="admin")
@@ -65,11 +67,13 @@ def test_it_records_api_and_portal_actions_with_actor_and_ip(tenant_a, make_user
     portal.post(f"/settings/members/{newcomer.pk}/", {"action": "remove"})
     portal.post("/settings/secrets/", {"name": "AUDIT_KEY", "value": "s3cr3t"})
     portal.post("/settings/secrets/AUDIT_KEY/delete/")
-    path, _ = git_repo({"README.md": "x"}, name="aud-repo")
-    portal.post(
+    git_repo({"README.md": "x"}, name="aud-repo")
+    git_http.allow()  # a tenant's repository is fetched over http(s) only
+    created_repo = portal.post(
         "/settings/repositories/",
-        {"slug": "aud-repo", "name": "Aud", "url": f"file://{path}", "ref": "main", "source": "git"},
+        {"slug": "aud-repo", "name": "Aud", "url": git_http.url("aud-repo"), "ref": "main", "source": "git"},
     )
+    assert created_repo.status_code == 302, created_repo.content
     portal.post("/settings/repositories/aud-repo/sync/")
     portal.post("/settings/repositories/aud-repo/pin/", {"ref": "v1"})
 
@@ -79,7 +83,7 @@ def test_it_records_api_and_portal_actions_with_actor_and_ip(tenant_a, make_user
         "member.remove": "revoked",
         "secret.set": "",
         "secret.delete": "",
-        "repository.create": "@ main",
+        "repository.create": "aud-repo/.git @ main",
         "repository.sync": "sync run",
         "repository.pin": "ref v1",
     }

@@ -156,7 +156,11 @@ def test_it_runs_a_bundled_operator_on_storage_files_and_prints_its_output(tmp_p
 def test_it_runs_with_input_from_stdin_and_secrets_from_a_file(tmp_path):
     (tmp_path / "secrets.json").write_text('{"auth_token": "t0ken"}')
     code = {"code": "import os\nresult = sorted(os.listdir('.'))", "variables": {"a": 1}}
-    result = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", cwd=tmp_path, stdin=json.dumps(code))
+    # python_snippet runs untrusted code: only in the sandbox (--sandbox runs it as a local task would).
+    refused = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", cwd=tmp_path, stdin=json.dumps(code))
+    assert refused.returncode == 1 and "only runs sandboxed" in refused.stderr
+    result = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", "--sandbox", cwd=tmp_path,
+                 stdin=json.dumps(code))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert ".snippet" in json.loads(result.stdout)["result"]
     # http_request takes secrets; an unreachable URL fails the operator (exit 1) with its reason.
@@ -196,7 +200,7 @@ def test_it_explains_invalid_input_and_user_mistakes_without_tracebacks(tmp_path
 
 def test_it_stops_an_operator_that_runs_too_long(tmp_path):
     code = json.dumps({"code": "import time\ntime.sleep(60)", "timeout_s": 120})
-    result = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", "--timeout", "2",
+    result = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", "--timeout", "2", "--sandbox",
                  cwd=tmp_path, stdin=code, timeout=60)
     assert result.returncode == 2 and "did not finish within 2 s" in result.stderr
     assert_no_traceback(result)

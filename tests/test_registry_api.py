@@ -12,15 +12,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def synced(git_repo, tenant_a):
+def synced(git_repo, git_http, tenant_a):
     """A platform-wide repository (2 operators, one broken) and a private one of tenant A, both synced."""
     files = operator_files("shout", metadata=good_metadata("shout") | {"tags": ["text", "fun"]})
     files |= operator_files("broken", model="raise ValueError('nope')\n")
     public_path, _ = git_repo(files, name="public")
-    private_path, _ = git_repo(operator_files("acme_only", metadata=good_metadata("acme_only")), name="private")
+    git_repo(operator_files("acme_only", metadata=good_metadata("acme_only")), name="private")
     public = services.repository_create(slug="public-ops", name="Public ops", url=f"file://{public_path}")
+    git_http.allow()  # a tenant's repository is fetched over http(s) only: the test's git server is allow-listed
     private = services.repository_create(
-        slug="acme-ops", name="Acme ops", url=f"file://{private_path}", tenant=tenant_a
+        slug="acme-ops", name="Acme ops", url=git_http.url("private"), tenant=tenant_a
     )
     services.repository_sync_now(repository=public)
     services.repository_sync_now(repository=private)
@@ -80,16 +81,17 @@ def test_it_lets_a_tenant_admin_sync_its_private_repository_only(
     assert [v["version"] for v in data["versions"]] == ["2.0.0", "1.0.0"]
 
 
-def test_it_creates_a_private_repository_with_clear_errors(tenant_a, make_user, tenant_client, git_repo,
+def test_it_creates_a_private_repository_with_clear_errors(tenant_a, make_user, tenant_client, git_repo, git_http,
                                                           django_capture_on_commit_callbacks):
     admin = tenant_client(tenant_a, make_user("adam", tenant=tenant_a, role="admin"))
     response = admin.post("/api/repositories/", {"slug": "x", "name": "X", "url": "ftp://nope"},
                           content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid"
-    path, _ = git_repo(operator_files("mine", model=GOOD_MODEL))
+    git_repo(operator_files("mine", model=GOOD_MODEL))
+    git_http.allow()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post("/api/repositories/", {"slug": "mine", "name": "Mine", "url": f"file://{path}",
+        response = admin.post("/api/repositories/", {"slug": "mine", "name": "Mine", "url": git_http.url(),
                                                      "access_token": "tok-4711"}, content_type="application/json")
     assert response.status_code == 201, response.json()
     assert "access_token" not in response.json() and "tok-4711" not in response.content.decode()

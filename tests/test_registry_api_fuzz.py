@@ -15,11 +15,12 @@ REGISTRY_PATHS = ("/api/operators", "/api/operator-versions", "/api/repositories
 
 
 def test_it_answers_generated_registry_requests_without_server_errors(
-    tenant_a, make_user, git_repo, tmp_path, db, settings
+    tenant_a, make_user, git_repo, git_http, tmp_path, db, settings
 ):
     settings.FLOWUI_GIT_TIMEOUT_S = 5
-    path, _ = git_repo(operator_files("fuzzed", metadata=good_metadata("fuzzed")))
-    private = services.repository_create(slug="fuzz-ops", name="Fuzz", url=f"file://{path}", tenant=tenant_a)
+    git_repo(operator_files("fuzzed", metadata=good_metadata("fuzzed")))
+    git_http.allow()  # a tenant's repository is fetched over http(s) only
+    private = services.repository_create(slug="fuzz-ops", name="Fuzz", url=git_http.url(), tenant=tenant_a)
     sync_run = services.repository_sync_now(repository=private)
     version_id = private.operator_versions.get().pk
     user = make_user("fuzz-admin", tenant=tenant_a, role="admin")

@@ -87,3 +87,72 @@ def test_it_names_what_is_missing_for_batch_definitions(moto_server, git_repo, t
     services.repository_sync_now(repository=services.repository_create(slug="ops", name="Ops", url=f"file://{path}"))
     with pytest.raises(CommandError, match="missing job role ARN, EFS access point, compute environment"):
         call_command("registry_batch_env", "--tenant", "acme", "--ensure")
+
+
+def test_it_points_each_tenants_job_definitions_at_its_own_secrets_manager_secret(
+    batch_infrastructure, git_repo, tenant_a, tenant_b, settings
+):
+    """Two tenants, the same operator version: each job definition references exactly the operator's declared
+    secrets, from its own tenant's Secrets Manager secret (kept in sync when secrets change), never values."""
+    from flowui.lib import aws
+    from tenants.services_secrets import operator_secret_name, secret_delete, secret_set
+
+    settings.FLOWUI_DEPLOY_MODE = "aws"
+    files = operator_files("call_api", metadata=good_metadata("call_api", "2.0.0") | {"secrets": ["API_TOKEN", "ORG_ID"]})
+    files |= operator_files("plain", metadata=good_metadata("plain"))
+    path, _ = git_repo(files)
+    repository = services.repository_create(slug="ops", name="Ops", url=f"file://{path}")  # platform-wide
+    services.repository_sync_now(repository=repository)
+    secret_set(tenant=tenant_a, name="API_TOKEN", value="acme-token-value")
+    secret_set(tenant=tenant_a, name="UNUSED_KEY", value="acme-unused-value")
+    secret_set(tenant=tenant_b, name="API_TOKEN", value="globex-token-value")
+
+    batch = boto3.client("batch", **batch_infrastructure["kwargs"])
+    secret_arns = {}
+    for tenant, own_value in ((tenant_a, "acme-token-value"), (tenant_b, "globex-token-value")):
+        rows = services.batch_definitions_ensure_for_tenant(
+            tenant=tenant, job_role_arn=batch_infrastructure["job_role_arn"],
+            efs_access_point_id=batch_infrastructure["access_point_id"],
+        )  # fmt: skip
+        arn = aws.secretsmanager_secret_arn(name=operator_secret_name(tenant=tenant))
+        assert arn and operator_secret_name(tenant=tenant) == f"flowui/{tenant.schema_name}/operator-secrets"
+        secret_arns[tenant.schema_name] = arn
+        assert json.loads(aws.secretsmanager_secret_value(name=arn))["API_TOKEN"] == own_value
+        containers = {
+            row.operator_version.name: batch.describe_job_definitions(jobDefinitions=[row.job_definition_arn])[
+                "jobDefinitions"
+            ][0]["containerProperties"]
+            for row in rows
+        }
+        assert containers["call_api"]["secrets"] == [
+            {"name": "API_TOKEN", "valueFrom": f"{arn}:API_TOKEN::"},
+            {"name": "ORG_ID", "valueFrom": f"{arn}:ORG_ID::"},
+        ]
+        assert containers["call_api"]["executionRoleArn"] == batch_infrastructure["job_role_arn"]
+        assert not containers["plain"].get("secrets")  # declares none: gets none
+        assert "token-value" not in json.dumps(containers) and "unused" not in json.dumps(containers)
+    assert secret_arns["acme"] != secret_arns["globex"]
+
+    # Changes in the portal reach the tenant's secret (same ARN, so the job definitions stay valid).
+    secret_set(tenant=tenant_b, name="API_TOKEN", value="globex-rotated")
+    secret_delete(tenant=tenant_a, name="UNUSED_KEY")
+    assert json.loads(aws.secretsmanager_secret_value(name=secret_arns["globex"])) == {"API_TOKEN": "globex-rotated"}
+    assert json.loads(aws.secretsmanager_secret_value(name=secret_arns["acme"])) == {"API_TOKEN": "acme-token-value"}
+    assert aws.secretsmanager_secret_arn(name=operator_secret_name(tenant=tenant_b)) == secret_arns["globex"]
+
+
+def test_it_refuses_a_secret_change_it_cannot_publish(moto_server, tenant_a, settings):
+    """aws mode with Secrets Manager unreachable: the change is refused and nothing is stored."""
+    from django.core.exceptions import ValidationError
+
+    from devstack.procs import free_port
+    from tenants.models_secrets import TenantSecret
+    from tenants.services_secrets import secret_set, secrets_file_path
+
+    settings.FLOWUI_DEPLOY_MODE = "aws"
+    secret_set(tenant=tenant_a, name="API_TOKEN", value="first-value")
+    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(ValidationError, match="could not be stored"):
+        secret_set(tenant=tenant_a, name="API_TOKEN", value="second-value")
+    assert TenantSecret.objects.get(tenant=tenant_a, name="API_TOKEN").value == "first-value"
+    assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {"API_TOKEN": "first-value"}

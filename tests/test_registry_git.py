@@ -48,6 +48,15 @@ def test_it_sends_the_token_as_an_authorization_header_only(http_recorder, tmp_p
     assert "ghp_header4711" not in config and "extraHeader" not in config
 
 
+def test_it_sends_the_token_of_a_restricted_tenant_remote_too(http_recorder, tmp_path):
+    """A tenant remote (protocols restricted, no user or system git config) still authenticates by header."""
+    base, seen = http_recorder
+    remote = git.Remote(url=f"{base}/org/repo.git", token="ghp_tenant4711", protocols=("https", "http"))
+    with pytest.raises(git.GitError):
+        git.fetch(cache_dir=tmp_path, key="t", remote=remote, timeout_s=20)
+    assert seen and seen[0]["authorization"] == "Basic " + base64.b64encode(b"x-access-token:ghp_tenant4711").decode()
+
+
 def test_it_resolves_tags_branches_and_commits_and_exports_folders(git_repo, tmp_path):
     path, first = git_repo({"operators/a/model.py": "A = 1\n", "operators/b/model.py": "B = 1\n"})
     git_repo.git(path, "tag", "v1")

@@ -251,12 +251,13 @@ def test_it_refuses_to_change_a_stored_operator_version(git_repo):
 
 
 @pytest.mark.django_db
-def test_it_shows_a_tenant_only_its_own_private_repositories(git_repo, tenant_a, tenant_b):
+def test_it_shows_a_tenant_only_its_own_private_repositories(git_repo, git_http, tenant_a, tenant_b):
     public_path, _ = git_repo(operator_files("shared_op"), name="public")
-    private_path, _ = git_repo(operator_files("secret_op"), name="private")
+    git_repo(operator_files("secret_op"), name="private")
+    git_http.allow()  # a tenant's repository is fetched over http(s) only
     services.repository_sync_now(repository=make_repository(f"file://{public_path}", slug="public"))
     services.repository_sync_now(
-        repository=make_repository(f"file://{private_path}", slug="acme-private", tenant=tenant_a)
+        repository=make_repository(git_http.url("private"), slug="acme-private", tenant=tenant_a)
     )
     names_a = {v.name for v in selectors.operator_versions_for_tenant(tenant=tenant_a)}
     names_b = {v.name for v in selectors.operator_versions_for_tenant(tenant=tenant_b)}
@@ -410,3 +411,46 @@ def test_it_ends_syncs_left_behind_by_a_stopped_worker(git_repo, django_capture_
     assert forgotten.state == SyncRun.State.FAILED and "Never started" in forgotten.error
     fresh.refresh_from_db()
     assert fresh.state == SyncRun.State.DONE
+
+
+HOSTILE_MODEL = """
+import glob, os, socket
+probes = {}
+def attempt(name, action):
+    try:
+        action()
+        probes[name] = "REACHED"
+    except Exception as exc:
+        probes[name] = "blocked"
+def write(path):
+    with open(path, "w") as handle:
+        handle.write("planted at import")
+attempt("host_tmp", lambda: write(%(host_tmp)r))
+attempt("checkout", lambda: open(%(checkout)r).read())
+attempt("git_cache", lambda: os.listdir(%(git_cache)r))
+attempt("postgres", lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2))
+attempt("redis", lambda: socket.create_connection(("127.0.0.1", 6379), timeout=2))
+probes["pids"] = str(max(int(p.split("/")[2]) for p in glob.glob("/proc/[0-9]*")))
+raise RuntimeError("probes " + repr(sorted(probes.items())))
+"""
+
+
+@pytest.mark.django_db
+def test_it_imports_a_hostile_model_py_in_the_sandbox_during_a_sync(git_repo, settings, tmp_path):
+    host_tmp = f"/tmp/flowui-sync-planted-{os.getpid()}-{time.monotonic_ns()}"
+    model = HOSTILE_MODEL % {
+        "host_tmp": host_tmp,
+        "checkout": str(settings.BASE_DIR / "README.md"),
+        "git_cache": str(settings.FLOWUI_GIT_CACHE_DIR),
+    }
+    path, _ = git_repo(operator_files("hostile", model=model, metadata=good_metadata("hostile")))
+    repository = make_repository(f"file://{path}", slug="hostile-src")
+    sync = services.repository_sync_now(repository=repository)
+    error = sync.report["operators"]["hostile"]["error"]
+    assert "probes" in error, error
+    for probe in ("checkout", "git_cache", "postgres", "redis"):
+        assert f"('{probe}', 'blocked')" in error, error
+    assert "('host_tmp', 'REACHED')" in error  # its own private /tmp ...
+    assert not os.path.exists(host_tmp)  # ... not the host's
+    pids = int(error.split("('pids', '")[1].split("'")[0])
+    assert pids < 50, error  # its own pid namespace

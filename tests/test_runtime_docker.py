@@ -78,7 +78,7 @@ def test_it_gives_platform_services_only_names_the_settings_read(compose):
         environment = compose["services"][name]["environment"]
         unknown = sorted(set(environment) - known)
         assert not unknown, f"{name}: not read by flowui/settings.py: {unknown}"
-        for required in ("DATABASE_URL", "REDIS_URL", "VOLUME_MOUNT_PATH_HOST", "AIRFLOW_URL", "SECRET_KEY"):
+        for required in ("DATABASE_URL", "REDIS_URL", "VOLUME_MOUNT_PATH_HOST", "FLOWUI_DAGS_DIR", "AIRFLOW_URL", "SECRET_KEY"):
             assert required in environment, f"{name} lacks {required}"
 
 
@@ -108,11 +108,20 @@ def test_it_makes_services_agree_on_volume_hosts_and_ports(compose):
     web = {k: _resolve(v) for k, v in services["web"]["environment"].items()}
     scheduler = {k: _resolve(v) for k, v in services["airflow-scheduler"]["environment"].items()}
     volume_path = web["VOLUME_MOUNT_PATH_HOST"]
-    # Platform and Airflow see the tenants' storage at the same path, which is Airflow's DAGs folder.
-    assert scheduler["AIRFLOW__CORE__DAGS_FOLDER"] == volume_path
+    # Platform and Airflow see the tenants' storage at the same path. Airflow's DAGs folder is the platform's
+    # FLOWUI_DAGS_DIR, a volume of its own outside the tenants' storage, read-only for Airflow (and its operators).
+    dags_path = web["FLOWUI_DAGS_DIR"]
+    assert scheduler["AIRFLOW__CORE__DAGS_FOLDER"] == dags_path
+    assert not dags_path.startswith(volume_path.rstrip("/") + "/") and dags_path != volume_path
+    assert not volume_path.startswith(dags_path.rstrip("/") + "/")
     for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES):
         targets = [_resolve(volume).split(":")[1] for volume in services[name]["volumes"]]
         assert volume_path in targets, f"{name} does not mount the shared volume at {volume_path}"
+    for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES[1:]):
+        mounts = {_resolve(v).split(":")[1]: _resolve(v).split(":")[2:] for v in services[name]["volumes"]}
+        assert dags_path in mounts, f"{name} does not mount the DAGs folder at {dags_path}"
+        assert (mounts[dags_path] == ["ro"]) == (name in AIRFLOW_SERVICES), f"{name}: DAGs folder read-only for Airflow"
+    assert "airflowignore" not in json.dumps(compose)
     for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES[1:]):
         targets = [_resolve(volume).split(":")[1] for volume in services[name]["volumes"]]
         assert "/flowui/venvs" in targets, f"{name} does not mount the virtualenvs"

@@ -8,7 +8,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
 
 from flowui_runtime import contracts
-from flowui_runtime.kubernetes import build_pod
+from flowui_runtime.kubernetes import build_pod, tenant_secret
 
 STORAGE_ROOT = Path("/mnt/flowui/acme")
 REF = {"repository": "flowui-bundled", "name": "train_model", "version": "1.2.0", "commit": "abc123"}
@@ -98,8 +98,8 @@ def test_it_serialises_to_a_valid_pod_manifest_with_configured_names(monkeypatch
     assert manifest["spec"]["volumes"][0]["persistentVolumeClaim"] == {"claimName": "efs-acme"}
     refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
     assert refs == [
-        {"name": "acme-operator-secrets", "key": "API_TOKEN"},
-        {"name": "acme-operator-secrets", "key": "DB_PASSWORD"},
+        {"name": "acme-operator-secrets", "key": "API_TOKEN", "optional": True},
+        {"name": "acme-operator-secrets", "key": "DB_PASSWORD", "optional": True},
     ]
     # Pod names differ per run, so retries of other runs never collide.
     other = build_pod(_spec(), storage_root=STORAGE_ROOT, tenant="acme", dag_id="acme__train_flow", run_id="other")
@@ -131,3 +131,24 @@ def test_it_fails_a_kubernetes_task_clearly_when_the_provider_is_missing(tmp_pat
     outcome = json.loads(completed.stdout.strip().splitlines()[-1])
     assert outcome["state"] == "failed"
     assert "Kubernetes mode needs apache-airflow-providers-cncf-kubernetes" in outcome["error"]
+
+
+def test_it_builds_the_tenant_secret_the_pods_reference(monkeypatch):
+    """The tenant's V1Secret holds its values under the keys the pod's secretKeyRefs name, in the pod's
+    namespace and under the same (configured) name; nothing of another tenant."""
+    import base64
+
+    monkeypatch.setenv("FLOWUI_K8S_NAMESPACE", "tenants")
+    monkeypatch.setenv("FLOWUI_K8S_SECRET_NAME", "{tenant}-operator-secrets")
+    secret = tenant_secret("acme", {"DB_PASSWORD": "pw-ä", "API_TOKEN": "tok-123"})
+    manifest = ApiClient().sanitize_for_serialization(secret)
+    assert (manifest["kind"], manifest["type"]) == ("Secret", "Opaque")
+    assert manifest["metadata"]["name"] == "acme-operator-secrets"
+    assert manifest["metadata"]["labels"]["flowui/tenant"] == "acme"
+    decoded = {k: base64.b64decode(v).decode() for k, v in manifest["data"].items()}
+    assert decoded == {"API_TOKEN": "tok-123", "DB_PASSWORD": "pw-ä"}
+    pod = ApiClient().sanitize_for_serialization(_pod())
+    refs = [e["valueFrom"]["secretKeyRef"] for e in pod["spec"]["containers"][0]["env"] if "valueFrom" in e]
+    assert {(r["name"], r["key"]) for r in refs} == {(manifest["metadata"]["name"], k) for k in decoded}
+    assert pod["metadata"]["namespace"] == manifest["metadata"]["namespace"]
+    assert tenant_secret("globex", {}).metadata.name == "globex-operator-secrets"

@@ -1,7 +1,7 @@
 """The runtime in local mode inside the real Airflow started by the test suite.
 
 DAG files are written the way the platform writes them (data handed to flowui_runtime.dag.build_dag) into
-VOLUME/acme/airflow/dags/, runs are triggered and watched through flowui.lib.airflow.AirflowClient.
+FLOWUI_DAGS_DIR/acme/ (the platform's DAGs folder, outside the tenant's storage), runs are triggered and watched through flowui.lib.airflow.AirflowClient.
 All DAGs of this module are deployed and triggered together once, so Airflow runs them in parallel.
 """
 
@@ -17,7 +17,8 @@ import pytest
 from django.conf import settings
 
 from flowui.lib.airflow import AirflowClient
-from flowui_runtime import contracts
+from flowui_runtime import contracts, sandbox
+from flowui_runtime.secrets import write_tenant_secrets
 from tests.runtime_fixtures import support
 
 pytestmark = [pytest.mark.airflow]
@@ -25,8 +26,7 @@ pytestmark = [pytest.mark.airflow]
 
 @pytest.fixture(scope="module")
 def _volume():
-    # devstack's AirflowInstance writes .airflowignore before creating its DAGs folder; without a database
-    # fixture nobody has created the volume yet.
+    # Without a database fixture nobody has created the volume yet.
     Path(settings.VOLUME_MOUNT_PATH_HOST).mkdir(parents=True, exist_ok=True)
 
 
@@ -42,9 +42,9 @@ def deployed(_volume, _airflow_settings):
         for name in ("rt_load", "rt_transform", "rt_chart", "rt_fail", "rt_sleep")
     }
     secret_name = f"RT_TOKEN_{suffix}".upper()
-    from airflow_client.client import VariableApi, VariableBody
-
-    client.call(lambda api: VariableApi(api.client).post_variable(VariableBody(key=secret_name, value="s3cret")))
+    # The tenant's secrets file, as the platform writes it (tenants.services_secrets); tests/test_runtime_secrets.py
+    # covers secrets across tenants, Airflow Variables and the worker's environment.
+    write_tenant_secrets(settings.FLOWUI_SECRETS_DIR, "acme", {secret_name: "s3cret"})
 
     specs = {
         "pipeline": support.dag_spec(
@@ -132,25 +132,58 @@ def deployed(_volume, _airflow_settings):
         ],
     )  # fmt: skip
 
+    # A hostile operator: what it tries must fail (test_it_keeps_a_hostile_operator_in_its_sandbox).
+    hostile_ref = support.operator_install(storage_root, "rt_hostile")
+    volume = Path(settings.VOLUME_MOUNT_PATH_HOST)
+    (volume / "globex" / "dataset").mkdir(parents=True, exist_ok=True)
+    (volume / "globex" / "dataset" / "secret.csv").write_text("globex only\n")
+    forged = Path(settings.FLOWUI_TEST_VAR) / f"forged-{suffix}.json"
+    forged.write_text('{"status": "success", "output": {"forged": true}}')
+    dags_folder = Path(settings.FLOWUI_DAGS_DIR) / "acme"
+    hostile_targets = {
+        "read_other_tenant": str(volume / "globex" / "dataset" / "secret.csv"),
+        "list_volume": str(volume),
+        "read_checkout": str(Path(settings.BASE_DIR) / "README.md"),
+        "list_airflow_home": str(instance.home),
+        "list_git_cache": str(settings.FLOWUI_GIT_CACHE_DIR),
+        "write_dag_folder": str(dags_folder / f"acme__planted_{suffix}.py"),
+        "write_old_dag_folder_in_view": f"{sandbox.INSIDE_STORAGE}/airflow/dags/acme__planted_{suffix}.py",
+        "write_host_tmp": f"/tmp/flowui-planted-{suffix}.py",
+    }
+    hostile_ports = {"postgres": 5432, "redis": 6379, "airflow_api": instance.port}
+    specs["hostile"] = support.dag_spec(
+        f"acme__rt_hostile_{suffix}",
+        storage_root,
+        tasks=[
+            support.task(
+                "probe", hostile_ref, {"targets": {"value": hostile_targets}, "ports": {"value": hostile_ports}}
+            ),
+            support.task("forge", hostile_ref, {"forge_result_from": {"value": str(forged)}}),
+        ],
+    )
+
     for spec in specs.values():
-        support.dag_file_write(storage_root, spec)
+        support.dag_file_write(Path(settings.FLOWUI_DAGS_DIR) / "acme", spec)
     support.dags_wait(client, [spec["dag_id"] for spec in specs.values()])
     conf = {"pipeline": {"rows": 4}}
     runs = {
         key: (spec["dag_id"], support.trigger(client, spec["dag_id"], conf.get(key))) for key, spec in specs.items()
     }
-    yield {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name, "venv": venv}
+    yield {"client": client, "storage_root": storage_root, "runs": runs, "secret_name": secret_name, "venv": venv,
+           "hostile_targets": hostile_targets}  # fmt: skip
     shutil.rmtree(venv, ignore_errors=True)
 
 
 def fake_venv(venvs_dir: Path, name: str) -> Path:
-    """A virtualenv sharing Airflow's site-packages: its own pyvenv.cfg and bin/python, lib linked."""
+    """A virtualenv with Airflow's site-packages: its own pyvenv.cfg and bin/python, lib hard-linked (the
+    sandbox mounts the venv folder alone, so a symlink out of it would lead nowhere)."""
     airflow_venv = Path(__file__).resolve().parent.parent / ".airflow-venv"
     venv = venvs_dir / name
     (venv / "bin").mkdir(parents=True, exist_ok=True)
     shutil.copy(airflow_venv / "pyvenv.cfg", venv / "pyvenv.cfg")
     (venv / "bin" / "python").symlink_to((airflow_venv / "bin" / "python").resolve())
-    (venv / "lib").symlink_to(airflow_venv / "lib")
+    shutil.copytree(airflow_venv / "lib", venv / "lib", symlinks=True, copy_function=os.link)
+    (venv / "rt-test-venv").touch()
     (venv / contracts.VENV_READY_MARKER).touch()
     return venv
 
@@ -188,7 +221,9 @@ def test_it_runs_load_transform_chart_to_success_passing_outputs_downstream(depl
     assert load["status"] == "success" and load["files"] == ["data_file"]
     assert load["output"]["data_file"] == (folders["load"] / "data.csv").relative_to(root).as_posix()
     transform_input = json.loads((folders["transform"] / contracts.INPUT_FILE).read_text())
-    assert transform_input == {"data_file": str(folders["load"] / "data.csv"), "factor": 3}
+    # The operator sees the tenant's storage at the sandbox's neutral path, never the host's.
+    inside_load = f"{sandbox.INSIDE_STORAGE}/{folders['load'].relative_to(root).as_posix()}"
+    assert transform_input == {"data_file": f"{inside_load}/data.csv", "factor": 3}
     assert (folders["load"] / "data.csv").read_text() == "n\n1\n2\n3\n4\n"
 
     # transform's total (3 * (1+2+3+4)) and scaled file reached chart.
@@ -213,7 +248,7 @@ def test_it_runs_the_bundled_load_filter_chart_operators_in_their_group_venvs(de
     transform = _result(deployed, dag_id, run_id, "transform")
     assert (transform["output"]["rows_in"], transform["output"]["rows_out"]) == (6, 4)
     transform_input = json.loads((contracts.run_dir(root, dag_id, run_id, "transform") / "input.json").read_text())
-    assert transform_input["dataset_path"] == str(root / load["output"]["dataset_path"])
+    assert transform_input["dataset_path"] == f"{sandbox.INSIDE_STORAGE}/{load['output']['dataset_path']}"
     chart = _result(deployed, dag_id, run_id, "chart")
     assert chart["output"]["points"] == 4
     chart_folder = contracts.run_dir(root, dag_id, run_id, "chart")
@@ -255,10 +290,11 @@ def test_it_kills_an_operator_and_its_children_on_timeout(deployed):
     log = support.task_log(client, dag_id, run_id, "nap")
     assert "timed out after 3 s" in log
     folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "nap")
-    pids = [int(pid) for pid in (folder / "pids.txt").read_text().split()]
-    assert len(pids) == 2
-    for pid in pids:
-        assert not _alive(pid), f"process {pid} survived the timeout"
+    assert len((folder / "pids.txt").read_text().split()) == 2  # the operator and its child were running
+    # Their pids are of the sandbox's pid namespace: find them on the host by the run folder in their argv.
+    marker = (folder / "marker.txt").read_text().strip()
+    survivors = [pid for pid in _pids_with_argument(marker) if _alive(pid)]
+    assert not survivors, f"processes {survivors} survived the timeout"
 
 
 def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_venv(deployed):
@@ -266,16 +302,52 @@ def test_it_gives_the_operator_a_clean_environment_its_secrets_and_its_group_ven
     assert state == "success"
     assert _result(deployed, dag_id, run_id, "with_secret")["output"]["secret_seen"] is True
     in_venv = _result(deployed, dag_id, run_id, "in_venv")["output"]
-    assert in_venv["executable"] == str(contracts.venv_python(deployed["venv"].parent, deployed["venv"].name))
+    # The group's venv (or Airflow's when the group has none) is mounted at the sandbox's neutral path.
+    assert in_venv["executable"] == f"{sandbox.INSIDE_VENV}/bin/python" and in_venv["venv_marker"] is True
     without = _result(deployed, dag_id, run_id, "without_secret")["output"]
-    assert ".airflow-venv" in without["executable"]  # no group venv: Airflow's interpreter
+    assert without["executable"] == f"{sandbox.INSIDE_VENV}/bin/python" and without["venv_marker"] is False
     # Neither a forked nor a fresh interpreter can import the platform (Django apps) next to the runtime.
     assert in_venv["platform_importable"] is False and without["platform_importable"] is False
     assert without["secret_seen"] is False
     allowed = {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "PYTHONUNBUFFERED", "FLOWUI_RUN_DIR",
-               "FLOWUI_STORAGE_ROOT", "LC_CTYPE"}  # fmt: skip
+               "FLOWUI_STORAGE_ROOT", "LC_CTYPE", "TMPDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE",
+               "PWD"}  # fmt: skip
     # The worker has AIRFLOW_* and FLOWUI_VENVS_DIR (conftest) among others: none of them reach the operator.
     assert set(without["environment"]) <= allowed, sorted(set(without["environment"]) - allowed)
+
+
+def test_it_keeps_a_hostile_operator_in_its_sandbox(deployed):
+    dag_id, run_id, state = _finished(deployed, "hostile")
+    client = deployed["client"]
+    assert support.task_states(client, dag_id, run_id) == {"probe": "success", "forge": "failed"}
+    output = _result(deployed, dag_id, run_id, "probe")["output"]
+    reached = {name: outcome for name, outcome in output["probes"].items() if not outcome.startswith("blocked")}
+    # Its own /tmp is a private tmpfs: writing there is allowed and lands nowhere on the host.
+    assert reached.keys() <= {"write_host_tmp"}, reached
+    assert len(output["probes"]) == len(deployed["hostile_targets"]) + 5
+    for name, path in deployed["hostile_targets"].items():
+        if name.startswith("write_") and not path.startswith(sandbox.INSIDE_ROOT):
+            assert not Path(path).exists(), f"{name}: {path} was written"
+    assert output["secrets_in_proc"] is False
+    assert max(output["visible_pids"]) < 50, output["visible_pids"]  # only its own pid namespace
+
+    # A result.json pointing at a file of the host is refused, not read: the forged output never reaches XCom.
+    log = support.task_log(client, dag_id, run_id, "forge")
+    assert "the operator's result is refused" in log, log[-2000:]
+    folder = contracts.run_dir(deployed["storage_root"], dag_id, run_id, "forge")
+    assert (folder / contracts.RESULT_FILE).is_symlink()
+
+
+def _pids_with_argument(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
 
 
 def _alive(pid: int) -> bool:

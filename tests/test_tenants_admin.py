@@ -140,6 +140,9 @@ def test_it_lists_and_creates_tenants_through_the_platform_api(staff_client, dja
     detail = staff_client.get("/api/tenants/api_new/").json()
     assert [s["state"] for s in detail["steps"]] == ["done", "done", "done"]
     assert detail["resources"]["storage_root"].endswith("/api_new")
+    # The DAG folder the API reports is the platform's, outside the tenant's storage root.
+    assert detail["airflow"]["dags_folder"] == str(Path(settings.FLOWUI_DAGS_DIR) / "api_new")
+    assert not Path(detail["airflow"]["dags_folder"]).is_relative_to(detail["resources"]["storage_root"])
     listing = staff_client.get("/api/tenants/").json()["results"]
     assert "api_new" in [t["schema_name"] for t in listing]
     assert staff_client.post("/api/tenants/api_new/retry/").json()["resumed_at"] is None
@@ -157,3 +160,30 @@ def test_it_refuses_the_platform_api_to_non_staff(db, tenant_a, make_user):
     client.force_login(user)
     assert client.get("/api/tenants/").status_code == 403
     assert Client(HTTP_HOST="localhost").get("/api/tenants/").status_code == 403
+
+
+def test_it_refuses_double_underscores_in_schema_names_everywhere(staff_client):
+    """DAG ids are `<schema>__<slug>`: a tenant `acme__x` could otherwise claim tenant acme's DAG ids."""
+    from io import StringIO
+
+    from django.core.exceptions import ValidationError
+    from django.core.management import CommandError, call_command
+
+    message = "&#x27;__&#x27; (two underscores) is not allowed"
+    with pytest.raises(ValidationError) as err:
+        tenant_create(schema_name="acme__x", name="x", provision=False)
+    assert "two underscores" in err.value.message_dict["schema_name"][0]
+
+    page = staff_client.post(
+        "/admin/tenants/tenant/add/", {"schema_name": "adm__two", "name": "Two", "airflow_mode": "shared"}
+    )
+    assert page.status_code == 200 and message in page.content.decode()
+
+    api = staff_client.post(
+        "/api/tenants/", {"schema_name": "api__two", "name": "Two"}, content_type="application/json"
+    )
+    assert api.status_code == 400 and "two underscores" in api.content.decode()
+
+    with pytest.raises(CommandError, match="two underscores"):
+        call_command("tenant_create", "cli__two", "Two", stdout=StringIO())
+    assert not Tenant.objects.filter(schema_name__contains="__").exists()

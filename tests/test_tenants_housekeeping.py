@@ -52,6 +52,7 @@ def _make_run(root: Path, dag: str, run: str, *, age_s: float) -> dict[str, str]
 def _fresh_storage(schema: str) -> None:
     """The database rolls back after each test, files do not: start each test from an empty folder."""
     shutil.rmtree(Path(settings.VOLUME_MOUNT_PATH_HOST) / schema, ignore_errors=True)
+    shutil.rmtree(Path(settings.FLOWUI_DAGS_DIR) / schema, ignore_errors=True)
 
 
 @pytest.fixture
@@ -157,6 +158,9 @@ def test_it_archives_a_tenant_before_deleting_it_and_only_on_confirmation(db, dj
         tenant = tenant_create(schema_name="hk_delete", name="Delete me")
     root = tenant_storage_root(tenant=tenant)
     (root / "dataset" / "data.csv").write_text("a,b\n1,2\n")
+    # Its DAG files live in the platform's DAGs folder, outside its storage: archived and removed with it.
+    dags = Path(settings.FLOWUI_DAGS_DIR) / "hk_delete"
+    (dags / "hk_delete__etl.py").write_text("# a deployed DAG\n")
 
     first = tenant_delete(tenant=tenant)
 
@@ -167,13 +171,15 @@ def test_it_archives_a_tenant_before_deleting_it_and_only_on_confirmation(db, dj
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         assert "hk_delete/storage/dataset/data.csv" in names
+        assert "hk_delete/dags/hk_delete__etl.py" in names
         assert "hk_delete/database/django_migrations.csv" in names
     assert TenantResources.objects.get(tenant=tenant).archive_sha256 == _sha(archive)
 
     second = tenant_delete(tenant=tenant, confirm=True)
 
     assert second["archive"] == first["archive"]  # archived once
-    assert not schema_exists("hk_delete") and not root.exists()
+    assert not schema_exists("hk_delete") and not root.exists() and not dags.exists()
+    assert f"DAG folder {dags}" in second["removed"]
     assert not Tenant.objects.filter(schema_name="hk_delete").exists()
     assert archive.exists()
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
@@ -20,6 +25,8 @@ from tenants.services import (
     tenant_reactivate,
     tenant_suspend,
 )
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _states(tenant):
@@ -81,9 +88,12 @@ def test_it_provisions_local_storage_and_shared_airflow(db, django_capture_on_co
     root = tenant_storage_root(tenant=tenant)
     for folder in STORAGE_FOLDERS:
         assert (root / folder).is_dir()
+    assert not (root / "airflow" / "dags").exists()  # DAG files no longer live in the tenant's storage
+    dags = Path(settings.FLOWUI_DAGS_DIR) / "local_one"
+    assert dags.is_dir() and tenant.provisioning_steps.get(name="storage").output["dags_folder"] == str(dags)
     airflow_step = tenant.provisioning_steps.get(name="airflow")
     assert airflow_step.output["dag_id_prefix"] == "local_one__" == tenant_dag_id_prefix(tenant=tenant)
-    assert airflow_step.output["dags_folder"] == str(root / "airflow" / "dags")
+    assert airflow_step.output["dags_folder"] == str(dags)
     for step in tenant.provisioning_steps.all():
         assert step.started_at and step.finished_at and step.attempts == 1
     # Once done, a retry enqueues nothing and changes nothing.
@@ -102,6 +112,51 @@ def test_it_keeps_tenants_storage_apart(db, tenant_a, tenant_b, django_capture_o
     for tenant in (one, two):
         out = tenant.provisioning_steps.get(name="storage").output
         assert out["storage_root"].endswith(f"/{tenant.schema_name}")
+
+
+def test_it_keeps_the_dags_folder_out_of_every_tenants_storage(
+    db, tenant_a, tenant_b, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Whatever Airflow parses runs as code: no operator that can write a tenant's storage (local sandbox, Batch
+    access point, Kubernetes PVC mount the storage root) may reach the folder Airflow parses."""
+    import devstack.__main__ as devstack_main
+
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = tenant_create(schema_name="dags_apart", name="DAGs apart")
+    dedicated = tenant_create(
+        schema_name="dags_dedicated",
+        name="Dedicated",
+        airflow_mode="dedicated",
+        airflow_url="http://127.0.0.1:9",
+        airflow_dags_path=str(tmp_path / "dedicated-dags"),
+        provision=False,
+    )
+    tenants = [tenant_a, tenant_b, fresh, dedicated]
+    dags_dir = Path(settings.FLOWUI_DAGS_DIR).resolve()
+    volume = Path(settings.VOLUME_MOUNT_PATH_HOST).resolve()
+    assert not dags_dir.is_relative_to(volume) and not volume.is_relative_to(dags_dir)
+    for tenant in tenants:
+        folder = tenant_dags_folder(tenant=tenant).resolve()
+        assert not folder.is_relative_to(volume), tenant.schema_name
+        for other in tenants:
+            assert not folder.is_relative_to(tenant_storage_root(tenant=other).resolve()), (tenant, other)
+    assert tenant_dags_folder(tenant=fresh).resolve() == dags_dir / "dags_apart"
+    assert tenant_dags_folder(tenant=dedicated) == tmp_path / "dedicated-dags"  # its own setting is kept
+    assert "airflow/dags" not in STORAGE_FOLDERS
+    # The folder `make run`'s Airflow parses is FLOWUI_DAGS_DIR (the tests' Airflow: test_workflows_airflow).
+    monkeypatch.setattr(devstack_main, "VAR", tmp_path / "var")
+    monkeypatch.setenv("FLOWUI_DAGS_DIR", str(tmp_path / "platform-dags"))
+    assert devstack_main.dev_airflow().dags_folder == tmp_path / "platform-dags"
+    monkeypatch.delenv("FLOWUI_DAGS_DIR")
+    assert devstack_main.dev_airflow().dags_folder == REPO / "var" / "dags"
+
+
+def test_it_refuses_a_dags_folder_inside_the_tenants_storage(tmp_path):
+    env = {**os.environ, "VOLUME_MOUNT_PATH_HOST": str(tmp_path / "volume"),
+           "FLOWUI_DAGS_DIR": str(tmp_path / "volume" / "dags"), "DJANGO_SETTINGS_MODULE": "flowui.settings"}
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "FLOWUI_DAGS_DIR" in done.stderr and "overlaps VOLUME_MOUNT_PATH_HOST" in done.stderr
 
 
 def test_it_records_a_failed_step_and_resumes_on_retry(db, settings, tmp_path, django_capture_on_commit_callbacks):
@@ -135,6 +190,17 @@ def test_it_rejects_bad_tenant_input_with_clear_errors(db):
     with pytest.raises(ValidationError) as err:
         tenant_create(schema_name="base_tenant", name="x")
     assert "schema_name" in err.value.message_dict
+    # A dedicated Airflow's DAG folder inside the tenants' storage would let operators plant DAG files.
+    for path in (str(Path(settings.VOLUME_MOUNT_PATH_HOST) / "dedicated_in_volume" / "dags"), "relative/dags"):
+        with pytest.raises(ValidationError) as err:
+            tenant_create(
+                schema_name="dedicated_in_volume",
+                name="x",
+                airflow_mode="dedicated",
+                airflow_url="http://127.0.0.1:9",
+                airflow_dags_path=path,
+            )
+        assert "airflow_dags_path" in err.value.message_dict
 
 
 def test_it_fails_the_airflow_step_when_a_dedicated_airflow_does_not_answer(db, tmp_path):

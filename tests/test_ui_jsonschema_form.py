@@ -76,6 +76,61 @@ def test_it_escapes_values_and_descriptions():
     assert "<script>" not in html and "&lt;b&gt;" in html
 
 
+HOSTILE = '1" onmouseover="alert(1)'
+SCRIPT = "<script>alert(1)</script>"
+
+
+def hostile_schema() -> dict:
+    """An operator's input schema written by an attacker: every value the form shows is a payload."""
+    return {
+        "title": SCRIPT,
+        "required": ["n"],
+        "properties": {
+            "n": {"type": "integer", "minimum": HOSTILE, "maximum": HOSTILE, "exclusiveMinimum": HOSTILE,
+                  "multipleOf": HOSTILE, "title": SCRIPT, "description": SCRIPT, "default": HOSTILE},
+            "x": {"type": "number", "minimum": 1, "maximum": HOSTILE, "title": HOSTILE},
+            "s": {"type": "string", "maxLength": HOSTILE, "minLength": HOSTILE, "pattern": SCRIPT,
+                  "placeholder": HOSTILE, "title": f"{SCRIPT}{HOSTILE}", "default": SCRIPT, "format": HOSTILE},
+            "code": {"type": "string", "widget": "code", "language": HOSTILE, "default": SCRIPT},
+            "e": {"enum": [SCRIPT, HOSTILE, 1], "title": SCRIPT, "default": SCRIPT, "description": HOSTILE},
+            "c": {"const": SCRIPT},
+            "obj": {"type": "object", "title": SCRIPT, "description": SCRIPT, "properties": {
+                SCRIPT: {"type": "integer", "minimum": HOSTILE, "title": HOSTILE},
+                "inner": {"type": "string", "description": SCRIPT, "default": HOSTILE},
+            }},
+            "arr": {"type": "array", "items": {"type": "string", "title": SCRIPT, "maxLength": HOSTILE},
+                    "default": [SCRIPT, HOSTILE]},
+            "free": {"title": SCRIPT, "default": {"k": SCRIPT}},
+            f'{HOSTILE}{SCRIPT}': {"type": "boolean", "title": HOSTILE},
+        },
+    }
+
+
+def assert_no_payload(html: str) -> None:
+    assert "<script" not in html.lower()
+    assert 'onmouseover="' not in html and "onmouseover='" not in html
+    # Every attribute value is quoted and the payload's quote is escaped, so no attribute can start inside one.
+    assert '" onmouseover' not in html
+
+
+def test_it_escapes_every_schema_provided_value():
+    schema = hostile_schema()
+    html = str(render_form(schema, inputs={}, errors={"n": [SCRIPT], "__all__": [HOSTILE], SCRIPT: [SCRIPT]}))
+    assert_no_payload(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # titles, enum labels, defaults: shown as text
+    assert "&quot; onmouseover=&quot;alert(1)" in html
+    assert 'min="1"' in html  # a numeric bound still renders; the string ones are dropped
+    assert 'min="1&quot;' not in html and 'maxlength="1' not in html
+
+    # Posting values back (and failing validation) does not reflect a payload nor crash on string bounds.
+    inputs, errors = parse_form(schema, qd([("in.n", "5"), ("in.x", "2"), ("in.s", SCRIPT), ("in.e", SCRIPT),
+                                            ("in.code", SCRIPT), ("in.arr.0", SCRIPT)]))
+    assert inputs["n"] == {"value": 5} and inputs["e"] == {"value": SCRIPT}
+    rendered = str(render_form(schema, inputs=inputs, errors=errors))
+    assert_no_payload(rendered)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in rendered
+
+
 def test_it_parses_literals_with_types_and_reports_bad_values_per_field():
     inputs, errors = parse_form(SCHEMA, qd([
         ("in.title", "Sales"), ("in.bins", "500"), ("in.scale", "2.5"), ("in.normalise", "false"),

@@ -102,6 +102,9 @@ def test_it_creates_a_workflow_and_opens_the_editor(tenant_a, tenant_client, edi
     assert 'id="canvas"' in page and "Load CSV" in page and "Chart" in page  # palette from the registry
     assert 'data-can-edit="true"' in page and "drawflow.min.js" in page
     assert client.post("/workflows/new/", {"name": " "}).status_code == 400
+    # The slug (and so the DAG id `<schema>__<slug>`) never gets the separator, whatever the name.
+    response = client.post("/workflows/new/", {"name": "sales__daily"})
+    assert response.status_code == 302 and "__" not in response["Location"].split("/")[2]
 
 
 def test_it_shows_a_viewer_the_editor_read_only(tenant_a, tenant_client, viewer_user, workflow_factory, operators):
@@ -338,26 +341,37 @@ def test_it_keeps_secret_values_write_only(tenant_a, tenant_client, make_user):
 
     stored = TenantSecret.objects.get(tenant=tenant_a, name="API_TOKEN")
     assert "s3cr3t" not in stored.value_encrypted and stored.value == "s3cr3t-value"
-    bad = client.post("/settings/secrets/", {"name": "lower case", "value": "x"})
-    assert bad.status_code == 400 and "upper-case" in bad.content.decode()
+    # Published where operators read it: the tenant's platform-only secrets file (flowui_runtime.secrets).
+    from tenants.services_secrets import secrets_file_path
+
+    assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {"API_TOKEN": "s3cr3t-value"}
+    for bad_name in ("lower case", "PYTHONPATH", "LD_PRELOAD"):  # the same rule as operator metadata
+        bad = client.post("/settings/secrets/", {"name": bad_name, "value": "x"})
+        assert bad.status_code == 400 and "letters, digits and" in bad.content.decode()
     client.post("/settings/secrets/API_TOKEN/delete/")
     assert not TenantSecret.objects.filter(tenant=tenant_a).exists()
+    assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {}
 
 
-def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_user, operators, git_repo):
+def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_user, operators, git_repo, git_http):
     admin = make_user("ada", tenant=tenant_a, role="admin")
     client = tenant_client(tenant_a, admin)
     page = client.get("/settings/repositories/").content.decode()
     assert "UI operators" in page and "platform" in page
     path, _ = git_repo({"README.md": "operators"})
-    response = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}",
+    # A tenant's repository is fetched over http(s) only; the portal shows why a local one is refused.
+    refused = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}",
+                                                      "source": "git", "ref": "main"})
+    assert refused.status_code == 400 and "file:// URLs are for platform-wide repositories only" in refused.content.decode()
+    git_http.allow()
+    response = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": git_http.url(),
                                                        "source": "git", "ref": "main"})
     assert response.status_code == 302
     from registry.models import Repository
 
     repository = Repository.objects.get(slug="acme-ops")
     assert repository.tenant_id == tenant_a.pk
-    duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": f"file://{path}",
+    duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": git_http.url(),
                                                         "source": "git", "ref": "main"})
     assert duplicate.status_code == 400 and "exists already" in duplicate.content.decode()
     assert client.post("/settings/repositories/acme-ops/pin/", {"ref": "v1.2.0"}).status_code == 302
@@ -439,3 +453,50 @@ def test_it_asks_for_run_params_with_their_defaults(tenant_a, tenant_client, edi
     assert bad.status_code == 400 and "Enter an integer." in bad.content.decode()
     undeployed = client.post(f"/workflows/{workflow.slug}/run/", {"param_limit": "6"})
     assert undeployed.status_code == 400 and "Deploy the workflow before running it." in undeployed.content.decode()
+
+
+def test_it_never_follows_a_symlink_planted_in_a_run_folder(
+    tenant_a, tenant_b, tenant_client, viewer_user, workflow_factory, operators
+):
+    """The portal serves results through workflows.results, like the API: only the task's own folder, no
+    symlink anywhere on the path, `..` refused; result.json outputs naming planted links show as missing."""
+    from tenants.selectors import tenant_storage_root
+    from tests.workflows_support import HOSTILE_SECRET, hostile_run_folder
+    from workflows.selectors import workflow_dag_id
+
+    workflow = workflow_factory(spec=chain_spec(2))
+    root = tenant_storage_root(tenant=tenant_a)
+    dag_id = workflow_dag_id(tenant=tenant_a, workflow=workflow)
+    planted = hostile_run_folder(root, tenant_storage_root(tenant=tenant_b), dag_id)
+    task = planted["task"]
+    relative = task.relative_to(root).as_posix()
+    files = {"csv": "real/data.csv", "passwd": "passwd.txt", "other": "other.txt", "via": "real_link/data.csv",
+             "up": "../../../../../etc/passwd"}
+    (task / "result.json").unlink()
+    (task / "result.json").write_text(json.dumps({
+        "status": "success", "error": None, "files": list(files),
+        "output": {field: f"{relative}/{path}" for field, path in files.items()},
+    }))
+    client = tenant_client(tenant_a, viewer_user)
+    base = f"/workflows/{workflow.slug}/runs/manual__1/tasks"
+
+    body = client.get(f"{base}/a/results/").content.decode()
+    assert "<td>1</td>" in body  # the real CSV still renders as a table
+    assert HOSTILE_SECRET not in body and "root:" not in body
+    for relative_path, content in planted["good"].items():
+        for path in (relative_path, f"{relative}/{relative_path}"):  # task-relative or as result.json has it
+            response = client.get(f"{base}/a/files/", {"path": path})
+            assert response.status_code == 200, path
+            assert b"".join(response.streaming_content) == (
+                content if relative_path != "result.json" else (task / "result.json").read_bytes()
+            )
+    for evil in [*planted["evil"], *(f"{relative}/{e}" for e in planted["evil"])]:
+        response = client.get(f"{base}/a/files/", {"path": evil})
+        assert response.status_code == 404, evil
+        assert HOSTILE_SECRET.encode() not in response.content and b"root:" not in response.content
+    for task_id, path in (("b", "result.json"), ("c", "secret.txt"), ("c", "result.json")):
+        assert client.get(f"{base}/{task_id}/files/", {"path": path}).status_code == 404, (task_id, path)
+        page = client.get(f"{base}/{task_id}/results/").content.decode()
+        assert HOSTILE_SECRET not in page and f"No results for {task_id} yet." in page
+    evil_run = client.get(f"/workflows/{workflow.slug}/runs/manual__evil/tasks/a/files/", {"path": "etc/passwd"})
+    assert evil_run.status_code == 404

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tenants.selectors import tenant_storage_root
@@ -65,11 +66,15 @@ def result_json(client, slug: str, run_id: str, task_id: str, name: str = "resul
 
 @pytest.fixture
 def bundled(db):
-    from registry.services import repository_create, repository_sync_now
+    from registry.services import dependency_venv_ensure, repository_create, repository_sync_now
 
     repository = repository_create(slug="flowui-bundled-wf", name="Bundled", url=f"file://{REPO}")
     sync = repository_sync_now(repository=repository)
     assert sync.state == "done", sync.error
+    # A deploy never builds venvs in its request (a Celery task does, and on_commit tasks do not run in these
+    # tests): build the group of the operators used here first, as the post-sync autobuild would.
+    for group in repository.dependency_groups.filter(name="data"):
+        dependency_venv_ensure(group)
     return repository
 
 
@@ -171,8 +176,10 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     from flowui.lib.airflow import AirflowError
     from workflows.services import airflow_dag_delete
 
-    dag_file = tenant_storage_root(tenant=tenant_a) / "airflow" / "dags" / f"{dag_id}.py"
-    assert dag_file.exists()
+    # The DAG file lies in the platform's DAGs folder, which Airflow parses, not in the tenant's storage.
+    dag_file = Path(settings.FLOWUI_DAGS_DIR) / "acme" / f"{dag_id}.py"
+    assert dag_file.exists() and Path(airflow.dags_folder) == Path(settings.FLOWUI_DAGS_DIR)
+    assert not any(tenant_storage_root(tenant=tenant_a).rglob(f"{dag_id}.py"))
     assert client.delete(f"/api/workflows/{slug}/").status_code == 204
     assert not dag_file.exists()
 

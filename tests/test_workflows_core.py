@@ -183,3 +183,12 @@ def test_it_validates_with_a_query_count_that_does_not_grow_with_nodes(tenant_a,
         assert not has_errors(errors), errors
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_it_refuses_double_underscores_in_slugs(tenant_a, editor):
+    with tenant_context(tenant_a):
+        with pytest.raises(services.WorkflowInvalid) as err:
+            services.workflow_create(name="Two", user=editor, slug="a__b")
+        assert "'__' is not allowed" in err.value.errors["workflow"][0]
+        for name in ("a__b", "__a__", "1__2", "x _ _ y", "a-_-b"):
+            assert "__" not in services.workflow_create(name=name, user=editor).slug, name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 import time
+from pathlib import Path
 from typing import Any
 
 ECHO_MODEL = '''
@@ -128,3 +129,61 @@ def wait_for(predicate, timeout_s: float = 60, interval_s: float = 0.25, what: s
             return last
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what} (last: {last!r})")
+
+
+# --- a run folder planted by hostile tenant code (results must never follow a symlink) -------------------
+HOSTILE_SECRET = "globex-only secret"
+
+
+def hostile_run_folder(storage: Path, other_storage: Path, dag_id: str, run_id: str = "manual__1") -> dict[str, Any]:
+    """Task `a` of run `run_id` with good files (result.json, real/data.csv, page.html) and every trick a task
+    could plant: symlinks to `/`, to /etc/passwd, to another tenant's file, a symlinked intermediate folder (even
+    one pointing inside the task folder), a symlinked result.json in task `b`, a task folder `c` that is a
+    symlink to the other tenant's task folder, and a run folder `manual__evil` that is a symlink to `/`.
+    Returns {"good": {path: bytes}, "evil": [paths relative to task a, each must be a 404]}."""
+    run = Path(storage) / "runs" / dag_id / run_id
+    task = run / "a"
+    (task / "real").mkdir(parents=True, exist_ok=True)
+    good = {
+        "result.json": json.dumps({"status": "success", "output": {"n": 1}, "files": []}).encode(),
+        "real/data.csv": b"a,b\n1,2\n",
+        "page.html": b"<p>ok</p>",
+    }
+    for relative, content in good.items():
+        (task / relative).write_bytes(content)
+    other_task = Path(other_storage) / "runs" / "globex__x" / "manual__1" / "a"
+    other_task.mkdir(parents=True, exist_ok=True)
+    (other_task / "secret.txt").write_text(HOSTILE_SECRET)
+    (other_task / "result.json").write_text(json.dumps({"status": "success", "output": {"secret": HOSTILE_SECRET}}))
+    links = {
+        "root": "/",
+        "passwd.txt": "/etc/passwd",
+        "other.txt": str(other_task / "secret.txt"),
+        "other_dir": str(other_task),
+        "real_link": str(task / "real"),  # inside the task folder, but a symlinked intermediate folder
+        "rel_link": "../../../../../..",
+    }
+    for name, target in links.items():
+        (task / name).symlink_to(target)
+    (task / "real" / "up.txt").symlink_to("../result.json")  # a relative link back inside: still a symlink
+    (run / "b").mkdir(parents=True, exist_ok=True)
+    (run / "b" / "result.json").symlink_to(other_task / "result.json")
+    (run / "c").symlink_to(other_task)
+    (run.parent / "manual__evil").symlink_to("/")
+    evil = [
+        "root",
+        "root/etc/passwd",
+        "passwd.txt",
+        "other.txt",
+        "other_dir/secret.txt",
+        "real_link/data.csv",
+        "rel_link/etc/passwd",
+        "real/up.txt",
+        "real/../result.json",
+        "../a/result.json",
+        "../../manual__1/a/result.json",
+        "./result.json",
+        "real//data.csv",
+        "/etc/passwd",
+    ]
+    return {"good": good, "evil": evil, "task": task, "other_task": other_task}

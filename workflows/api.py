@@ -395,11 +395,12 @@ class RunResultFileView(WorkflowApiView):
     def get(self, request, slug, run_id, task_id, path):
         """A result file, with a safe content type (HTML and SVG sandboxed by Content-Security-Policy)."""
         workflow = self.get_workflow(slug)
-        target = results.result_file_resolve(
+        opened = results.result_file_open(
             tenant=self.tenant, workflow=workflow, run_id=run_id, task_id=task_id, path=path
         )
-        response = FileResponse(target.open("rb"))
-        for header, value in results.result_headers(target.name).items():
+        response = FileResponse(opened.file)
+        for header, value in results.result_headers(opened.name).items():
             response[header] = value
+        response["Content-Length"] = str(opened.size)
         return response
 

@@ -79,6 +79,7 @@ def dag_spec_build(*, tenant, workflow: Workflow, version: WorkflowVersion) -> D
                 dependency_group=operator_version.dependency_group_name or "default",
                 image=operator_version.image or (group.image if group is not None else ""),
                 secrets=sorted(metadata.get("secrets") or []),
+                network=bool(metadata.get("network", False)),
                 upstream=_upstream(spec, node.id),
                 dependency_hash=group.requirements_hash if group is not None else "",
             )

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 SCALAR_TYPES = ("string", "integer", "number", "boolean")
@@ -156,6 +156,16 @@ def _fmt_number(value: Any) -> str:
     return str(value)
 
 
+def _is_number(value: Any) -> bool:
+    """A JSON number (a schema's bound or length), not a string or boolean posing as one."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _join(parts) -> SafeString:
+    """Concatenate HTML fragments; anything not already marked safe is escaped."""
+    return mark_safe("".join(str(conditional_escape(part)) for part in parts))
+
+
 # --- rendering --------------------------------------------------------------------------------
 def render_form(
     schema: dict | None,
@@ -193,7 +203,7 @@ def render_form(
         )
     if not properties:
         parts.append(format_html('<p class="help">{}</p>', "This operator takes no inputs."))
-    return mark_safe(head + "".join(parts))
+    return _join([head, *parts])
 
 
 def _errors_html(path: str, errors: dict, shown: set) -> tuple[str, str]:
@@ -298,15 +308,16 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
             path, dom_id, path, described, invalid, mark_safe(" checked") if value is True else "",
         )
     if kind in ("integer", "number"):
-        attrs = []
-        for key, attr in (("minimum", "min"), ("maximum", "max")):
-            if key in schema:
-                attrs.append(f' {attr}="{_fmt_number(schema[key])}"')
+        # Bounds come from the operator's schema (tenant code): only real numbers, always escaped.
+        attrs = format_html_join("", ' {}="{}"', (
+            (attr, _fmt_number(schema[key])) for key, attr in (("minimum", "min"), ("maximum", "max"))
+            if _is_number(schema.get(key))
+        ))
         step = "1" if kind == "integer" else "any"
         shown_value = "" if value is None else _fmt_number(value)
         return format_html(
             '<input type="number" id="{}" name="{}" value="{}" step="{}"{} aria-describedby="{}"{}{}>',
-            dom_id, path, shown_value, step, mark_safe("".join(attrs)), described, invalid, req,
+            dom_id, path, shown_value, step, attrs, described, invalid, req,
         )
     if kind == "string":
         widget = _widget(schema)
@@ -322,11 +333,11 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
         input_type = {"email": "email", "uri": "url", "date": "date", "date-time": "datetime-local",
                       "password": "password"}.get(schema.get("format", ""), "text")
         extra = ""
-        if "maxLength" in schema:
-            extra += f' maxlength="{int(schema["maxLength"])}"'
+        if _is_number(schema.get("maxLength")) and schema["maxLength"] >= 0:
+            extra = format_html(' maxlength="{}"', int(schema["maxLength"]))
         return format_html(
             '<input type="{}" id="{}" name="{}" value="{}"{} aria-describedby="{}"{}{}>',
-            input_type, dom_id, path, shown_value, mark_safe(extra), described, invalid, req,
+            input_type, dom_id, path, shown_value, extra, described, invalid, req,
         )
     if kind == "object" and schema.get("properties"):
         value = value if isinstance(value, dict) else {}
@@ -339,7 +350,7 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
                 sub_path, sub_rel, sub, sub_schema, root, value=value.get(sub, sub_schema.get("default")),
                 errors=errors, shown=shown, required=sub in sub_required and not sub_nullable,
             ))
-        return format_html('<fieldset class="nested" id="{}">{}</fieldset>', dom_id, mark_safe("".join(rows)))
+        return format_html('<fieldset class="nested" id="{}">{}</fieldset>', dom_id, _join(rows))
     if kind == "array":
         items_schema, _ = resolve(schema.get("items") or {}, root)
         item_kind = field_type(items_schema, root)
@@ -356,7 +367,7 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
                     errors=errors, shown=shown, required=False, css="item",
                 ))
             hint = format_html('<p class="help">{}</p>', "Fill the empty row to add an item; clear one to remove it.")
-            return format_html('<div class="array" id="{}">{}{}</div>', dom_id, mark_safe("".join(rows)), hint)
+            return format_html('<div class="array" id="{}">{}{}</div>', dom_id, _join(rows), hint)
     # Free-form: edit as JSON.
     text = "" if value is None else json.dumps(value, indent=2)
     return format_html(
@@ -566,23 +577,27 @@ def convert_scalar(raw: str, schema: dict, rel: str, errors: dict):
             return MISSING
         if value.is_integer() and "." not in raw and "e" not in raw.lower():
             value = int(value)
+    # Bounds come from the operator's schema (tenant code): a bound that is not a number is ignored.
+    def bound(key: str):
+        return schema[key] if _is_number(schema.get(key)) else None
+
     if kind in ("integer", "number"):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(f"Must be at least {_fmt_number(schema['minimum'])}.")
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(f"Must be at most {_fmt_number(schema['maximum'])}.")
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            problems.append(f"Must be greater than {_fmt_number(schema['exclusiveMinimum'])}.")
-        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-            problems.append(f"Must be less than {_fmt_number(schema['exclusiveMaximum'])}.")
-        if schema.get("multipleOf") and (value / schema["multipleOf"]) % 1:
-            problems.append(f"Must be a multiple of {_fmt_number(schema['multipleOf'])}.")
+        if bound("minimum") is not None and value < bound("minimum"):
+            problems.append(f"Must be at least {_fmt_number(bound('minimum'))}.")
+        if bound("maximum") is not None and value > bound("maximum"):
+            problems.append(f"Must be at most {_fmt_number(bound('maximum'))}.")
+        if bound("exclusiveMinimum") is not None and value <= bound("exclusiveMinimum"):
+            problems.append(f"Must be greater than {_fmt_number(bound('exclusiveMinimum'))}.")
+        if bound("exclusiveMaximum") is not None and value >= bound("exclusiveMaximum"):
+            problems.append(f"Must be less than {_fmt_number(bound('exclusiveMaximum'))}.")
+        if bound("multipleOf") and (value / bound("multipleOf")) % 1:
+            problems.append(f"Must be a multiple of {_fmt_number(bound('multipleOf'))}.")
     if kind == "string":
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            problems.append(f"Use at least {schema['minLength']} characters.")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            problems.append(f"Use at most {schema['maxLength']} characters.")
-        if schema.get("pattern"):
+        if bound("minLength") is not None and len(value) < bound("minLength"):
+            problems.append(f"Use at least {bound('minLength')} characters.")
+        if bound("maxLength") is not None and len(value) > bound("maxLength"):
+            problems.append(f"Use at most {bound('maxLength')} characters.")
+        if isinstance(schema.get("pattern"), str) and schema["pattern"]:
             try:
                 if not re.search(schema["pattern"], value):
                     problems.append(f"Must match the pattern {schema['pattern']}.")

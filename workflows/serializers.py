@@ -114,9 +114,17 @@ class WorkflowDetailSerializer(WorkflowSerializer):
 class WorkflowCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=60, required=False, allow_blank=True,
-                                 help_text="Default: derived from the name. Never changes (it names the DAG).")
+                                 help_text="Default: derived from the name. Never changes (it names the DAG). "
+                                           "Starts with a letter; no '__' (the DAG id is <tenant>__<slug>).")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     spec = SpecField(required=False)
+
+    def validate_slug(self, value: str) -> str:
+        from workflows.services import slug_problem
+
+        if value and (problem := slug_problem(value)):
+            raise serializers.ValidationError(problem.removeprefix("slug: "))
+        return value
 
 
 class WorkflowUpdateSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ Run supervision (trigger, clear, cancel) is in `workflows.supervision`; it is re
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,12 @@ from django.utils.text import slugify
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from flowui.lib.git import GitError
-from registry.services import DependencyVenvError, operator_code_materialize
+from registry.services import (
+    DependencyVenvError,
+    dependency_groups_unbuilt,
+    dependency_venv_ensure,
+    operator_code_materialize,
+)
 from tenants.audit import audit_record
 from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_airflow
@@ -84,10 +90,26 @@ def _normalised_spec(spec: Any) -> dict[str, Any]:
         raise WorkflowInvalid(exc.errors, "The workflow spec is not well-formed.") from None
 
 
+SLUG_RULE = "use lower-case letters, digits, '-' or '_', starting with a letter, without '__'"
+# DAG ids are `<tenant schema>__<slug>`: a slug with "__" would make them ambiguous (tenant `a` with slug
+# `b__c` and tenant `a__b` with slug `c`), so neither schema names nor slugs may contain it.
+DAG_ID_SEPARATOR = "__"
+
+
+def slug_problem(slug: str) -> str:
+    """Why `slug` cannot name a workflow (its DAG), or "" when it can."""
+    if not slug or slugify(slug) != slug or not slug[0].isalpha() or len(slug) > 60:
+        return f"slug: {SLUG_RULE}."
+    if DAG_ID_SEPARATOR in slug:
+        return f"slug: '__' is not allowed (it separates the tenant from the slug in the DAG id); {SLUG_RULE}."
+    return ""
+
+
 def _unique_slug(base: str) -> str:
     base = (slugify(base)[:60].strip("-_") or "workflow").replace("-", "_")
     if not base[0].isalpha():
         base = f"wf_{base}"[:60]
+    base = re.sub(r"_{2,}", "_", base).rstrip("_") or "workflow"
     slug, n = base, 2
     while Workflow.objects.filter(slug=slug).exists():
         slug, n = f"{base}_{n}", n + 1
@@ -103,11 +125,8 @@ def workflow_create(
     if not name:
         raise WorkflowInvalid({"nodes": {}, "workflow": ["name: give the workflow a name."]}, "A name is required.")
     if slug:
-        if slugify(slug) != slug or not slug[0].isalpha() or len(slug) > 60:
-            raise WorkflowInvalid(
-                {"nodes": {}, "workflow": ["slug: use lower-case letters, digits, '-' or '_', starting with a letter."]},
-                "The slug is not valid.",
-            )
+        if problem := slug_problem(slug):
+            raise WorkflowInvalid({"nodes": {}, "workflow": [problem]}, "The slug is not valid.")
         if Workflow.objects.filter(slug=slug).exists():
             raise WorkflowInvalid({"nodes": {}, "workflow": [f"slug: {slug!r} is taken."]}, "The slug is taken.")
     data = _normalised_spec(spec if spec is not None else EMPTY_SPEC)
@@ -182,20 +201,29 @@ def workflow_validate(*, tenant, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- deploy -----------------------------------------------------------------------------------
-def _materialize_operators(*, tenant, version: WorkflowVersion) -> None:
-
+def _materialize_operators(*, tenant, version: WorkflowVersion) -> list:
+    """Export the pinned operators' code into the tenant's storage; returns their OperatorVersions."""
     spec = parse_spec(version.spec)
-    seen: set[int] = set()
+    seen: dict[int, Any] = {}
     for operator_version in operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes).values():
         if operator_version is None or operator_version.pk in seen:
             continue
-        seen.add(operator_version.pk)
+        seen[operator_version.pk] = operator_version
         operator_code_materialize(tenant=tenant, operator_version=operator_version)
+    return list(seen.values())
+
+
+def _prepare_failed(exc: Exception) -> str:
+    return f"The operator code could not be prepared for execution: {exc}"
 
 
 def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | None = None) -> Workflow:
     """Validate, materialise operator code, write the DAG file, and mark the deploy pending. A Celery task
-    (enqueued on commit) then watches Airflow until the DAG is live at this version or failed."""
+    (enqueued on commit) then watches Airflow until the DAG is live at this version or failed.
+
+    When a dependency group's venv is not built yet (local mode), nothing is built here: the deploy is
+    recorded `pending` without a DAG file (deploy_written_at empty; a DAG already live keeps running) and the
+    Celery task workflow_deploy_build builds the venvs, writes the file and then watches Airflow."""
     if version_number is not None:
         version = version_get(workflow=workflow, number=version_number)
     elif workflow.current_version_id:
@@ -206,36 +234,91 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
     if has_errors(errors):
         raise WorkflowInvalid(errors, f"Version {version.number} has problems; fix them before deploying.")
     try:
-        _materialize_operators(tenant=tenant, version=version)
+        operator_versions = _materialize_operators(tenant=tenant, version=version)
     except (GitError, DependencyVenvError, OSError) as exc:
-        message = f"The operator code could not be prepared for execution: {exc}"
+        message = _prepare_failed(exc)
         Workflow.objects.filter(pk=workflow.pk).update(
             deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
         )
         raise WorkflowDeployFailed(message) from None
+    from workflows.tasks import workflow_deploy_build, workflow_deploy_watch
+
+    tenant_id, workflow_id = tenant.pk, workflow.pk
+    if dependency_groups_unbuilt(operator_versions):
+        now = timezone.now()
+        Workflow.objects.filter(pk=workflow.pk).update(
+            deploy_state=DeployState.PENDING,
+            deploy_error="",
+            deployed_version=version,
+            deploy_requested_at=now,
+            deploy_written_at=None,
+            deploy_live_at=None,
+            updated_at=now,
+        )
+        workflow.refresh_from_db()
+        _audit_deploy(tenant, workflow, version, user, " (building its dependency venvs first)")
+        transaction.on_commit(lambda: workflow_deploy_build.delay(tenant_id, workflow_id))
+        return workflow
+    _dag_write_pending(tenant=tenant, workflow=workflow, version=version)
+    workflow.refresh_from_db()
+    _audit_deploy(tenant, workflow, version, user)
+    transaction.on_commit(lambda: workflow_deploy_watch.delay(tenant_id, workflow_id))
+    return workflow
+
+
+def _audit_deploy(tenant, workflow: Workflow, version: WorkflowVersion, user, note: str = "") -> None:
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}{note}",
+                 **_audit_obj(workflow))
+
+
+def _dag_write_pending(*, tenant, workflow: Workflow, version: WorkflowVersion, requested_at=None) -> bool:
+    """Write the DAG file and record the deploy pending at `version`. With `requested_at` (a deploy that
+    waited for its venvs) only while that deploy is still the workflow's latest; returns whether it wrote."""
     # Taken before the write: any Airflow parse of the new file finishes after this instant.
     now = timezone.now()
+    if requested_at is not None and not Workflow.objects.filter(
+        pk=workflow.pk, deployed_version_id=version.pk, deploy_requested_at=requested_at,
+        deploy_written_at__isnull=True, deploy_state=DeployState.PENDING,
+    ).exists():
+        return False
     try:
         dag_file_write(tenant=tenant, workflow=workflow, version=version)
     except DagWriteError as exc:
         raise WorkflowInvalid({"nodes": {}, "workflow": [str(exc)]}, str(exc)) from None
-    Workflow.objects.filter(pk=workflow.pk).update(
-        deploy_state=DeployState.PENDING,
-        deploy_error="",
-        deployed_version=version,
-        deploy_requested_at=now,
-        deploy_written_at=now,
-        deploy_live_at=None,
-        updated_at=now,
-    )
-    workflow.refresh_from_db()
-    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}",
-                 **_audit_obj(workflow))
-    from workflows.tasks import workflow_deploy_watch
+    fields = {"deploy_state": DeployState.PENDING, "deploy_error": "", "deployed_version": version,
+              "deploy_written_at": now, "deploy_live_at": None, "updated_at": now}
+    if requested_at is None:
+        fields["deploy_requested_at"] = now
+    Workflow.objects.filter(pk=workflow.pk).update(**fields)
+    return True
 
-    tenant_id, workflow_id = tenant.pk, workflow.pk
-    transaction.on_commit(lambda: workflow_deploy_watch.delay(tenant_id, workflow_id))
-    return workflow
+
+def workflow_deploy_build(*, tenant, workflow: Workflow) -> str:
+    """The Celery side of a deploy that waits for dependency venvs (see workflow_deploy): build them (once
+    per requirements hash, shared with concurrent builds), then write the DAG file. Returns the deploy state
+    (pending once the file is written: the caller then watches Airflow)."""
+    try:
+        workflow.refresh_from_db()
+    except Workflow.DoesNotExist:
+        return DeployState.NOT_DEPLOYED
+    if workflow.deploy_state != DeployState.PENDING or workflow.deploy_written_at is not None:
+        return workflow.deploy_state  # written already (a retry), or superseded / failed meanwhile
+    version = workflow.deployed_version
+    requested_at = workflow.deploy_requested_at
+    try:
+        operator_versions = _materialize_operators(tenant=tenant, version=version)
+        for group in dependency_groups_unbuilt(operator_versions):
+            dependency_venv_ensure(group)
+    except (GitError, DependencyVenvError, OSError) as exc:
+        _set_state(workflow, DeployState.FAILED, error=_prepare_failed(exc))
+        return DeployState.FAILED
+    try:
+        _dag_write_pending(tenant=tenant, workflow=workflow, version=version, requested_at=requested_at)
+    except WorkflowInvalid as exc:
+        _set_state(workflow, DeployState.FAILED, error=str(exc))
+        return DeployState.FAILED
+    workflow.refresh_from_db()  # not written: a newer deploy took over, and its own task follows it
+    return workflow.deploy_state
 
 
 def _dag_import_error(client, dag_id: str, since) -> str | None:
@@ -266,6 +349,8 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
         return DeployState.NOT_DEPLOYED  # deleted meanwhile: nothing left to watch
     if workflow.deploy_state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW):
         return workflow.deploy_state
+    if workflow.deploy_written_at is None:
+        return DeployState.PENDING  # its dependency venvs are being built (workflow_deploy_build); no file yet
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     version_tag = f"v{workflow.deployed_version.number}" if workflow.deployed_version_id else None
     client = tenant_airflow(tenant=tenant)

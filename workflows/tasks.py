@@ -52,6 +52,31 @@ def workflow_deploy_watch(self, tenant_id: int, workflow_id: int) -> str | None:
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
+def workflow_deploy_build(self, tenant_id: int, workflow_id: int) -> str | None:
+    """A deploy whose dependency venvs were not built: build them (here, never in the web request), write
+    the DAG file, then follow it like workflow_deploy_watch. A retry after the file is written only watches."""
+    from workflows.models import DeployState, Workflow
+    from workflows.services import workflow_deploy_build as build
+    from workflows.services import workflow_deploy_wait
+
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return None
+    with tenant_context(tenant):
+        workflow = Workflow.objects.filter(pk=workflow_id).first()
+        if workflow is None:
+            return None
+        state = build(tenant=tenant, workflow=workflow)
+        if state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW) or workflow.deploy_written_at is None:
+            return state
+        try:
+            return workflow_deploy_wait(tenant=tenant, workflow=workflow)
+        except AirflowUnavailable as exc:
+            _retry(self, exc)
+            return "waiting_for_airflow"
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
 def airflow_dag_delete(self, tenant_id: int, dag_id: str) -> bool | None:
     """Remove a deleted workflow's DAG from Airflow (its file is already gone)."""
     from workflows.services import airflow_dag_delete as delete

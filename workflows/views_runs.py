@@ -4,8 +4,10 @@ panel that follows a running task, results (tables, images, sandboxed HTML, down
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
@@ -125,67 +127,47 @@ def task_log(request, slug: str, run_id: str, task_id: str):
 
 
 # --- results ----------------------------------------------------------------------------------
-def _storage_root(tenant) -> Path:
-    from tenants.selectors import tenant_storage_root
-
-    return tenant_storage_root(tenant=tenant).resolve()
-
-
 def _result_of(request, workflow, run_id: str, task_id: str) -> dict | None:
-    """The task's result.json (through workflows.results when it exists)."""
-    try:
-        from workflows.results import task_result
-    except ImportError:
-        task_result = None
-    if task_result is not None:
-        try:
-            return task_result(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id)
-        except Exception as exc:  # a missing or unreadable result is shown as text, never a 500
-            return {"status": "missing", "error": str(exc), "output": None, "files": []}
-    from flowui_runtime.contracts import RESULT_FILE, run_dir
-    from workflows.selectors import workflow_dag_id
+    """The task's result.json through workflows.results (the API's resolver); problems are shown as text."""
+    from workflows.results import ResultNotFound, task_result
 
-    folder = run_dir(_storage_root(request.tenant), workflow_dag_id(tenant=request.tenant, workflow=workflow),
-                     run_id, task_id)
-    path = folder / RESULT_FILE
-    if not path.is_file():
+    try:
+        return task_result(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id)
+    except ResultNotFound as exc:
+        return {"status": "missing", "error": str(exc), "output": None, "files": []}
+
+
+def _open_result(request, workflow, run_id: str, task_id: str, value: str):
+    """A produced file of this task (a ResultFile, to be closed), or None: only inside the task's own folder,
+    opened by workflows.results without following any symlink."""
+    from workflows.results import ResultNotFound, result_file_open, task_file_relative
+
+    try:
+        relative = task_file_relative(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
+                                      value=value)
+        return result_file_open(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
+                                path=relative)
+    except ResultNotFound:
         return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        return {"status": "failed", "error": f"result.json cannot be read: {exc}", "output": None, "files": []}
 
 
-def _file_path(request, workflow, run_id, task_id, relative: str) -> Path | None:
-    """A produced file, only if it lies inside this tenant's storage root (no traversal)."""
-    from flowui_runtime.contracts import run_dir
-    from workflows.selectors import workflow_dag_id
-
-    root = _storage_root(request.tenant)
-    folder = run_dir(root, workflow_dag_id(tenant=request.tenant, workflow=workflow), run_id, task_id)
-    for base in (folder, root):
-        candidate = (base / relative).resolve()
-        if candidate.is_file() and candidate.is_relative_to(root):
-            return candidate
-    return None
-
-
-def _table_from(path: Path) -> dict | None:
-    suffix = path.suffix.lower()
+def _table_from(opened) -> dict | None:
+    """The first rows of a CSV or a JSON list of objects (an open workflows.results.ResultFile), else None."""
+    suffix = Path(opened.name).suffix.lower()
     try:
         if suffix == ".csv":
-            with path.open(newline="", encoding="utf-8", errors="replace") as handle:
-                reader = csv.reader(handle)
-                rows = []
-                for index, row in enumerate(reader):
-                    if index > TABLE_ROWS:
-                        break
-                    rows.append(row)
+            handle = io.TextIOWrapper(opened.file, encoding="utf-8", errors="replace", newline="")
+            reader = csv.reader(handle)
+            rows = []
+            for index, row in enumerate(reader):
+                if index > TABLE_ROWS:
+                    break
+                rows.append(row)
             if not rows:
                 return None
             return {"header": rows[0], "rows": rows[1:TABLE_ROWS + 1], "more": len(rows) > TABLE_ROWS}
-        if suffix == ".json" and path.stat().st_size < 5_000_000:
-            data = json.loads(path.read_text())
+        if suffix == ".json" and opened.size < 5_000_000:
+            data = json.loads(opened.file.read())
             if isinstance(data, list) and data and all(isinstance(r, dict) for r in data[:TABLE_ROWS]):
                 header = list(dict.fromkeys(k for r in data[:TABLE_ROWS] for k in r))
                 rows = [[r.get(k, "") for k in header] for r in data[:TABLE_ROWS]]
@@ -205,20 +187,23 @@ def task_results(request, slug: str, run_id: str, task_id: str):
         for field, value in output.items():
             item = {"field": field, "value": value}
             if field in file_fields and isinstance(value, str):
-                path = _file_path(request, workflow, run_id, task_id, value)
-                item["url"] = f"/workflows/{slug}/runs/{run_id}/tasks/{task_id}/files/?path={value}"
+                opened = _open_result(request, workflow, run_id, task_id, value)
+                query = urlencode({"path": value})
+                item["url"] = f"/workflows/{slug}/runs/{run_id}/tasks/{task_id}/files/?{query}"
                 item["name"] = Path(value).name
                 suffix = Path(value).suffix.lower()
-                if path is None:
+                if opened is None:
                     item["kind"] = "missing"
-                elif suffix in IMAGE_EXT:
-                    item["kind"] = "image"
-                elif suffix in (".html", ".htm"):
-                    item["kind"] = "html"
                 else:
-                    table = _table_from(path)
-                    item["kind"] = "table" if table else "download"
-                    item["table"] = table
+                    with opened.file:
+                        if suffix in IMAGE_EXT:
+                            item["kind"] = "image"
+                        elif suffix in (".html", ".htm"):
+                            item["kind"] = "html"
+                        else:
+                            table = _table_from(opened)
+                            item["kind"] = "table" if table else "download"
+                            item["table"] = table
             else:
                 item["kind"] = "value"
                 item["text"] = value if isinstance(value, str) else json.dumps(value, indent=2)
@@ -231,17 +216,18 @@ def task_results(request, slug: str, run_id: str, task_id: str):
 def task_file(request, slug: str, run_id: str, task_id: str):
     workflow = workflow_or_404(slug)
     relative = request.GET.get("path", "")
-    path = _file_path(request, workflow, run_id, task_id, relative) if relative else None
-    if path is None:
+    opened = _open_result(request, workflow, run_id, task_id, relative) if relative else None
+    if opened is None:
         raise Http404("No such result file.")
     from workflows.results import result_headers
 
-    headers = result_headers(path.name)
-    response = FileResponse(path.open("rb"), content_type=headers.pop("Content-Type"))
+    headers = result_headers(opened.name)
+    response = FileResponse(opened.file, content_type=headers.pop("Content-Type"))
     for key, value in headers.items():
         response[key] = value
+    response["Content-Length"] = str(opened.size)
     if request.GET.get("download") == "1":
-        response["Content-Disposition"] = f'attachment; filename="{path.name}"'
+        response["Content-Disposition"] = headers["Content-Disposition"].replace("inline;", "attachment;", 1)
     return response
 
 

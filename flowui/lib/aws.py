@@ -310,10 +310,14 @@ def batch_job_definition_register(
     efs_access_point_id: str,
     container_path: str,
     environment: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+    execution_role_arn: str = "",
     tags: dict[str, str] | None = None,
 ) -> str:
     """Register (a new revision of) a container job definition with the tenant's EFS access point mounted at
-    `container_path` and the tenant's job role. Returns its ARN."""
+    `container_path` and the tenant's job role. `secrets` maps environment names to `valueFrom` references
+    (Secrets Manager ARN[:json-key::]), resolved by ECS with `execution_role_arn` when the job starts, so values
+    never appear in the definition. Returns its ARN."""
     resources = [
         {"type": "VCPU", "value": f"{vcpus:g}"},
         {"type": "MEMORY", "value": str(int(memory_mb))},
@@ -337,9 +341,71 @@ def batch_job_definition_register(
         "mountPoints": [{"sourceVolume": "tenant-storage", "containerPath": container_path, "readOnly": False}],
         "environment": [{"name": k, "value": v} for k, v in sorted((environment or {}).items())],
     }
+    if secrets:
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())]
+    if execution_role_arn:
+        container["executionRoleArn"] = execution_role_arn
     try:
         return client("batch").register_job_definition(
             jobDefinitionName=name, type="container", containerProperties=container, tags=tags or {},
         )["jobDefinitionArn"]
     except (ClientError, BotoCoreError) as exc:
         raise translate(f"batch register job definition {name}", exc) from None
+
+
+# --- Secrets Manager (tenants.services_secrets: one secret per tenant, JSON of its operator secrets) -------
+def _secrets_manager_missing(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+
+
+def secretsmanager_secret_arn(*, name: str) -> str | None:
+    """The ARN of the secret `name`, or None when there is none (or it is scheduled for deletion)."""
+    try:
+        described = client("secretsmanager").describe_secret(SecretId=name)
+    except ClientError as exc:
+        if _secrets_manager_missing(exc):
+            return None
+        raise translate(f"secretsmanager describe secret {name}", exc) from None
+    except BotoCoreError as exc:
+        raise translate(f"secretsmanager describe secret {name}", exc) from None
+    if described.get("DeletedDate"):
+        return None
+    return described["ARN"]
+
+
+def secretsmanager_secret_put(*, name: str, value: str, tags: dict[str, str]) -> dict:
+    """Create the secret `name` with `value` (a string), or store `value` as its new version. Its ARN does
+    not change between versions, so job definitions can keep referencing it."""
+    manager = client("secretsmanager")
+    try:
+        arn = secretsmanager_secret_arn(name=name)
+        if arn is None:
+            arn = manager.create_secret(
+                Name=name, SecretString=value, Description="FlowUI: a tenant's operator secrets (JSON)",
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )["ARN"]  # fmt: skip
+            return {"name": name, "arn": arn, "created": True}
+        manager.put_secret_value(SecretId=arn, SecretString=value)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"secretsmanager put secret {name}", exc) from None
+    return {"name": name, "arn": arn, "created": False}
+
+
+def secretsmanager_secret_value(*, name: str) -> str:
+    try:
+        return client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(f"secretsmanager get secret value {name}", exc) from None
+
+
+def secretsmanager_secret_delete(*, name: str) -> bool:
+    """Delete the secret at once (no recovery window). False if it did not exist."""
+    try:
+        client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        return True
+    except ClientError as exc:
+        if _secrets_manager_missing(exc):
+            return False
+        raise translate(f"secretsmanager delete secret {name}", exc) from None
+    except BotoCoreError as exc:
+        raise translate(f"secretsmanager delete secret {name}", exc) from None

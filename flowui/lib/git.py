@@ -27,8 +27,35 @@ _COMMIT_RE = re.compile(r"^[0-9a-f]{7,40}$")
 
 @dataclass(frozen=True)
 class Remote:
+    """Where to fetch from. `protocols` set (e.g. ("https",)) makes it a restricted remote (tenant sources):
+    git may use only those transports (GIT_ALLOW_PROTOCOL), follows no HTTP redirect, reads no user or system
+    git config, fetches no submodules, and `resolve` ("host:port:address" entries for curl) pins the host's
+    address that was checked, so a DNS answer that changes afterwards cannot send the fetch elsewhere."""
+
     url: str
     token: str = ""
+    protocols: tuple[str, ...] = ()
+    resolve: tuple[str, ...] = ()
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.protocols)
+
+    def config_args(self) -> list[str]:
+        if not self.restricted:
+            return []
+        pairs = [
+            ("protocol.allow", "never"),
+            *((f"protocol.{name}.allow", "always") for name in self.protocols),
+            ("protocol.file.allow", "never"),
+            ("http.followRedirects", "false"),
+            ("submodule.recurse", "false"),
+            ("fetch.recurseSubmodules", "false"),
+            ("credential.helper", ""),
+            ("core.askPass", "/bin/true"),
+            *(("http.curloptResolve", entry) for entry in self.resolve),
+        ]
+        return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
 
     def env(self) -> dict[str, str]:
         env = {
@@ -39,6 +66,15 @@ class Remote:
             "GIT_ASKPASS": "/bin/true",
             "GIT_CONFIG_NOSYSTEM": "1",
         }
+        if self.restricted:
+            env.update(
+                {
+                    "GIT_ALLOW_PROTOCOL": ":".join(self.protocols),
+                    "GIT_CONFIG_GLOBAL": "/dev/null",
+                    "GIT_PROTOCOL_FROM_USER": "0",
+                    "HOME": "/nonexistent",
+                }
+            )
         if self.token:
             basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
             env.update(
@@ -61,7 +97,7 @@ def _run(args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float,
          binary: bool = False) -> str | bytes:
     try:
         result = subprocess.run(
-            ["git", *args], cwd=cwd, env=remote.env(), capture_output=True, timeout=timeout_s,
+            ["git", *remote.config_args(), *args], cwd=cwd, env=remote.env(), capture_output=True, timeout=timeout_s,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
@@ -88,7 +124,7 @@ def fetch(*, cache_dir: Path, key: str, remote: Remote, timeout_s: float = 120) 
         path.mkdir(parents=True, exist_ok=True)
         _run(["init", "-q", "--bare"], cwd=path, remote=remote, timeout_s=30, what="git init")
     _run(
-        ["fetch", "-q", "--force", "--prune", "--no-auto-gc", remote.url,
+        ["fetch", "-q", "--force", "--prune", "--no-auto-gc", "--no-recurse-submodules", remote.url,
          "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
         cwd=path, remote=remote, timeout_s=timeout_s, what=f"fetching {remote.scrub(remote.url)}",
     )

@@ -38,6 +38,12 @@ with open(result_file, "w", encoding="utf-8") as handle:
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
+    if os.environ.get("FLOWUI_UNSANDBOXED") == "1":
+        # The platform marks runs outside its sandbox (FLOWUI_SANDBOX=off, `run` without --sandbox).
+        raise RuntimeError(
+            "python_snippet runs untrusted code and only runs sandboxed: turn the platform's sandbox on "
+            "(FLOWUI_SANDBOX) or use `run --sandbox`"
+        )
     run_dir = Path(os.environ.get("FLOWUI_RUN_DIR") or os.getcwd()).resolve()
     work = run_dir / ".snippet"
     work.mkdir(exist_ok=True)
@@ -55,8 +61,16 @@ def operator_function(input_model: InputModel) -> OutputModel:
 
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - fixed argv; the untrusted part is a file argument
-        [sys.executable, "-I", "-c", RUNNER, str(variables_file), str(code_file), str(result_file),
-         input_model.result_variable],
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            RUNNER,
+            str(variables_file),
+            str(code_file),
+            str(result_file),
+            input_model.result_variable,
+        ],
         cwd=run_dir,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -67,9 +67,10 @@ def dag_spec(dag_id: str, storage_root: Path, tasks: list[dict], **extra: Any) -
     return contracts.DagSpec.model_validate(spec).model_dump(mode="json", by_alias=True)
 
 
-def dag_file_write(storage_root: Path, spec: dict) -> Path:
-    """What the platform's DAG writer produces: data handed to build_dag, no code of the workflow."""
-    folder = storage_root / "airflow" / "dags"
+def dag_file_write(dags_folder: Path, spec: dict) -> Path:
+    """What the platform's DAG writer produces: data handed to build_dag, no code of the workflow. `dags_folder`
+    is the tenant's folder of the platform's DAGs folder (FLOWUI_DAGS_DIR/<schema>/), not its storage."""
+    folder = dags_folder
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{spec['dag_id']}.py"
     path.write_text(

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from tenants.models import Role
+from tenants.models import Role, Tenant
 from tenants.schemas import base_schema_ensure
 from tenants.services import housekeeping_schedule_ensure, membership_set, public_tenant_ensure, tenant_ensure
+from tenants.services_secrets import secrets_publish
 
 
 class Command(BaseCommand):
@@ -39,4 +40,9 @@ class Command(BaseCommand):
         else:
             password = password_file.read_text().strip() if password_file.exists() else "(unchanged; see var/)"
         membership_set(user=user, tenant=demo, role=Role.OWNER)
+        # Every tenant's secrets where operators read them (rebuilt: FLOWUI_SECRETS_DIR may be new or stale).
+        tenants = Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by("schema_name")
+        for tenant in tenants:
+            secrets_publish(tenant=tenant)
+        self.stdout.write(f"tenant secrets published to {settings.FLOWUI_SECRETS_DIR} ({tenants.count()} tenants)")
         self.stdout.write(f"admin user: {admin_username}  password: {password}")

@@ -10,4 +10,5 @@ class OutputModel(BaseModel):
     secret_seen: bool = False
     environment: list[str] = []
     executable: str = ""
+    venv_marker: bool = False
     platform_importable: bool = False

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0005_api_token_role_expiry"),
+        ("tenants", "0006_api_token_role_expiry"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenants", "0004_housekeeping_schedule"),
+        ("tenants", "0005_tenantsecret_name_rule"),
     ]
 
     operations = [

@@ -1,0 +1,65 @@
+"""File access in folders that tenant code can write (a task's run folder), from the platform's side.
+
+Code in the sandbox may replace any file of its run folder with a symlink (to a DAG file, another tenant's
+data, /etc/shadow), a FIFO (to hang the reader) or a huge file. The platform's own reads and writes there go
+through these helpers: no symlink is followed, only regular files are read, sizes are capped.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import IO
+
+
+class UnsafeFile(Exception):
+    """A file the platform was to read or write is a symlink, not a regular file, or too large."""
+
+
+def write_new(path: Path, text: str) -> None:
+    """Replace `path` with a new regular file holding `text` (whatever was there, a symlink included, is
+    removed first, never followed)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def open_append(path: Path) -> IO[str]:
+    """Open `path` for appending text. Anything there that is not a regular file (a symlink planted by a
+    previous try, a FIFO) is removed first, never followed."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UnsafeFile(f"{path.name}: cannot be opened safely ({exc.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafeFile(f"{path.name}: is not a regular file")
+    return os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+
+
+def read_regular(path: Path, *, max_bytes: int) -> bytes | None:
+    """The bytes of a regular file, None when it does not exist; UnsafeFile for a symlink, a FIFO or a
+    device, or a file over max_bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UnsafeFile(f"{path.name}: cannot be opened safely ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile(f"{path.name}: is not a regular file")
+        if info.st_size > max_bytes:
+            raise UnsafeFile(f"{path.name}: is larger than {max_bytes} bytes")
+        return handle.read(max_bytes + 1)[:max_bytes]
