@@ -204,3 +204,23 @@ def test_it_starts_a_real_airflow_run_from_a_signed_call(airflow, tenant_a, make
     assert rows["task.retry"].detail.startswith("tasks a;") and rows["task.retry"].actor_type == "token"
     assert rows["run.clear"].detail == "all tasks" and rows["run.cancel"].object_id == run_id
     assert AuditEvent.objects.filter(tenant=tenant_a, action="webhook.call", object_id=hook["id"]).count() == 1
+
+
+def test_it_answers_a_replayed_call_in_a_constant_number_of_queries(
+    tenant_a, make_user, db, django_assert_max_num_queries
+):
+    from workflows.models import WebhookCall
+
+    operator_version_make()
+    editor = api(tenant_a, make_user("wh-q", tenant=tenant_a, role="editor"))
+    slug = post(editor, "/api/workflows/", {"name": "Replayed", "spec": echo_spec()}).json()["slug"]
+    hook = post(editor, f"/api/workflows/{slug}/webhooks/", {"name": "q"}).json()
+    with tenant_context(tenant_a):
+        WebhookCall.objects.create(webhook_id=hook["id"], idempotency_key="k-1", run_id="flowui__earlier")
+    body = b'{"params": {}}'
+    # 3 to find the tenant, the hook with its workflow, the call with that key; nothing written.
+    with django_assert_max_num_queries(5):
+        replay = call(hook["url"], hook["secret"], body, key="k-1")
+    assert replay.status_code == 200 and replay.json() == {"run_id": "flowui__earlier"}
+    with django_assert_max_num_queries(4):  # a wrong signature costs the hook lookup only
+        assert call(hook["url"], "whsec_wrong", body, key="k-1").status_code == 401
