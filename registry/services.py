@@ -38,6 +38,7 @@ from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
 from registry import sources
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
+from tenants.models_audit import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,15 @@ def repository_create(
     repository.access_token = access_token.strip()
     repository.full_clean()
     repository.save()
+    _audit(repository, AuditAction.REPOSITORY_CREATE, f"{repository.url} @ {repository.ref}")
     return repository
+
+
+def _audit(repository: Repository, action: str, detail: str = "", user=None) -> None:
+    from tenants.audit import audit_record
+
+    audit_record(tenant=repository.tenant, action=action, object_type="repository", object_id=repository.slug,
+                 object_repr=repository.name, detail=detail, user=user)
 
 
 def _ref_check(ref: str) -> str:
@@ -120,6 +129,7 @@ def repository_pin(*, repository: Repository, ref: str) -> Repository:
     """Pin the repository to another tag, branch or commit (the next sync reads it)."""
     repository.ref = _ref_check(ref)
     repository.save(update_fields=["ref"])
+    _audit(repository, AuditAction.REPOSITORY_PIN, f"ref {repository.ref}")
     return repository
 
 
@@ -164,6 +174,8 @@ def repository_sync_request(*, repository: Repository, user=None, trigger: str =
         repository=repository, trigger=trigger, requested_by=user if user and user.is_authenticated else None
     )
     transaction.on_commit(lambda: repository_sync_task.delay(sync_run.pk))
+    if trigger != "periodic":  # scheduled syncs are the platform's, not someone's action
+        _audit(repository, AuditAction.REPOSITORY_SYNC, f"sync run {sync_run.pk}", user=user)
     return sync_run
 
 

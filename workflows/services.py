@@ -29,6 +29,8 @@ from registry.services import (
     dependency_venv_ensure,
     operator_code_materialize,
 )
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_airflow
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
@@ -141,7 +143,12 @@ def workflow_create(
     version = WorkflowVersion.objects.create(workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user))
     workflow.current_version = version
     workflow.save(update_fields=["current_version", "updated_at"])
+    audit_record(action=AuditAction.WORKFLOW_CREATE, user=user, **_audit_obj(workflow))
     return workflow
+
+
+def _audit_obj(workflow: Workflow) -> dict[str, Any]:
+    return {"object_type": "workflow", "object_id": workflow.slug, "object_repr": workflow.name}
 
 
 def workflow_update(*, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
@@ -174,6 +181,8 @@ def workflow_save_version(
     locked.current_version = version
     locked.save(update_fields=["current_version", "updated_at"])
     workflow.current_version = version
+    audit_record(action=AuditAction.WORKFLOW_SAVE_VERSION, user=user, detail=f"version {version.number}"
+                 + (f": {version.message}" if version.message else ""), **_audit_obj(workflow))
     return version
 
 
@@ -270,12 +279,19 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
             updated_at=now,
         )
         workflow.refresh_from_db()
+        _audit_deploy(tenant, workflow, version, user, " (building its dependency venvs first)")
         transaction.on_commit(lambda: workflow_deploy_build.delay(tenant_id, workflow_id))
         return workflow
     _dag_write_pending(tenant=tenant, workflow=workflow, version=version)
     workflow.refresh_from_db()
+    _audit_deploy(tenant, workflow, version, user)
     transaction.on_commit(lambda: workflow_deploy_watch.delay(tenant_id, workflow_id))
     return workflow
+
+
+def _audit_deploy(tenant, workflow: Workflow, version: WorkflowVersion, user, note: str = "") -> None:
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}{note}",
+                 **_audit_obj(workflow))
 
 
 def _dag_write_pending(*, tenant, workflow: Workflow, version: WorkflowVersion, requested_at=None) -> bool:
@@ -434,6 +450,7 @@ def workflow_delete(*, tenant, workflow: Workflow) -> None:
     """Remove the DAG file and the workflow, then the DAG from Airflow (retried by Celery if it is down)."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     dag_file_remove(tenant=tenant, workflow=workflow)
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DELETE, **_audit_obj(workflow))
     workflow.delete()
     from workflows.tasks import airflow_dag_delete
 
