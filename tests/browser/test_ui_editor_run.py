@@ -32,7 +32,7 @@ def bundled_synced(live_tenant):
 
 def _update(page, action):
     """Do something in the node form and wait for the server's answer (the form is re-rendered)."""
-    with page.expect_response(lambda r: "/editor/node-update/" in r.url) as answer:
+    with page.expect_response(lambda r: "/editor/node-update/" in r.url, timeout=30_000) as answer:
         action()
     assert answer.value.status == 200
     page.wait_for_timeout(100)  # htmx swaps the answer in after the response event
@@ -41,6 +41,8 @@ def _update(page, action):
 def _select_node(page, node_id: str):
     page.locator(f".drawflow-node[data-node-id={node_id}] .fnode-label").click()
     expect(page.locator(f".node-form[data-node={node_id}]")).to_be_visible()
+    # The form arrives through htmx: act on it only once no request is in flight (a loaded machine is slow).
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
 
 def _connect(page, source: str, target: str):
