@@ -86,6 +86,7 @@ def bootstrap(env: dict[str, str]) -> None:
     _say("migrating the shared and tenant schemas")
     manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     manage("flowui_bootstrap", env=env)
+    manage("dag_files_restore", env=env)
     if (REPO / "registry" / "management" / "commands" / "registry_sync_bundled.py").exists():
         _say("syncing the bundled operators")
         manage("registry_sync_bundled", env=env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 from datetime import timedelta
 from typing import Any
@@ -31,10 +32,10 @@ from registry.services import (
 )
 from tenants.audit import audit_record
 from tenants.models_audit import AuditAction
-from tenants.selectors import tenant_airflow
+from tenants.selectors import tenant_airflow, tenant_storage_root
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
-from workflows.selectors import operator_versions_for_nodes, version_get, workflow_dag_id
+from workflows.selectors import operator_versions_for_nodes, version_get, workflow_dag_file, workflow_dag_id
 from workflows.spec import SpecError, has_errors, parse_spec
 from workflows.supervision import (  # noqa: F401  (re-exported for callers that look here for writes)
     run_cancel,
@@ -474,3 +475,25 @@ def airflow_dag_delete(*, tenant, dag_id: str) -> bool:
             return False
         raise
     return True
+
+
+def dag_files_restore(*, tenant) -> list[str]:
+    """Write the DAG file of every deployed workflow whose file is missing (a new FLOWUI_DAGS_DIR, or the
+    move of DAG files out of the tenants' storage); returns the slugs written. The files are made anew from
+    the deployed versions: a file found in tenant storage (the old DAG folder) is never reused, since tenant
+    code could write there, and the old folder is removed."""
+    old_folder = tenant_storage_root(tenant=tenant) / "airflow" / "dags"
+    if old_folder.is_dir() and not old_folder.is_symlink():
+        shutil.rmtree(old_folder, ignore_errors=True)
+    written = []
+    deployed = Workflow.objects.filter(deployed_version__isnull=False, deploy_written_at__isnull=False)
+    for workflow in deployed.select_related("deployed_version").order_by("slug"):
+        if workflow_dag_file(tenant=tenant, workflow=workflow).exists():
+            continue
+        try:
+            dag_file_write(tenant=tenant, workflow=workflow, version=workflow.deployed_version)
+        except DagWriteError as exc:
+            logger.warning("DAG file of %s/%s not restored: %s", tenant.schema_name, workflow.slug, exc)
+            continue
+        written.append(workflow.slug)
+    return written
