@@ -112,6 +112,8 @@ AIRFLOW_URL = env_str("AIRFLOW_URL", "http://127.0.0.1:8280")
 AIRFLOW_USERNAME = env_str("AIRFLOW_USERNAME", "admin")
 AIRFLOW_PASSWORD = env_str("AIRFLOW_PASSWORD", "admin")
 AIRFLOW_TIMEOUT_S = env_int("AIRFLOW_TIMEOUT_S", 10)
+# /healthz calls an Airflow component stale when its last heartbeat is older than this.
+FLOWUI_HEALTH_HEARTBEAT_MAX_AGE_S = env_int("FLOWUI_HEALTH_HEARTBEAT_MAX_AGE_S", 30)
 
 # --- Django and apps ----------------------------------------------------------------------
 SHARED_APPS = [
