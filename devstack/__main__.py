@@ -99,7 +99,8 @@ def platform_components(env: dict[str, str], port: str) -> list[Component]:
 
 
 def web_command(port: str) -> list[str]:
-    return [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    """gunicorn with whitenoise, configured like the platform image (docker/Dockerfile.platform)."""
+    return [PY, "-m", "gunicorn", "-c", "flowui/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"]
 
 
 def platform_env(airflow: AirflowInstance) -> dict[str, str]:
@@ -119,6 +120,7 @@ def bootstrap(env: dict[str, str]) -> None:
     _say("migrating the shared and tenant schemas")
     manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     manage("flowui_bootstrap", env=env)
+    manage("collectstatic", "--noinput", "-v", "0", env=env)  # served by whitenoise from var/static
     if (REPO / "registry" / "management" / "commands" / "registry_sync_bundled.py").exists():
         _say("syncing the bundled operators")
         manage("registry_sync_bundled", env=env)
