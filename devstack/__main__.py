@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,12 +18,14 @@ from pathlib import Path
 from devstack import procs
 from devstack.airflow import AirflowInstance, AirflowNotReady
 from devstack.services import ServiceMissing, ensure_database, ensure_postgres, ensure_redis
+from devstack.supervisor import CeleryPing, Component, Supervisor, process_component
 
 REPO = Path(__file__).resolve().parent.parent
 VAR = REPO / "var"
 RUN_DIR = VAR / "run"
 PY = str(REPO / ".venv" / "bin" / "python")
 PLATFORM_PROCS = ("web", "celery-worker", "celery-beat")
+SUPERVISE_INTERVAL_S = 5.0
 
 
 def _say(message: str) -> None:
@@ -69,6 +72,37 @@ def _secrets_dir() -> Path:
     return folder if folder.is_absolute() else REPO / folder
 
 
+def platform_components(env: dict[str, str], port: str) -> list[Component]:
+    """Celery worker, Celery beat and the web server, as the supervisor restarts them."""
+    worker_node = f"flowui-devstack@{socket.gethostname()}"
+    broker = env.get("CELERY_BROKER_URL") or env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return [
+        process_component(
+            "celery-worker",
+            [PY, "-m", "celery", "-A", "flowui", "worker", "-c", "2", "-l", "info", "-n", worker_node],
+            run_dir=RUN_DIR,
+            env=env,
+            cwd=REPO,
+            heartbeat_age=CeleryPing(broker, worker_node),
+            stale_after_s=60,
+            grace_s=60,
+        ),
+        process_component(
+            "celery-beat",
+            [PY, "-m", "celery", "-A", "flowui", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
+            run_dir=RUN_DIR,
+            env=env,
+            cwd=REPO,
+        ),
+        process_component("web", web_command(port), run_dir=RUN_DIR, env=env, cwd=REPO),
+    ]
+
+
+def web_command(port: str) -> list[str]:
+    """gunicorn with whitenoise, configured like the platform image (docker/Dockerfile.platform)."""
+    return [PY, "-m", "gunicorn", "-c", "flowui/gunicorn_conf.py", "--bind", f"127.0.0.1:{port}"]
+
+
 def platform_env(airflow: AirflowInstance) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "flowui.settings")
@@ -86,6 +120,8 @@ def bootstrap(env: dict[str, str]) -> None:
     _say("migrating the shared and tenant schemas")
     manage("migrate_schemas", "--noinput", "-v", "0", env=env)
     manage("flowui_bootstrap", env=env)
+    manage("dag_files_restore", env=env)
+    manage("collectstatic", "--noinput", "-v", "0", env=env)  # served by whitenoise from var/static
     if (REPO / "registry" / "management" / "commands" / "registry_sync_bundled.py").exists():
         _say("syncing the bundled operators")
         manage("registry_sync_bundled", env=env)
@@ -141,24 +177,10 @@ def run() -> None:
         sys.exit(f"flowui: {exc}")
     for name in PLATFORM_PROCS:
         procs.stop(name, RUN_DIR)
-    procs.start(
-        "celery-worker",
-        [PY, "-m", "celery", "-A", "flowui", "worker", "-c", "2", "-l", "info"],
-        run_dir=RUN_DIR,
-        env=env,
-        cwd=REPO,
-    )
-    procs.start(
-        "celery-beat",
-        [PY, "-m", "celery", "-A", "flowui", "beat", "-l", "info", "-s", str(VAR / "celerybeat-schedule")],
-        run_dir=RUN_DIR,
-        env=env,
-        cwd=REPO,
-    )
     port = os.environ.get("FLOWUI_PORT", "8000")
-    procs.start(
-        "web", [PY, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], run_dir=RUN_DIR, env=env, cwd=REPO
-    )
+    platform = platform_components(env, port)
+    for component in platform:
+        component.start()
     deadline = time.monotonic() + 30
     while not procs.port_open("127.0.0.1", int(port)) and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -182,13 +204,11 @@ FlowUI is running (Ctrl-C or `make stop` stops it):
 
     signal.signal(signal.SIGTERM, _shutdown)
     (RUN_DIR / "supervisor.pid").write_text(str(os.getpid()))
+    supervisor = Supervisor([*airflow.supervised(), *platform], log=_say)
     try:
         while True:
-            time.sleep(2)
-            dead = [name for name in PLATFORM_PROCS if procs.running_pid(name, RUN_DIR) is None]
-            if dead:
-                _say(f"{', '.join(dead)} stopped unexpectedly; see var/run/{dead[0]}.log. Shutting down.")
-                break
+            time.sleep(SUPERVISE_INTERVAL_S)
+            supervisor.check_once()
     except KeyboardInterrupt:
         pass
     _stop_children()

@@ -140,13 +140,72 @@ class AirflowInstance:
         (self.run_dir / "dags_folder").write_text(str(self.dags_folder))
         started = time.time()
         for name in COMPONENTS:
-            procs.start(name, [str(self.airflow_bin()), name], run_dir=self.run_dir, env=env, cwd=self.home)
+            self.start_component(name, env)
         self.wait_healthy(since=started, timeout_s=timeout_s)
         # The first execution-API call pays a few seconds of lazy initialisation: pay it now.
         try:
             urllib.request.urlopen(f"{self.url}/execution/health", timeout=30).read()
         except (urllib.error.URLError, OSError):
             pass
+
+    def start_component(self, name: str, env: dict[str, str] | None = None) -> int:
+        """Start one component (api-server, scheduler or dag-processor); the supervisor's restart."""
+        return procs.start(
+            name, [str(self.airflow_bin()), name], run_dir=self.run_dir, env=env or self.env(), cwd=self.home
+        )
+
+    def heartbeat_ages(self) -> dict[str, float | None]:
+        """Seconds since each component's last heartbeat, from /api/v2/monitor/health. The api-server's is 0
+        when it answers; all are None when it does not (then nothing is known about the others)."""
+        try:
+            health = self.health()
+        except (urllib.error.URLError, OSError, ValueError):
+            return dict.fromkeys(COMPONENTS)
+        now = time.time()
+        ages: dict[str, float | None] = {"api-server": 0.0}
+        for name, part, key in (
+            ("scheduler", "scheduler", "latest_scheduler_heartbeat"),
+            ("dag-processor", "dag_processor", "latest_dag_processor_heartbeat"),
+        ):
+            beat = (health.get(part) or {}).get(key)
+            ages[name] = max(0.0, now - _parse_ts(beat)) if beat else None
+        return ages
+
+    def supervised(self, *, stale_after_s: float = 60.0, grace_s: float = 60.0) -> list:
+        """The three components as supervisor.Component objects (restart on exit or stale heartbeat)."""
+        from devstack.supervisor import Component
+
+        env = self.env()
+        cache: dict[str, object] = {"at": 0.0, "ages": {}}
+
+        def age_of(name: str):
+            def probe() -> float | None:
+                # One health call per supervision round for the three components.
+                if time.monotonic() - cache["at"] > 1.0:
+                    ages = self.heartbeat_ages()
+                    if ages["api-server"] is None:
+                        cache.setdefault("api_down_since", time.monotonic())
+                        ages["api-server"] = time.monotonic() - cache["api_down_since"]
+                    else:
+                        cache.pop("api_down_since", None)
+                    cache.update(at=time.monotonic(), ages=ages)
+                return cache["ages"].get(name)
+
+            return probe
+
+        return [
+            Component(
+                name=f"airflow {name}",
+                start=lambda name=name: self.start_component(name, env),
+                pid=lambda name=name: procs.running_pid(name, self.run_dir),
+                stop=lambda name=name: procs.stop(name, self.run_dir, grace_s=10),
+                heartbeat_age=age_of(name),
+                stale_after_s=stale_after_s,
+                grace_s=grace_s,
+                log_hint=str(self.run_dir / f"{name}.log"),
+            )
+            for name in COMPONENTS
+        ]
 
     def health(self) -> dict:
         with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=3) as response:
@@ -157,7 +216,10 @@ class AirflowInstance:
             health = self.health()
         except (urllib.error.URLError, OSError, ValueError):
             return False
-        for part, beat_key in (("scheduler", "latest_scheduler_heartbeat"), ("dag_processor", "latest_dag_processor_heartbeat")):
+        for part, beat_key in (
+            ("scheduler", "latest_scheduler_heartbeat"),
+            ("dag_processor", "latest_dag_processor_heartbeat"),
+        ):
             info = health.get(part) or {}
             if info.get("status") != "healthy":
                 return False

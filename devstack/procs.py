@@ -70,6 +70,7 @@ def stop(name: str, run_dir: Path, grace_s: float = 15.0) -> bool:
     if pid is None:
         return False
     _signal_group(pid, signal.SIGTERM)
+    _signal_group(pid, signal.SIGCONT)  # a stopped (hung, SIGSTOPped) process handles SIGTERM only once continued
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         if not pid_alive(pid):
@@ -77,6 +78,9 @@ def stop(name: str, run_dir: Path, grace_s: float = 15.0) -> bool:
         time.sleep(0.2)
     # Children (Airflow's task supervisors, gunicorn workers) may outlive the leader: kill what is left.
     _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2
+    while pid_alive(pid) and time.monotonic() < deadline:  # reap it (no zombie left behind when it is our child)
+        time.sleep(0.05)
     return True
 
 

@@ -84,6 +84,19 @@ SECRET_KEY = env_str("SECRET_KEY") if FLOWUI_PRODUCTION else env_str("SECRET_KEY
 FLOWUI_ENCRYPTION_KEY = env_str("FLOWUI_ENCRYPTION_KEY", SECRET_KEY)
 DEBUG = env_bool("DEBUG", not FLOWUI_PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,.localhost,127.0.0.1,testserver,.testserver")
+# Origins (scheme://host[:port], `https://*.example.com` for tenant domains) whose unsafe requests pass the CSRF
+# check; needed behind HTTPS when the Origin header is not the Host the request reached.
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+if FLOWUI_PRODUCTION:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients' requests).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("FLOWUI_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container and load-balancer health checks speak plain HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("FLOWUI_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True  # tenants are sub-domains of the public domain
+    SECURE_HSTS_PRELOAD = env_bool("FLOWUI_HSTS_PRELOAD", True)
 FLOWUI_PUBLIC_DOMAIN = env_str("FLOWUI_PUBLIC_DOMAIN", "localhost")
 FLOWUI_TENANT_DOMAIN_SUFFIX = env_str("FLOWUI_TENANT_DOMAIN_SUFFIX", "localhost")
 
@@ -136,6 +149,8 @@ AIRFLOW_URL = env_str("AIRFLOW_URL", "http://127.0.0.1:8280")
 AIRFLOW_USERNAME = env_str("AIRFLOW_USERNAME", "admin")
 AIRFLOW_PASSWORD = env_str("AIRFLOW_PASSWORD", "admin")
 AIRFLOW_TIMEOUT_S = env_int("AIRFLOW_TIMEOUT_S", 10)
+# /healthz calls an Airflow component stale when its last heartbeat is older than this.
+FLOWUI_HEALTH_HEARTBEAT_MAX_AGE_S = env_int("FLOWUI_HEALTH_HEARTBEAT_MAX_AGE_S", 30)
 
 # --- Django and apps ----------------------------------------------------------------------
 SHARED_APPS = [
@@ -177,8 +192,10 @@ ROOT_URLCONF = "flowui.urls_tenant"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # HTTPS redirect and HSTS first, then static files (whitenoise: no tenant lookup, no database), then tenants.
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -241,7 +258,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+# `collectstatic` writes here (make run and the image do); whitenoise serves it from the web process (gunicorn),
+# with gzip/brotli variants made at collectstatic time. In DEBUG it also serves straight from STATICFILES_DIRS.
+STATIC_ROOT = env_path("FLOWUI_STATIC_ROOT", "var/static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

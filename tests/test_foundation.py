@@ -60,12 +60,20 @@ def test_it_logs_in_with_a_password(tenant_a, make_user, client):
     assert b"alice" in response.content
 
 
-def test_it_reports_health_of_database_redis_and_airflow(airflow, client, db):
+def test_it_reports_health_of_database_redis_and_airflow(airflow, celery_worker, client, db):
+    from tests.workflows_support import wait_for
+
+    # The session's Celery worker may still be starting: it answers pings once it is up.
+    wait_for(lambda: client.get("/healthz", HTTP_HOST="localhost").json()["celery"] == "ok", timeout_s=60)
     response = client.get("/healthz", HTTP_HOST="localhost")
     body = response.json()
     assert body["database"] == "ok"
     assert body["redis"] == "ok"
     assert body["airflow"] == "ok", body
+    assert body["celery"] == "ok", body
+    for component in ("api_server", "metadatabase", "scheduler", "dag_processor"):
+        assert body["airflow_components"][component]["status"] == "ok", body
+    assert 0 <= body["airflow_components"]["scheduler"]["heartbeat_age_s"] < 30
     assert response.status_code == 200
 
 

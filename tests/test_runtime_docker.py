@@ -20,7 +20,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "docker-compose.yaml"
-PLATFORM_SERVICES = ("web", "celery-worker", "celery-beat")
+PLATFORM_SERVICES = ("platform-init", "web", "celery-worker", "celery-beat")
 AIRFLOW_SERVICES = (
     "airflow-init", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"
 )  # fmt: skip
@@ -31,7 +31,7 @@ AWS_SDK_NAMES = {
     "AWS_DEFAULT_REGION",
     "AWS_ENDPOINT_URL",
 }
-_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
+_INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,14 @@ def test_it_gives_platform_services_only_names_the_settings_read(compose):
         environment = compose["services"][name]["environment"]
         unknown = sorted(set(environment) - known)
         assert not unknown, f"{name}: not read by flowui/settings.py: {unknown}"
-        for required in ("DATABASE_URL", "REDIS_URL", "VOLUME_MOUNT_PATH_HOST", "FLOWUI_DAGS_DIR", "AIRFLOW_URL", "SECRET_KEY"):
+        for required in (
+            "DATABASE_URL",
+            "REDIS_URL",
+            "VOLUME_MOUNT_PATH_HOST",
+            "FLOWUI_DAGS_DIR",
+            "AIRFLOW_URL",
+            "SECRET_KEY",
+        ):
             assert required in environment, f"{name} lacks {required}"
 
 
@@ -134,7 +141,194 @@ def test_it_makes_services_agree_on_volume_hosts_and_ports(compose):
     assert urlparse(web["DATABASE_URL"]).hostname == "postgres"
     assert urlparse(web["REDIS_URL"]).hostname == "redis"
     assert "@postgres:5432/airflow" in scheduler["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert web["AIRFLOW_PASSWORD"] == _resolve(services["airflow-init"]["environment"]["AIRFLOW_ADMIN_PASSWORD"])
+    assert (
+        _INTERPOLATION.findall(services["web"]["environment"]["AIRFLOW_PASSWORD"])
+        == _INTERPOLATION.findall(services["airflow-init"]["environment"]["AIRFLOW_ADMIN_PASSWORD"])
+        == ["AIRFLOW_ADMIN_PASSWORD"]
+    )
+
+
+ONE_SHOT = ("platform-init", "airflow-init")
+# Secrets the stack cannot run without: never a default, always ${NAME:?message}.
+REQUIRED_SECRETS = {
+    "POSTGRES_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "SECRET_KEY", "FLOWUI_ENCRYPTION_KEY",
+    "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY",
+}  # fmt: skip
+# Optional credentials (local mode needs neither AWS nor GitHub): empty by default, never a made-up value.
+OPTIONAL_SECRETS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GITHUB_ACCESS_TOKEN"}
+
+
+def _command(service: dict) -> str:
+    command = service.get("command", "")
+    return " ".join(command) if isinstance(command, list) else command
+
+
+def test_it_migrates_every_tenant_bootstraps_and_syncs_the_bundled_operators_on_start(compose):
+    services = compose["services"]
+    init = services["platform-init"]
+    script = _command(init)
+    assert "set -e" in script
+    steps = [line.strip() for line in script.splitlines() if line.strip().startswith("python manage.py")]
+    assert steps == [
+        "python manage.py migrate_schemas --noinput",  # shared AND tenant schemas (no --shared)
+        "python manage.py flowui_bootstrap",
+        "python manage.py registry_sync_bundled",
+    ]
+    assert init["restart"] == "no" and "healthcheck" not in init
+    for name in ("web", "celery-worker", "celery-beat"):
+        depends = services[name]["depends_on"]
+        assert depends["platform-init"] == {"condition": "service_completed_successfully"}, name
+        assert "migrate" not in _command(services[name]), f"{name} must not migrate on its own"
+    for name in AIRFLOW_SERVICES[1:]:
+        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    for command in ("migrate_schemas", "flowui_bootstrap", "registry_sync_bundled"):
+        module = "tenants" if command != "registry_sync_bundled" else "registry"
+        found = list(REPO.glob(f"*/management/commands/{command}.py"))
+        assert found or command == "migrate_schemas", f"{command} ({module}) does not exist"
+
+
+def test_it_gives_every_long_running_service_a_healthcheck_like_airflows_compose(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        if name in ONE_SHOT:
+            continue
+        check = service.get("healthcheck")
+        assert check and check.get("test"), f"{name} has no healthcheck"
+        assert {"interval", "timeout", "retries"} <= set(check), name
+        for dependency, condition in (service.get("depends_on") or {}).items():
+            wanted = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+            assert condition == {"condition": wanted}, (name, dependency)
+    # The checks use what each image has: curl in Airflow's, python in the platform's (no curl there).
+    assert services["airflow-api-server"]["healthcheck"]["test"][-1] == "http://localhost:8080/api/v2/version"
+    assert services["airflow-scheduler"]["healthcheck"]["test"][-1] == "http://localhost:8974/health"
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+    assert "--job-type DagProcessorJob" in services["airflow-dag-processor"]["healthcheck"]["test"][1]
+    assert "--job-type TriggererJob" in services["airflow-triggerer"]["healthcheck"]["test"][1]
+    assert "inspect ping -d celery@$${HOSTNAME}" in services["celery-worker"]["healthcheck"]["test"][1]
+    assert "celery@%h" in services["celery-worker"]["command"]
+    assert "/tmp/celerybeat.pid" in services["celery-beat"]["command"]
+    assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "-m", "flowui.healthcheck", "web"]
+
+
+def test_the_web_healthcheck_accepts_a_degraded_answer_and_refuses_silence():
+    """flowui.healthcheck web against a stand-in /healthz: 503 with JSON is alive, no answer is not."""
+    import http.server
+    import threading
+
+    from devstack import procs
+
+    answers = {"status": 503, "body": b'{"status": "degraded", "airflow": "down"}'}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            assert self.path == "/healthz" and self.headers["Host"] == "localhost"
+            self.send_response(answers["status"])
+            self.end_headers()
+            self.wfile.write(answers["body"])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    from flowui import healthcheck
+
+    try:
+        assert healthcheck.web(server.server_port) == 0
+        answers.update(status=500, body=b"Server Error")
+        assert healthcheck.web(server.server_port) == 1
+    finally:
+        server.shutdown()
+    assert healthcheck.web(procs.free_port()) == 1
+
+
+def test_it_has_no_default_password_secret_or_empty_fernet_key():
+    text = "\n".join(line for line in COMPOSE.read_text().splitlines() if not line.strip().startswith("#"))
+    uses = re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?([^}]*)\}", text)
+    seen = set()
+    for name, operator, rest in uses:
+        seen.add(name)
+        if name in REQUIRED_SECRETS:
+            assert operator == ":?", f"${{{name}}} must be required (${{{name}:?message}})"
+            assert name in rest and "docker/README.md" in rest, f"${{{name}:?}} needs a message naming it"
+        elif name in OPTIONAL_SECRETS:
+            assert operator == ":-" and rest == "", f"${{{name}}} must default to empty"
+        elif re.search(r"PASSWORD|SECRET|FERNET|TOKEN|ENCRYPTION", name):
+            raise AssertionError(f"${{{name}}}: a secret must be required or known optional")
+    assert REQUIRED_SECRETS <= seen
+    # No secret-looking environment value is a literal (admin/admin, flowui, ...): each comes from ${...}.
+    compose = yaml.safe_load(COMPOSE.read_text())
+    for service_name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if re.search(r"(PASSWORD|FERNET_KEY|SECRET_KEY|JWT_SECRET|ENCRYPTION_KEY|ACCESS_KEY|TOKEN)$", key):
+                assert str(value).startswith("${"), f"{service_name}: {key} is a literal"
+    assert "admin:admin" not in text.replace("SIMPLE_AUTH_MANAGER_USERS: admin:admin", "")  # user:role, not a password
+
+
+def test_compose_refuses_to_start_without_each_required_secret():
+    """What `docker compose config` does with ${NAME:?message} and an unset NAME: stop, naming it."""
+
+    def interpolate(text: str, env: dict[str, str]) -> str:
+        def one(match):
+            name, operator, rest = match.group(1), match.group(2) or "", match.group(3)
+            value = env.get(name)
+            if operator == ":?" and not value:
+                raise ValueError(f"required variable {name} is missing a value: {rest}")
+            if operator == ":-" and not value:
+                return rest
+            return value or ""
+
+        return re.sub(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?])?([^}]*)\}", one, text)
+
+    text = COMPOSE.read_text()
+    full = {name: "x" * 32 for name in REQUIRED_SECRETS}
+    yaml.safe_load(interpolate(text, full))  # all set: a valid file
+    for name in sorted(REQUIRED_SECRETS):
+        with pytest.raises(ValueError) as refused:
+            interpolate(text, {k: v for k, v in full.items() if k != name})
+        assert name in str(refused.value) and "docker/README.md" in str(refused.value)
+
+
+def test_it_syncs_the_bundled_operators_from_a_git_repository_the_image_builds(compose, tmp_path):
+    web = compose["services"]["web"]["environment"]
+    url, ref = web["FLOWUI_BUNDLED_OPERATORS_URL"], web["FLOWUI_BUNDLED_OPERATORS_REF"]
+    assert url == "file:///opt/flowui-operators" and ref == "main"
+    dockerfile = (DOCKER / "Dockerfile.platform").read_text()
+    # The RUN step that makes it, replayed here on a copy of the build context (operators/, dependencies/).
+    step = re.search(r"RUN (git init -q -b main /opt/flowui-operators.*?)\n(?!\s*&&)", dockerfile, re.S)
+    assert step, "Dockerfile.platform does not build /opt/flowui-operators"
+    ignored = (DOCKER / "Dockerfile.platform.dockerignore").read_text().split()
+    assert not {"operators", "dependencies"} & set(ignored)
+    script = step.group(1).replace("\\\n", " ").replace("/opt/flowui-operators", str(tmp_path / "ops"))
+    subprocess.run(["sh", "-c", script], cwd=REPO, check=True, capture_output=True, timeout=60)
+    listed = subprocess.run(
+        ["git", "-C", str(tmp_path / "ops"), "ls-tree", "--name-only", ref, "operators/", "dependencies/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "dependencies/dependencies_map.json" in listed
+    bundled = sorted(p.parent.name for p in (REPO / "operators").glob("*/metadata.json"))
+    assert bundled and all(f"operators/{name}" in listed for name in bundled)
+
+
+def test_it_gives_the_sandboxed_containers_user_namespaces(compose):
+    services = compose["services"]
+    for name in (*PLATFORM_SERVICES, *AIRFLOW_SERVICES[1:]):
+        assert "seccomp=unconfined" in services[name]["security_opt"], name
+        assert "/dev/net/tun:/dev/net/tun" in services[name]["devices"], name
+    readme = (DOCKER / "README.md").read_text()
+    assert "user namespaces" in readme and "seccomp" in readme
+
+
+def test_the_web_runs_like_make_run():
+    import devstack.__main__ as devstack_main
+
+    compose = yaml.safe_load(COMPOSE.read_text())
+    command = compose["services"]["web"]["command"]
+    assert command == ["gunicorn", "-c", "flowui/gunicorn_conf.py", "--bind", "0.0.0.0:8000"]
+    assert devstack_main.web_command("8000")[2:] == [*command[:3], "--bind", "127.0.0.1:8000"]
+    assert f"CMD {json.dumps(command)}" in (DOCKER / "Dockerfile.platform").read_text()
 
 
 def test_it_documents_every_compose_variable():

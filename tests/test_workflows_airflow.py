@@ -174,7 +174,7 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
 
     # Delete removes the file, then the DAG from Airflow (deferred while tasks of the DAG still run).
     from flowui.lib.airflow import AirflowError
-    from workflows.services import airflow_dag_delete
+    from workflows.services import DagNotStaleYet, airflow_dag_delete
 
     # The DAG file lies in the platform's DAGs folder, which Airflow parses, not in the tenant's storage.
     dag_file = Path(settings.FLOWUI_DAGS_DIR) / "acme" / f"{dag_id}.py"
@@ -186,6 +186,8 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     def deleted():
         try:
             airflow_dag_delete(tenant=tenant_a, dag_id=dag_id)
+        except DagNotStaleYet:
+            return False  # the dag-processor has not seen the file gone yet
         except AirflowError as exc:
             assert exc.status == 409, exc
             return False

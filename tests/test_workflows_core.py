@@ -48,7 +48,9 @@ def test_it_saves_versions_and_refuses_a_stale_base(tenant_a, editor, echo):
         assert "inputs.a" in invalid.value.errors["nodes"]["x"]
         with pytest.raises(services.WorkflowInvalid) as nul:
             services.workflow_save_version(
-                workflow=workflow, spec={"nodes": [node("x", {"text": {"value": "a\x00b"}})]}, base_version=2,
+                workflow=workflow,
+                spec={"nodes": [node("x", {"text": {"value": "a\x00b"}})]},
+                base_version=2,
                 user=editor,
             )
         assert "NUL" in nul.value.errors["workflow"][0]
@@ -79,9 +81,15 @@ def test_it_diffs_two_versions_and_restores_an_old_one(tenant_a, editor, echo):
 
 
 def test_it_reports_validation_problems_per_node_and_field(tenant_a, editor, echo):
-    operator_version_make(name="counter", input_schema={
-        "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
-    }, output_schema={"type": "object", "properties": {"total": {"type": "integer"}}})
+    operator_version_make(
+        name="counter",
+        input_schema={
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"],
+        },
+        output_schema={"type": "object", "properties": {"total": {"type": "integer"}}},
+    )
     spec = {
         "nodes": [
             node("a", {"text": {"value": 5}}),  # wrong literal type
@@ -97,8 +105,10 @@ def test_it_reports_validation_problems_per_node_and_field(tenant_a, editor, ech
             node("j", {"text": {"value": "x"}, "bogus": {"value": 1}}),
         ],
         "edges": [
-            {"source": "a", "target": "d"}, {"source": "a", "target": "e"},
-            {"source": "h", "target": "i"}, {"source": "i", "target": "h"},
+            {"source": "a", "target": "d"},
+            {"source": "a", "target": "e"},
+            {"source": "h", "target": "i"},
+            {"source": "i", "target": "h"},
         ],
         "schedule": "every day at noon",
     }
@@ -192,3 +202,29 @@ def test_it_refuses_double_underscores_in_slugs(tenant_a, editor):
         assert "'__' is not allowed" in err.value.errors["workflow"][0]
         for name in ("a__b", "__a__", "1__2", "x _ _ y", "a-_-b"):
             assert "__" not in services.workflow_create(name=name, user=editor).slug, name
+
+
+def test_it_restores_missing_dag_files_from_the_deployed_versions_never_from_tenant_storage(tenant_a, editor, echo):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from tenants.selectors import tenant_storage_root
+    from workflows.models import Workflow
+
+    with tenant_context(tenant_a):
+        workflow = services.workflow_create(name="Restored", user=editor, spec=chain_spec())
+        Workflow.objects.filter(pk=workflow.pk).update(
+            deployed_version=workflow.current_version, deploy_written_at=timezone.now()
+        )
+        path = workflow_dag_file(tenant=tenant_a, workflow=workflow)
+        path.unlink(missing_ok=True)
+    # The old DAG folder in the tenant's storage (writable by tenant code in batch/kubernetes) is not reused.
+    old = tenant_storage_root(tenant=tenant_a) / "airflow" / "dags"
+    old.mkdir(parents=True, exist_ok=True)
+    (old / path.name).write_text("import os  # planted\n")
+    call_command("dag_files_restore")
+    assert path.exists() and "planted" not in path.read_text()
+    assert "build_dag" in path.read_text()
+    assert not old.exists()
+    call_command("dag_files_restore")  # idempotent
+    assert path.exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 from datetime import timedelta
 from typing import Any
@@ -31,10 +32,10 @@ from registry.services import (
 )
 from tenants.audit import audit_record
 from tenants.models_audit import AuditAction
-from tenants.selectors import tenant_airflow
+from tenants.selectors import tenant_airflow, tenant_storage_root
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
-from workflows.selectors import operator_versions_for_nodes, version_get, workflow_dag_id
+from workflows.selectors import operator_versions_for_nodes, version_get, workflow_dag_file, workflow_dag_id
 from workflows.spec import SpecError, has_errors, parse_spec
 from workflows.supervision import (  # noqa: F401  (re-exported for callers that look here for writes)
     run_cancel,
@@ -140,7 +141,9 @@ def workflow_create(
         description=description or "",
         created_by_id=_user_fields(user)["author_id"],
     )
-    version = WorkflowVersion.objects.create(workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user))
+    version = WorkflowVersion.objects.create(
+        workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user)
+    )
     workflow.current_version = version
     workflow.save(update_fields=["current_version", "updated_at"])
     audit_record(action=AuditAction.WORKFLOW_CREATE, user=user, **_audit_obj(workflow))
@@ -186,7 +189,9 @@ def workflow_save_version(
     return version
 
 
-def workflow_restore_version(*, workflow: Workflow, number: int, user, base_version: int | None = None) -> WorkflowVersion:
+def workflow_restore_version(
+    *, workflow: Workflow, number: int, user, base_version: int | None = None
+) -> WorkflowVersion:
     """Save an old version's spec as a new version (history is never rewritten)."""
     old = version_get(workflow=workflow, number=number)
     current = workflow.current_version.number if workflow.current_version_id else None
@@ -299,17 +304,29 @@ def _dag_write_pending(*, tenant, workflow: Workflow, version: WorkflowVersion, 
     waited for its venvs) only while that deploy is still the workflow's latest; returns whether it wrote."""
     # Taken before the write: any Airflow parse of the new file finishes after this instant.
     now = timezone.now()
-    if requested_at is not None and not Workflow.objects.filter(
-        pk=workflow.pk, deployed_version_id=version.pk, deploy_requested_at=requested_at,
-        deploy_written_at__isnull=True, deploy_state=DeployState.PENDING,
-    ).exists():
+    if (
+        requested_at is not None
+        and not Workflow.objects.filter(
+            pk=workflow.pk,
+            deployed_version_id=version.pk,
+            deploy_requested_at=requested_at,
+            deploy_written_at__isnull=True,
+            deploy_state=DeployState.PENDING,
+        ).exists()
+    ):
         return False
     try:
         dag_file_write(tenant=tenant, workflow=workflow, version=version)
     except DagWriteError as exc:
         raise WorkflowInvalid({"nodes": {}, "workflow": [str(exc)]}, str(exc)) from None
-    fields = {"deploy_state": DeployState.PENDING, "deploy_error": "", "deployed_version": version,
-              "deploy_written_at": now, "deploy_live_at": None, "updated_at": now}
+    fields = {
+        "deploy_state": DeployState.PENDING,
+        "deploy_error": "",
+        "deployed_version": version,
+        "deploy_written_at": now,
+        "deploy_live_at": None,
+        "updated_at": now,
+    }
     if requested_at is None:
         fields["deploy_requested_at"] = now
     Workflow.objects.filter(pk=workflow.pk).update(**fields)
@@ -387,8 +404,10 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
         tags = {tag.name for tag in dag.tags} if dag is not None else set()
         # Parsed since the file was written: a DAG left over from an earlier workflow with the same slug
         # (and so the same version tag) does not count.
-        fresh = dag is not None and dag.last_parsed_time is not None and (
-            workflow.deploy_written_at is None or dag.last_parsed_time >= workflow.deploy_written_at
+        fresh = (
+            dag is not None
+            and dag.last_parsed_time is not None
+            and (workflow.deploy_written_at is None or dag.last_parsed_time >= workflow.deploy_written_at)
         )
         if fresh and version_tag in tags and not dag.is_stale:
             if dag.is_paused != workflow.paused:
@@ -447,7 +466,8 @@ def workflow_deploy_wait(*, tenant, workflow: Workflow, timeout_s: float = DEPLO
 
 # --- delete -----------------------------------------------------------------------------------
 def workflow_delete(*, tenant, workflow: Workflow) -> None:
-    """Remove the DAG file and the workflow, then the DAG from Airflow (retried by Celery if it is down)."""
+    """Remove the DAG file and the workflow, then the DAG from Airflow (Celery: once Airflow's dag-processor
+    has seen the file gone, retried while Airflow is down or runs are active)."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     dag_file_remove(tenant=tenant, workflow=workflow)
     audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DELETE, **_audit_obj(workflow))
@@ -458,14 +478,34 @@ def workflow_delete(*, tenant, workflow: Workflow) -> None:
     transaction.on_commit(lambda: airflow_dag_delete.delay(tenant_id, dag_id))
 
 
-def airflow_dag_delete(*, tenant, dag_id: str) -> bool:
-    """Delete a DAG of this tenant from Airflow. The id must carry the tenant's prefix."""
+class DagNotStaleYet(Exception):
+    """Airflow's dag-processor has not yet marked the DAG of a removed file stale: deleting it now could race
+    the processor's own UPDATE of that row (StaleDataError kills the dag-processor)."""
+
+
+def airflow_dag_delete(*, tenant, dag_id: str, wait_stale_s: float = 0.0, force: bool = False) -> bool:
+    """Delete a DAG of this tenant from Airflow. The id must carry the tenant's prefix; its file must be gone.
+
+    Order matters: the file is removed first; the dag-processor then notices and marks the DAG stale (an
+    UPDATE of the `dag` row of an ORM object it loaded a moment before). A DELETE in between makes that UPDATE
+    match no row and the dag-processor dies with StaleDataError. So the DAG is deleted only once Airflow reports
+    it stale (polled for up to `wait_stale_s`, else DagNotStaleYet for the caller to retry later); a stale DAG's
+    row is never updated again by the processor (nor scheduled). `force` skips the wait (a processor that never
+    marks it, e.g. because it is down for long)."""
     from tenants.selectors import tenant_dag_id_prefix
 
     if not dag_id.startswith(tenant_dag_id_prefix(tenant=tenant)):
         raise ValueError(f"{dag_id!r} is not a DAG of tenant {tenant.schema_name!r}")
     client = tenant_airflow(tenant=tenant)
+    deadline = time.monotonic() + wait_stale_s
     try:
+        while not force:
+            dag = client.call(lambda api: api.dag.get_dag(dag_id))
+            if dag.is_stale:
+                break
+            if time.monotonic() >= deadline:
+                raise DagNotStaleYet(f"{dag_id} is not stale in Airflow yet")
+            time.sleep(0.5)
         client.call(lambda api: api.dag.delete_dag(dag_id))
     except AirflowUnavailable:
         raise
@@ -474,3 +514,25 @@ def airflow_dag_delete(*, tenant, dag_id: str) -> bool:
             return False
         raise
     return True
+
+
+def dag_files_restore(*, tenant) -> list[str]:
+    """Write the DAG file of every deployed workflow whose file is missing (a new FLOWUI_DAGS_DIR, or the
+    move of DAG files out of the tenants' storage); returns the slugs written. The files are made anew from
+    the deployed versions: a file found in tenant storage (the old DAG folder) is never reused, since tenant
+    code could write there, and the old folder is removed."""
+    old_folder = tenant_storage_root(tenant=tenant) / "airflow" / "dags"
+    if old_folder.is_dir() and not old_folder.is_symlink():
+        shutil.rmtree(old_folder, ignore_errors=True)
+    written = []
+    deployed = Workflow.objects.filter(deployed_version__isnull=False, deploy_written_at__isnull=False)
+    for workflow in deployed.select_related("deployed_version").order_by("slug"):
+        if workflow_dag_file(tenant=tenant, workflow=workflow).exists():
+            continue
+        try:
+            dag_file_write(tenant=tenant, workflow=workflow, version=workflow.deployed_version)
+        except DagWriteError as exc:
+            logger.warning("DAG file of %s/%s not restored: %s", tenant.schema_name, workflow.slug, exc)
+            continue
+        written.append(workflow.slug)
+    return written

@@ -8,6 +8,7 @@ as waiting_for_airflow.
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django_tenants.utils import tenant_context
@@ -76,16 +77,35 @@ def workflow_deploy_build(self, tenant_id: int, workflow_id: int) -> str | None:
             return "waiting_for_airflow"
 
 
+# How long a deleted workflow's DAG may wait for Airflow to mark it stale before it is deleted anyway.
+DAG_DELETE_STALE_WAIT_S = 120
+
+
 @shared_task(bind=True, max_retries=None, acks_late=True)
-def airflow_dag_delete(self, tenant_id: int, dag_id: str) -> bool | None:
-    """Remove a deleted workflow's DAG from Airflow (its file is already gone)."""
+def airflow_dag_delete(self, tenant_id: int, dag_id: str, first_try_at: float | None = None) -> bool | None:
+    """Remove a deleted workflow's DAG from Airflow (its file is already gone), once Airflow's dag-processor
+    has marked it stale (see services.airflow_dag_delete); checked again every second, not blocking a worker."""
+    from workflows.services import DagNotStaleYet
     from workflows.services import airflow_dag_delete as delete
 
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
+    first_try_at = first_try_at or time.time()
+    waited = time.time() - first_try_at
     try:
-        return delete(tenant=tenant, dag_id=dag_id)
+        return delete(
+            tenant=tenant,
+            dag_id=dag_id,
+            # In eager mode (no retries) wait in place; a worker re-checks through retries instead.
+            wait_stale_s=DAG_DELETE_STALE_WAIT_S if self.request.is_eager else 0.0,
+            force=waited >= DAG_DELETE_STALE_WAIT_S,
+        )
+    except DagNotStaleYet as exc:
+        if self.request.is_eager:
+            logger.warning("Deleting DAG %s: %s after %s s; deleting anyway", dag_id, exc, DAG_DELETE_STALE_WAIT_S)
+            return delete(tenant=tenant, dag_id=dag_id, force=True)
+        raise self.retry(exc=exc, countdown=1, args=(tenant_id, dag_id, first_try_at)) from None
     except AirflowError as exc:
         # Down, or 409 while tasks of the DAG still run: try again later (the file is gone already).
         if not isinstance(exc, AirflowUnavailable) and exc.status != 409:
