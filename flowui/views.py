@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -34,6 +34,17 @@ def _check_airflow() -> str:
     required = ("metadatabase", "scheduler", "dag_processor")
     unhealthy = [name for name in required if (health.get(name) or {}).get("status") != "healthy"]
     return "ok" if not unhealthy else "unhealthy: " + ", ".join(sorted(unhealthy))
+
+
+FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico on every domain (browsers ask for it before any page links it), cached for a day."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @require_GET
