@@ -40,6 +40,7 @@ PREVIEW_MAX_COLUMNS = 100
 PREVIEW_MAX_CELL_CHARS = 200
 PREVIEW_TEXT_BYTES = 1_000_000  # CSV and JSON lines: only this much of the file is read
 PREVIEW_JSON_BYTES = 5_000_000  # a JSON document must be parsed whole: larger ones are not previewed
+PREVIEW_PARQUET_BYTES = 256_000_000  # uncompressed size of the first row group (what a preview decodes at most)
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
@@ -355,6 +356,10 @@ def _preview_parquet(handle: IO[bytes], *, rows: int) -> dict[str, Any]:
     try:
         parquet = pq.ParquetFile(handle)
         total = parquet.metadata.num_rows
+        if parquet.metadata.num_row_groups and parquet.metadata.row_group(0).total_byte_size > PREVIEW_PARQUET_BYTES:
+            raise DatasetPreviewUnavailable(
+                "The first row group of this Parquet file is too large to preview: download it instead."
+            )
         names = parquet.schema_arrow.names[:PREVIEW_MAX_COLUMNS]
         batch = next(parquet.iter_batches(batch_size=max(rows, 1), columns=names), None)
         records = batch.to_pylist() if batch is not None else []

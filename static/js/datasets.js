@@ -52,15 +52,18 @@
     });
     xhr.addEventListener("load", function () {
       var type = xhr.getResponseHeader("Content-Type") || "";
-      if (type.indexOf("text/html") === 0) {
-        replaceBrowser(xhr.responseText);
+      if (xhr.status >= 200 && xhr.status < 300 && type.indexOf("text/html") === 0) {
+        replaceBrowser(xhr.responseText);  // the listing, with the upload's message (also a refusal)
       } else {
         if (button) { button.disabled = false; }
-        setStatus(form, xhr.responseText || ("Upload refused (HTTP " + xhr.status + ")."), true);
+        if (box) { box.hidden = true; }
+        var text = type.indexOf("text/plain") === 0 ? xhr.responseText : "";
+        setStatus(form, text || ("Upload refused (HTTP " + xhr.status + ")."), true);
       }
     });
     xhr.addEventListener("error", function () {
       if (button) { button.disabled = false; }
+      if (box) { box.hidden = true; }
       setStatus(form, "The upload failed (network error or refused by the server).", true);
     });
     xhr.send(new FormData(form));

@@ -27,7 +27,7 @@ def data_setup(live_tenant, django_user_model):
     shutil.rmtree(folder / "browser-upload", ignore_errors=True)
 
 
-def test_it_uploads_previews_and_deletes_a_dataset_in_the_browser(data_setup, ui_page, artifacts, tmp_path):
+def test_it_uploads_previews_and_deletes_a_dataset_in_the_browser(data_setup, ui_page, artifacts, tmp_path, settings):
     base, folder = data_setup
     page = ui_page
     log_in(page, base, "dana")
@@ -70,6 +70,13 @@ def test_it_uploads_previews_and_deletes_a_dataset_in_the_browser(data_setup, ui
     page.click("#data-upload button[type=submit]")
     page.wait_for_selector(".upload-status.error")
     assert "larger than the upload limit" in page.inner_text(".upload-status")
+    # The server's limit holds when the page's check is bypassed.
+    settings.FLOWUI_UPLOAD_MAX_MB = 1
+    page.evaluate("document.querySelector('#data-upload').setAttribute('data-max-bytes', '999999999')")
+    page.click("#data-upload button[type=submit]")
+    page.wait_for_function("document.querySelector('.upload-status').textContent.indexOf('Uploading') < 0")
+    assert "upload limit of 1 MB" in page.inner_text(".upload-status")
+    assert not page.locator("#upload-file").is_disabled()
 
     # Delete the folder: a confirmation says what goes, then it is gone.
     page.goto(f"{base}/data/")
