@@ -58,6 +58,9 @@ class DatasetApiView(APIView):
             return _error("not_empty", str(exc), status.HTTP_409_CONFLICT)
         if isinstance(exc, services.DatasetConflict):
             return _error("conflict", str(exc), status.HTTP_409_CONFLICT)
+        if isinstance(exc, OSError):  # the storage itself failed (full, read-only, I/O error): not the request
+            detail = f"The dataset storage failed: {exc.strerror or exc.__class__.__name__}."
+            return _error("storage_error", detail, status.HTTP_503_SERVICE_UNAVAILABLE)
         return super().handle_exception(exc)
 
     def parse(self, serializer_class, data):

@@ -149,12 +149,17 @@ def dataset_upload(
             if overwrite:
                 os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # replaces a file (or symlink) entry
             else:
+                exists = DatasetConflict(
+                    f"{'/'.join([*parts, name])} exists already; replace it explicitly (overwrite)."
+                )
                 try:  # never clobbers: fails when the name exists, even if it appeared since the check
                     os.link(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
                 except FileExistsError:
-                    raise DatasetConflict(
-                        f"{'/'.join([*parts, name])} exists already; replace it explicitly (overwrite)."
-                    ) from None
+                    raise exists from None
+                except OSError:  # a file system without hard links: checked above, then renamed in place
+                    if existing is not None:
+                        raise exists from None
+                    os.rename(temp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         finally:
             try:
                 os.unlink(temp, dir_fd=dir_fd)

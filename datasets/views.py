@@ -37,8 +37,8 @@ def _crumbs(path: str) -> list[dict[str, str]]:
 def _browser_context(request, path: str) -> dict:
     listing = selectors.datasets_list(tenant=request.tenant, path=path)
     for entry in listing["entries"]:
-        query = urlencode({"path": entry["path"]})
-        entry["query"] = query
+        entry["query"] = urlencode({"path": entry["path"]})
+        entry["modified_display"] = entry["modified"][:16].replace("T", " ") + " UTC"
     return {
         "listing": listing,
         "crumbs": _crumbs(listing["path"]),
@@ -75,6 +75,8 @@ def data_preview(request):
         panel["error"], status = str(exc), 404
     except (selectors.DatasetPathInvalid, selectors.DatasetPreviewUnavailable) as exc:
         panel["error"], status = str(exc), 400
+    except OSError as exc:
+        panel["error"], status = f"The file cannot be read: {exc.strerror or exc.__class__.__name__}.", 503
     panel["download_query"] = urlencode({"path": path})
     if request.htmx:
         return render(request, PANEL, {"panel": panel}, status=_status(request, status))
@@ -120,6 +122,8 @@ def data_upload(request):
             message, status = str(exc), 413
         except (selectors.DatasetPathInvalid, services.DatasetConflict, selectors.DatasetNotFound) as exc:
             message, status = str(exc), 409 if isinstance(exc, services.DatasetConflict) else 400
+        except OSError as exc:  # the storage failed (full, read-only): said, not a server error page
+            message, status = f"The dataset storage failed: {exc.strerror or exc.__class__.__name__}.", 503
     if status >= 400:
         level = "error"
     if request.htmx:
@@ -163,6 +167,8 @@ def data_delete(request):
         message, status, level = str(exc), 404, "error"
     except selectors.DatasetPathInvalid as exc:
         message, status, level = str(exc), 400, "error"
+    except OSError as exc:
+        message, status, level = f"The dataset storage failed: {exc.strerror or exc.__class__.__name__}.", 503, "error"
     if request.htmx:
         return _render_browser(request, parent, status=status, message=message, level=level)
     (messages.success if level == "success" else messages.error)(request, message)

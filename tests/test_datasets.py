@@ -460,3 +460,28 @@ def test_it_documents_the_datasets_api_and_answers_generated_requests(tenant_a, 
     )
     assert calls >= 40
     assert not failures, "\n".join(failures[:20])
+
+
+def test_it_answers_storage_failures_without_a_server_error(tenant_a, editor, area, monkeypatch):
+    import errno
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    # A file system without hard links: the upload is still stored (no clobbering checked before the rename).
+    monkeypatch.setattr(os, "link", no_links)
+    assert upload(editor, area, "a.csv", CSV).status_code == 201
+    assert upload(editor, area, "a.csv", CSV).status_code == 409
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "rename", full)
+    answer = upload(editor, area, "b.csv", CSV)
+    assert answer.status_code == 503 and "No space left on device" in answer.json()["detail"]
+    portal = editor.post(
+        "/data/upload/", {"path": area, "file": SimpleUploadedFile("c.csv", CSV)}, HTTP_HX_REQUEST="true"
+    )
+    assert portal.status_code == 200 and "No space left on device" in portal.content.decode()
+    monkeypatch.undo()
+    assert sorted(os.listdir(dataset_dir(tenant_a) / area)) == ["a.csv"]

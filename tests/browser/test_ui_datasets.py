@@ -45,7 +45,7 @@ def test_it_uploads_previews_and_deletes_a_dataset_in_the_browser(data_setup, ui
     page.goto(f"{base}/data/")
     big = tmp_path / "orders 2026.csv"
     big.write_text("id,amount\n" + "".join(f"{i},{i % 97}\n" for i in range(300_000)))
-    page.evaluate("document.querySelector('#data-upload input[name=path]').value = 'browser-upload'")
+    page.fill("#upload-folder", "browser-upload")
     assert not page.locator(".upload-progress").is_visible()
     page.set_input_files("#upload-file", str(big))
     page.click("#data-upload button[type=submit]")
