@@ -23,10 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flowui_runtime import safefs
 from tenants.selectors import tenant_storage_root
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 from workflows.results import content_type_for, result_headers
 
 DATASET_FOLDER = "dataset"
@@ -101,7 +104,7 @@ def dataset_root_parts() -> list[str]:
 
 
 @contextmanager
-def open_folder(*, tenant, parts: list[str]) -> Iterator[int]:
+def open_folder(*, tenant: Tenant, parts: list[str]) -> Iterator[int]:
     """A descriptor of dataset/<parts> (closed on exit), no symlink followed; DatasetNotFound otherwise."""
     try:
         fd = safefs.open_dir_chain(tenant_storage_root(tenant=tenant), [DATASET_FOLDER, *parts])
@@ -118,12 +121,12 @@ def format_for(name: str) -> str:
     return FORMATS.get(PurePosixPath(name).suffix.lower(), "")
 
 
-def _iso(timestamp: float) -> str:
+def iso_time(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
 
 
 # --- listing ----------------------------------------------------------------------------------
-def datasets_list(*, tenant, path: str = "") -> dict[str, Any]:
+def datasets_list(*, tenant: Tenant, path: str = "") -> dict[str, Any]:
     """The entries of a dataset folder: {"path", "parent", "entries": [{name, path, type (folder|file), size,
     modified, format}], "truncated"}. Folders first, then files, by name. Symlinks, hidden files and special
     files are left out. The top folder of a tenant without one lists as empty."""
@@ -156,7 +159,7 @@ def datasets_list(*, tenant, path: str = "") -> dict[str, Any]:
                         "path": "/".join([*parts, entry.name]),
                         "type": kind,
                         "size": info.st_size if kind == "file" else None,
-                        "modified": _iso(info.st_mtime),
+                        "modified": iso_time(info.st_mtime),
                         "format": format_for(entry.name) if kind == "file" else "",
                     }
                 )
@@ -172,7 +175,7 @@ def datasets_list(*, tenant, path: str = "") -> dict[str, Any]:
     }
 
 
-def folder_summary(*, tenant, path: str) -> dict[str, Any]:
+def folder_summary(*, tenant: Tenant, path: str) -> dict[str, Any]:
     """What deleting a folder would remove: {"path", "files", "folders", "bytes", "more"} (counted up to
     MAX_LISTED entries, without following symlinks)."""
     parts = dataset_parts(path)
@@ -209,7 +212,7 @@ def folder_summary(*, tenant, path: str) -> dict[str, Any]:
     return {"path": "/".join(parts), **counts}
 
 
-def dataset_kind(*, tenant, path: str) -> str:
+def dataset_kind(*, tenant: Tenant, path: str) -> str:
     """The kind, "file" or "folder", of an existing dataset path (no symlink followed); DatasetNotFound otherwise."""
     parts = dataset_parts(path)
     with open_folder(tenant=tenant, parts=parts[:-1]) as fd:
@@ -237,7 +240,7 @@ class DatasetFile:
     content_type: str
 
 
-def dataset_open(*, tenant, path: str) -> DatasetFile:
+def dataset_open(*, tenant: Tenant, path: str) -> DatasetFile:
     """Open a dataset file without following any symlink; DatasetNotFound when it is missing, is not a regular
     file or any component is a symlink."""
     parts = dataset_parts(path)
@@ -369,7 +372,7 @@ def _preview_parquet(handle: IO[bytes], *, rows: int) -> dict[str, Any]:
     return {"columns": names, "rows": body, "truncated": total > len(body), "total_rows": total}
 
 
-def dataset_preview(*, tenant, path: str, rows: int = PREVIEW_ROWS) -> dict[str, Any]:
+def dataset_preview(*, tenant: Tenant, path: str, rows: int = PREVIEW_ROWS) -> dict[str, Any]:
     """The first `rows` rows (at most PREVIEW_MAX_ROWS) of a CSV, JSON, JSON lines or Parquet dataset:
     {"path", "name", "format", "size", "columns", "rows", "truncated", "total_rows" (when known)}. At most
     PREVIEW_TEXT_BYTES are read of CSV and JSON lines files; cells are shortened. DatasetPreviewUnavailable for

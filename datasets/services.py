@@ -11,7 +11,7 @@ import secrets
 import shutil
 import stat
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -20,13 +20,17 @@ from datasets.selectors import (
     DatasetError,
     DatasetNotFound,
     DatasetPathInvalid,
-    _iso,
     dataset_parts,
     format_for,
+    iso_time,
+    name_problem,
     open_folder,
 )
 from flowui_runtime import safefs
 from tenants.selectors import tenant_storage_root
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 CHUNK_BYTES = 1024 * 1024
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -83,7 +87,7 @@ def _is_regular(name: str, *, dir_fd: int) -> bool:
         return False
 
 
-def _ensure_folder_fd(*, tenant, parts: list[str]) -> int:
+def _ensure_folder_fd(*, tenant: Tenant, parts: list[str]) -> int:
     """A descriptor of dataset/<parts>, creating missing folders; never follows a symlink (a symlink on the
     way is DatasetNotFound)."""
     root = tenant_storage_root(tenant=tenant)
@@ -113,7 +117,7 @@ def _ensure_folder_fd(*, tenant, parts: list[str]) -> int:
 
 def dataset_upload(
     *,
-    tenant,
+    tenant: Tenant,
     folder: str,
     name: str,
     source: IO[bytes],
@@ -173,18 +177,16 @@ def dataset_upload(
         "path": "/".join([*parts, name]),
         "type": "file",
         "size": info.st_size,
-        "modified": _iso(info.st_mtime),
+        "modified": iso_time(info.st_mtime),
         "format": format_for(name),
     }
 
 
 def name_problem_for_upload(name: str) -> str:
-    from datasets.selectors import name_problem
-
     return name_problem(name or "") or new_name_problem(name or "")
 
 
-def dataset_delete(*, tenant, path: str, recursive: bool = False) -> dict[str, Any]:
+def dataset_delete(*, tenant: Tenant, path: str, recursive: bool = False) -> dict[str, Any]:
     """Delete a dataset file, or a folder: an empty one, or with `recursive` everything in it (removed without
     following symlinks: a link inside is removed, never its target). DatasetNotEmpty for a folder with content
     and no `recursive`. The top dataset folder itself cannot be deleted."""
@@ -214,7 +216,7 @@ def dataset_delete(*, tenant, path: str, recursive: bool = False) -> dict[str, A
     return {"path": shown, "type": "folder"}
 
 
-def samples_install(*, tenant) -> list[str]:
+def samples_install(*, tenant: Tenant) -> list[str]:
     """Copy the sample datasets (datasets/samples/) to dataset/samples/ of the tenant's storage; files already
     there are left as they are. Returns the paths written."""
     written = []
