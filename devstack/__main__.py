@@ -123,7 +123,7 @@ def sandbox_check() -> None:
         _say(f"WARNING {sandbox.OFF_WARNING}")
         return
     try:
-        sandbox.check_available(network=True)
+        sandbox.check_available(network=True, probe=True)
     except sandbox.SandboxUnavailable as exc:
         sys.exit(f"flowui: {exc}")
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("registry.api_urls")),
     path("", include("workflows.api_urls")),
+    path("", include("tenants.api_urls")),
     path("", include("datasets.api_urls")),
 ]

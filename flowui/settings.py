@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -108,6 +110,28 @@ DATABASES = {"default": _database(DATABASE_URL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Django's cache: API rate-limit counters and login lockouts are shared by every web process through Redis.
+FLOWUI_CACHE_URL = env_str("FLOWUI_CACHE_URL", REDIS_URL)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": FLOWUI_CACHE_URL,
+        "KEY_PREFIX": f"{PROJECT_NAME}:{DATABASE_URL.rsplit('/', 1)[-1]}",
+    }
+}
+
+
+def _rate(name: str, default: str) -> str:
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}: expected a rate like 600/min (N/s, N/min, N/hour, N/day), got {value!r}")
+    return value
+
+
+# Requests per API token (or logged-in user, or anonymous IP), and calls per webhook. Tests get high limits
+# (the API fuzz tests send hundreds of requests a minute); the throttling tests set low ones.
+FLOWUI_API_RATE = _rate("FLOWUI_API_RATE", "100000/min" if TESTING else "600/min")
+FLOWUI_WEBHOOK_RATE = _rate("FLOWUI_WEBHOOK_RATE", "100000/min" if TESTING else "60/min")
 
 # Airflow shared by tenants that have no dedicated one.
 AIRFLOW_URL = env_str("AIRFLOW_URL", "http://127.0.0.1:8280")
@@ -129,6 +153,8 @@ SHARED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served by the platform: /api/docs/ works offline, no CDN
+    "axes",
     "django_celery_beat",
 ]
 TENANT_APPS = [
@@ -161,11 +187,29 @@ MIDDLEWARE = [
     "datasets.uploads.DatasetUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tenants.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.TenantAccessMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login brute force (django-axes): after FLOWUI_LOGIN_FAILURE_LIMIT failed logins for one username from one IP,
+# that pair is locked out for FLOWUI_LOGIN_LOCKOUT_MINUTES (counters in the Redis cache); a success resets them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+FLOWUI_LOGIN_FAILURE_LIMIT = env_int("FLOWUI_LOGIN_FAILURE_LIMIT", 5)
+FLOWUI_LOGIN_LOCKOUT_MINUTES = env_int("FLOWUI_LOGIN_LOCKOUT_MINUTES", 15)
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = FLOWUI_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=FLOWUI_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 TEMPLATES = [
     {
@@ -207,12 +251,14 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tenants.authentication.TenantTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "flowui.throttling.AnonymousRateLimitAuthentication",  # last: rate-limits requests without credentials
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "flowui.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["flowui.throttling.ApiRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FlowUI API",
@@ -220,6 +266,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar under /static/, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    # The anonymous rate limiter is an authentication class that authenticates nobody: not a security scheme.
+    "AUTHENTICATION_WHITELIST": [
+        "tenants.authentication.TenantTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ class FlowUIOperator(BaseOperator):
         elif spec.execution_mode == "batch":
             from flowui_runtime.batch import BatchRunner, job_name
 
-            self._mode_runner = runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log)
+            self._mode_runner = runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log, tenant=self.tenant)
             if os.environ.get("FLOWUI_BATCH_DEFERRABLE", "false").lower() == "true":
                 from flowui_runtime.batch_trigger import BatchJobTrigger
 
@@ -146,7 +146,7 @@ class FlowUIOperator(BaseOperator):
                 f"{spec.task_id}: lost track of AWS Batch job {event.get('job_id')}: {event.get('error', event)}",
             )
         self.log.info("FlowUI: AWS Batch job %s is %s", event["job_id"], event["status"])
-        runner = BatchRunner(spec=spec, storage_root=Path(self.storage_root), log=self.log)
+        runner = BatchRunner(spec=spec, storage_root=Path(self.storage_root), log=self.log, tenant=self.tenant)
         exit_code = runner.finish(runner.describe(event["job_id"]), folder=folder)
         return self._complete(spec, folder=folder, exit_code=exit_code, context=context)
 

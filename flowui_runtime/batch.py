@@ -1,8 +1,8 @@
 """AWS Batch mode: the task's entrypoint runs as a Batch job of the operator version's job definition.
 
-- Job definition and queue come from the worker's environment, named by contracts.batch_env_names():
-  `AWS_BATCH_JOB_DEFINITION_{name}_{version}` and `AWS_BATCH_JOB_QUEUE_{name}_{version}`, with every
-  character of the version other than [A-Za-z0-9_] turned into '_' (1.2.0 -> 1_2_0).
+- Job definition and queue are found by name: contracts.batch_job_names() of the platform's PROJECT_NAME
+  (Airflow's environment, default `flowui`), the DAG's tenant and the operator version; the registry
+  registers them when a workflow using them is deployed.
 - The job definition (made by the registry) uses the operator's dependency-group image, which has this
   package installed, and mounts the tenant's storage at the same path Airflow sees it (storage_root), so
   the run folder and the operator code have the same paths in the job as here.
@@ -67,8 +67,9 @@ def container_overrides(spec: contracts.TaskSpec, *, code_dir: Path, folder: Pat
 
 
 class BatchRunner:
-    def __init__(self, *, spec: contracts.TaskSpec, storage_root: Path, log: Any):
+    def __init__(self, *, spec: contracts.TaskSpec, storage_root: Path, log: Any, tenant: str = ""):
         self.spec = spec
+        self.tenant = tenant
         self.storage_root = Path(storage_root)
         self.log = log
         self.job_id: str | None = None
@@ -87,15 +88,15 @@ class BatchRunner:
         return BatchError(message)
 
     def job_target(self) -> tuple[str, str]:
-        """(job definition, job queue) from the environment, or a BatchError naming the missing variable."""
-        definition_var, queue_var = contracts.batch_env_names(self.spec.operator.name, self.spec.operator.version)
-        missing = [name for name in (definition_var, queue_var) if not os.environ.get(name)]
-        if missing:
-            raise self._fail(
-                f"{self.spec.task_id}: AWS Batch mode needs {' and '.join(missing)} in Airflow's environment "
-                f"(the registry sets them when it registers {self.spec.operator.name}@{self.spec.operator.version})"
-            )
-        return os.environ[definition_var], os.environ[queue_var]
+        """(job definition name, job queue name) of this tenant's operator version."""
+        if not self.tenant:
+            raise self._fail(f"{self.spec.task_id}: AWS Batch mode needs the DAG's tenant to find its job definition")
+        return contracts.batch_job_names(
+            project=os.environ.get("PROJECT_NAME") or "flowui",
+            tenant=self.tenant,
+            operator_name=self.spec.operator.name,
+            operator_version=self.spec.operator.version,
+        )
 
     def submit(self, *, code_dir: Path, folder: Path, name: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from flowui_runtime.metadata import NAME_RE, DependenciesMap, OperatorMetadata
+from flowui_runtime.metadata import NAME_RE, DependenciesMap, GuiStyle, OperatorMetadata, OperatorResources
 
 REQUIRED_FILES = ("model.py", "operator.py")
 METADATA_FILE = "metadata.json"
@@ -98,6 +98,7 @@ class OperatorCheck:
     folder: str
     metadata: OperatorMetadata | None = None
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,8 +109,36 @@ class OperatorCheck:
         return self.metadata.name if self.metadata else self.folder
 
 
-def metadata_parse(text: str | None, *, folder: str) -> OperatorMetadata:
-    """metadata.json text (None when the file is absent) -> OperatorMetadata. Raises ValueError with a clear text."""
+# Keys of metadata.json that FlowUI reads, by section; other keys are ignored with a warning (authors and other
+# tools, Domino among them, keep keys of their own there).
+_METADATA_SECTIONS = {"style": GuiStyle, "resources": OperatorResources}
+_KEY_ALIASES = {"style": {"color": "colour"}}
+
+
+def _unknown_keys_drop(data: dict, warnings: list[str]) -> dict:
+    """A copy of the metadata without the keys FlowUI does not read (each named in `warnings`)."""
+    cleaned = {}
+    for key, value in data.items():
+        if key not in OperatorMetadata.model_fields:
+            warnings.append(f"metadata.json: unknown key '{key}' ignored")
+            continue
+        model = _METADATA_SECTIONS.get(key)
+        if model is not None and isinstance(value, dict):
+            section = {}
+            for inner, inner_value in value.items():
+                name = _KEY_ALIASES.get(key, {}).get(inner, inner)
+                if name not in model.model_fields:
+                    warnings.append(f"metadata.json: unknown key '{key}.{inner}' ignored")
+                elif name not in section:
+                    section[name] = inner_value
+            value = section
+        cleaned[key] = value
+    return cleaned
+
+
+def metadata_parse(text: str | None, *, folder: str, warnings: list[str] | None = None) -> OperatorMetadata:
+    """metadata.json text (None when the file is absent) -> OperatorMetadata. Raises ValueError with a clear text
+    for wrong types and values; unknown keys are dropped and named in `warnings` (`color` is read as `colour`)."""
     if text is None:
         data: dict = {}
     else:
@@ -120,6 +149,7 @@ def metadata_parse(text: str | None, *, folder: str) -> OperatorMetadata:
         if not isinstance(data, dict):
             raise ValueError(f"metadata.json must hold a JSON object, not {type(data).__name__}")
     data.setdefault("name", folder)
+    data = _unknown_keys_drop(data, warnings if warnings is not None else [])
     try:
         return OperatorMetadata.model_validate(data)
     except ValidationError as exc:
@@ -170,7 +200,7 @@ def operator_dir_check(path: Path, *, folder: str | None = None) -> OperatorChec
     metadata_path = path / METADATA_FILE
     try:
         text = metadata_path.read_text(encoding="utf-8") if metadata_path.is_file() else None
-        check.metadata = metadata_parse(text, folder=folder)
+        check.metadata = metadata_parse(text, folder=folder, warnings=check.warnings)
     except UnicodeDecodeError:
         check.errors.append("metadata.json is not UTF-8 text")
     except ValueError as exc:
@@ -268,6 +298,7 @@ def validate_path(
             "name": check.name,
             "version": check.metadata.version if check.metadata else None,
             "errors": list(check.errors),
+            "warnings": list(check.warnings),
         }
         result = results.get(folder.name)
         if result is not None:
@@ -277,11 +308,25 @@ def validate_path(
                     output_schema=result.output_schema,
                     secrets_schema=result.secrets_schema,
                 )
+                entry["warnings"] += output_path_warnings(result.output_schema)
             else:
                 entry["errors"].append(result.error)
         entry["ok"] = not entry["errors"]
         report["operators"][folder.name] = entry
     return report
+
+
+def output_path_warnings(output_schema: dict | None) -> list[str]:
+    """Output fields named like files (`*_path`, `*_file`) that are not typed pathlib.Path: the platform hands
+    only Path fields downstream as files, so such a value reaches the next node as a bare string."""
+    properties = (output_schema or {}).get("properties") or {}
+    return [
+        f"OutputModel field '{name}' looks like a file but is not typed pathlib.Path: downstream nodes get the "
+        "string as written, not the produced file"
+        for name, prop in properties.items()
+        if name.endswith(("_path", "_file"))
+        and not any(p.get("format") == "path" for p in [prop, *prop.get("anyOf", [])] if isinstance(p, dict))
+    ]
 
 
 def main(argv: list[str]) -> int:

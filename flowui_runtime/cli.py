@@ -112,7 +112,7 @@ def group_problems(path: Path, report: dict) -> None:
 
 def operator_warnings(path: Path, folder: str, entry: dict) -> list[str]:
     """What the sync accepts but authors should fix: fields the editor cannot explain, untested code."""
-    warnings = list(entry.get("group_warnings", []))
+    warnings = list(entry.get("warnings", [])) + list(entry.get("group_warnings", []))
     for key, model in (
         ("input_schema", "InputModel"),
         ("output_schema", "OutputModel"),

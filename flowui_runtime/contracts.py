@@ -182,12 +182,15 @@ def run_dir(storage_root: str | Path, dag_id: str, run_id: str, task_id: str) ->
     return Path(storage_root) / "runs" / safe_path_part(dag_id) / safe_path_part(run_id) / safe_path_part(task_id)
 
 
-def batch_env_names(operator_name: str, operator_version: str) -> tuple[str, str]:
-    """The design's `AWS_BATCH_JOB_DEFINITION_{name}_{version}` / `AWS_BATCH_JOB_QUEUE_{name}_{version}`
-    environment variable names. Environment names allow only [A-Za-z0-9_]: every other character of the
-    version (dots, '-', '+') becomes '_', so 1.2.0 -> 1_2_0; the name keeps its case."""
-    suffix = re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_name}_{operator_version}")
-    return f"AWS_BATCH_JOB_DEFINITION_{suffix}", f"AWS_BATCH_JOB_QUEUE_{suffix}"
+def batch_job_names(*, project: str, tenant: str, operator_name: str, operator_version: str) -> tuple[str, str]:
+    """(job definition name, job queue name) of one tenant's operator version in AWS Batch. The registry
+    registers them (at deploy, idempotently); the runtime submits by name (Batch takes a definition's name for
+    its latest active revision), so no setting per definition is needed and one shared Airflow serves every
+    tenant with its own role, access point and secrets. Characters Batch does not allow become '-' in the
+    prefix and '_' in the operator part (load_csv 1.2.0 -> <project>-<tenant>-load_csv_1_2_0)."""
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{project}-{tenant}")
+    operator = re.sub(r"[^A-Za-z0-9_]", "_", f"{operator_name}_{operator_version}")
+    return f"{prefix}-{operator}"[:128], f"{prefix}-operators"[:128]
 
 
 # Written into a dependency group's virtualenv by the registry once it is completely built.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -64,6 +65,25 @@ def read_regular(path: Path, *, max_bytes: int) -> bytes | None:
         if info.st_size > max_bytes:
             raise UnsafeFile(f"{path.name}: is larger than {max_bytes} bytes")
         return handle.read(max_bytes + 1)[:max_bytes]
+
+
+def atomic_write(path: Path, content: str, *, mode: int = 0o644, encoding: str = "utf-8") -> None:
+    """Write to a temp file in the same folder, fsync, then rename over the target: readers (Airflow's
+    dag-processor, a task reading its tenant's secrets) see the old file or the new one, never a half-written
+    one. The temp name starts with '.' so Airflow skips it; it is created 0600 and gets `mode` before the
+    rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding) as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
 
 
 # --- descriptor-relative access below a root (the platform's resolvers: results, datasets) ---------------------

@@ -89,24 +89,29 @@ OFF_WARNING = (
 _checked: dict[str, str | None] = {}
 
 
-def check_available(*, network: bool = False) -> None:
-    """Raise SandboxUnavailable with a fix when bubblewrap (and slirp4netns for network) cannot be used."""
-    key = "network" if network else "plain"
+def check_available(*, network: bool = False, probe: bool = False) -> None:
+    """Raise SandboxUnavailable with a fix when bubblewrap (and slirp4netns for network) is missing; with
+    probe=True (start-up checks) also start a sandbox once. Tasks skip the probe: each runs in a fresh
+    process, and a bwrap that cannot start says why in the task's log anyway."""
+    key = f"network={network} probe={probe}"
     if key not in _checked:
-        _checked[key] = _probe(network=network)
+        _checked[key] = _missing(network=network) or (_probe() if probe else None)
     if _checked[key]:
         raise SandboxUnavailable(_checked[key])
 
 
-def _probe(*, network: bool) -> str | None:
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+def _missing(*, network: bool) -> str | None:
+    if shutil.which("bwrap") is None:
         return (
             "the sandbox for tenant code needs bubblewrap, which is not installed: apt-get install bubblewrap "
             "(FLOWUI_SANDBOX=off turns the sandbox off, for development only)"
         )
     if network and shutil.which("slirp4netns") is None:
         return "operators that declare network access need slirp4netns: apt-get install slirp4netns"
+    return None
+
+
+def _probe() -> str | None:
     try:
         process = Sandbox(env={"PATH": "/usr/bin:/bin"})._start(
             ["/bin/true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -114,9 +119,8 @@ def _probe(*, network: bool) -> str | None:
         _, stderr = process.communicate(timeout=20)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap does not start: {exc}"
-    completed = subprocess.CompletedProcess(args=[], returncode=process.returncode, stderr=stderr)
-    if completed.returncode != 0:
-        detail = (completed.stderr or "").strip().splitlines()[-1:] or ["no message"]
+    if process.returncode != 0:
+        detail = (stderr or "").strip().splitlines()[-1:] or ["no message"]
         return f"bubblewrap cannot create its namespaces here: {detail[0]}"
     return None
 
@@ -482,7 +486,7 @@ def venv_of(python: str) -> str | None:
 
 if __name__ == "__main__":  # python -m flowui_runtime.sandbox: is the sandbox usable here?
     try:
-        check_available(network="--network" in sys.argv)
+        check_available(network="--network" in sys.argv, probe=True)
     except SandboxUnavailable as exc:
         print(f"flowui: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from flowui_runtime.safefs import atomic_write
 
 SECRETS_DIR_ENV = "FLOWUI_SECRETS_DIR"
 # PostgreSQL schema names as tenants.services accepts them (lower-case, no dots, no slashes).
@@ -77,17 +78,7 @@ def write_tenant_secrets(directory: str | Path, tenant: str, values: dict[str, s
     folder = path.parent
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    handle, temporary = tempfile.mkstemp(prefix=f".{tenant}.", suffix=".tmp", dir=folder)  # created 0600
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(dict(sorted(values.items())), stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(dict(sorted(values.items()))), mode=0o600)
     return path
 
 

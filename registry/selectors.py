@@ -142,18 +142,11 @@ def operator_sync_error(*, repository: Repository, name: str) -> str | None:
     return entry.get("error") if entry and entry.get("status") == "error" else None
 
 
-def batch_environment(*, tenant) -> dict[str, str]:
-    """What Airflow needs to submit the tenant's Batch jobs: AWS_BATCH_JOB_DEFINITION_{name}_{version} and
-    AWS_BATCH_JOB_QUEUE_{name}_{version} (version dots -> underscores) for each stored job definition."""
-    from flowui_runtime.contracts import batch_env_names
+def batch_job_definitions(*, tenant) -> list[tuple[str, str, str]]:
+    """(definition name, definition ARN, queue ARN) of each job definition registered for the tenant."""
     from registry.models import BatchJobDefinition
 
-    env: dict[str, str] = {}
     rows = BatchJobDefinition.objects.filter(tenant=tenant).select_related("operator_version").order_by(
         "operator_version__name", "operator_version__created_at"
     )
-    for row in rows:
-        definition_var, queue_var = batch_env_names(row.operator_version.name, row.operator_version.version)
-        env[definition_var] = row.job_definition_arn
-        env[queue_var] = row.job_queue_arn
-    return env
+    return [(row.job_definition_name, row.job_definition_arn, row.job_queue_arn) for row in rows]

@@ -29,14 +29,16 @@ from flowui_runtime.checks import (
     dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
+    output_path_warnings,
     requirements_errors,
     requirements_hash,
 )
-from flowui_runtime.contracts import VENV_READY_MARKER, batch_env_names, operator_code_dir
+from flowui_runtime.contracts import VENV_READY_MARKER, batch_job_names, operator_code_dir
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
 from registry import sources
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
+from tenants.models_audit import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +107,15 @@ def repository_create(
     repository.access_token = access_token.strip()
     repository.full_clean()
     repository.save()
+    _audit(repository, AuditAction.REPOSITORY_CREATE, f"{repository.url} @ {repository.ref}")
     return repository
+
+
+def _audit(repository: Repository, action: str, detail: str = "", user=None) -> None:
+    from tenants.audit import audit_record
+
+    audit_record(tenant=repository.tenant, action=action, object_type="repository", object_id=repository.slug,
+                 object_repr=repository.name, detail=detail, user=user)
 
 
 def _ref_check(ref: str) -> str:
@@ -119,6 +129,7 @@ def repository_pin(*, repository: Repository, ref: str) -> Repository:
     """Pin the repository to another tag, branch or commit (the next sync reads it)."""
     repository.ref = _ref_check(ref)
     repository.save(update_fields=["ref"])
+    _audit(repository, AuditAction.REPOSITORY_PIN, f"ref {repository.ref}")
     return repository
 
 
@@ -163,6 +174,8 @@ def repository_sync_request(*, repository: Repository, user=None, trigger: str =
         repository=repository, trigger=trigger, requested_by=user if user and user.is_authenticated else None
     )
     transaction.on_commit(lambda: repository_sync_task.delay(sync_run.pk))
+    if trigger != "periodic":  # scheduled syncs are the platform's, not someone's action
+        _audit(repository, AuditAction.REPOSITORY_SYNC, f"sync run {sync_run.pk}", user=user)
     return sync_run
 
 
@@ -425,9 +438,11 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
                     f"{name}: files changed but version {metadata.version} was not bumped; "
                     f"the newest commit ({commit[:8]}) now serves {metadata.version}"
                 )
+            warnings = checks[name].warnings + output_path_warnings(result.output_schema)
+            report["warnings"] += [f"{name}: {warning}" for warning in warnings]
             report["operators"][name] = {
                 "status": "synced", "version": metadata.version, "operator_version_id": stored.pk,
-                "extract_s": result.duration_s,
+                "extract_s": result.duration_s, "warnings": warnings,
             }
             advance()
 
@@ -700,12 +715,6 @@ def dependency_groups_unbuilt(operator_versions) -> list[DependencyGroup]:
 
 
 # --- AWS Batch (aws mode) ---------------------------------------------------------------------
-def batch_env_name(operator_version: OperatorVersion) -> str:
-    """`load_dataset` 1.2.0 -> `load_dataset_1_2_0`, the suffix of the AWS_BATCH_JOB_* variables."""
-    definition_var, _ = batch_env_names(operator_version.name, operator_version.version)
-    return definition_var.removeprefix("AWS_BATCH_JOB_DEFINITION_")
-
-
 def batch_definition_ensure(
     *,
     tenant,
@@ -743,9 +752,11 @@ def batch_definition_ensure(
     if missing:
         raise ValidationError(f"Cannot define Batch jobs for {tenant.schema_name}: missing {', '.join(missing)}.")
     resources = operator_version.metadata.get("resources", {})
-    prefix = re.sub(r"[^A-Za-z0-9_-]", "-", f"{settings.PROJECT_NAME}-{tenant.schema_name}")
-    definition_name = f"{prefix}-{batch_env_name(operator_version)}"[:128]
-    queue_arn = aws.batch_job_queue_ensure(name=f"{prefix}-operators"[:128], compute_environment=compute_environment)
+    definition_name, queue_name = batch_job_names(
+        project=settings.PROJECT_NAME, tenant=tenant.schema_name,
+        operator_name=operator_version.name, operator_version=operator_version.version,
+    )  # fmt: skip
+    queue_arn = aws.batch_job_queue_ensure(name=queue_name, compute_environment=compute_environment)
     declared = list(dict.fromkeys(operator_version.metadata.get("secrets", [])))
     secret_arn = operator_secret_ensure(tenant=tenant) if declared else ""
     definition_arn = aws.batch_job_definition_register(
@@ -775,6 +786,20 @@ def batch_definition_ensure(
             )
     except IntegrityError:
         return BatchJobDefinition.objects.get(operator_version=operator_version, tenant=tenant)
+
+
+def batch_definitions_ensure_for_deploy(*, tenant, operator_versions: list[OperatorVersion]) -> None:
+    """Deploy in aws mode: the tenant's job definitions (and queue) for the operator versions its batch nodes
+    run, with the tenant's provisioned role and access point; idempotent. ValidationError when the tenant has
+    no provisioned role or access point yet."""
+    resources = getattr(tenant, "resources", None)
+    for operator_version in operator_versions:
+        batch_definition_ensure(
+            tenant=tenant, operator_version=operator_version,
+            job_role_arn=getattr(resources, "role_arn", "") or "",
+            efs_access_point_id=getattr(resources, "access_point_id", "") or "",
+            efs_file_system_id=getattr(resources, "efs_file_system_id", "") or "",
+        )  # fmt: skip
 
 
 def batch_definitions_ensure_for_tenant(

@@ -1,11 +1,20 @@
-"""API tokens per user and tenant: `Authorization: Bearer flw_...` (or `Token flw_...`)."""
+"""API tokens per user and tenant: `Authorization: Bearer flw_...` (or `Token flw_...`).
+
+A token is refused (401) when unknown, revoked (deleted), expired, of another tenant, of an inactive user, or
+when its user is no longer a member of the tenant. It acts with min(token role, the user's current role): the
+request's `membership` is an unsaved copy of the member's row with that role, which the permission classes use.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from tenants.models import ApiToken
+from tenants.models import ApiToken, Membership, role_min
+
+LAST_USED_RESOLUTION = timedelta(seconds=60)  # last_used_at is written at most once a minute per token
 
 
 class TenantTokenAuthentication(authentication.BaseAuthentication):
@@ -13,20 +22,33 @@ class TenantTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower().decode() not in self.keywords:
+        if not header or header[0].lower().decode(errors="replace") not in self.keywords:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         key = header[1].decode(errors="replace")
         tenant = getattr(request._request, "tenant", None)
-        token = (
-            ApiToken.objects.select_related("user", "tenant")
-            .filter(key_hash=ApiToken.hash_key(key))
-            .first()
-        )
+        token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
         if token is None or tenant is None or token.tenant_id != tenant.id or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid token for this tenant.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if token.is_expired(now):
+            raise exceptions.AuthenticationFailed("This token has expired.")
+        membership = Membership.objects.filter(user_id=token.user_id, tenant_id=tenant.id).order_by().first()
+        if membership is None:
+            raise exceptions.AuthenticationFailed("Invalid token for this tenant.")
+        capped = Membership(
+            id=membership.id,
+            user=token.user,
+            tenant=tenant,
+            role=role_min(token.role, membership.role),
+            created_at=membership.created_at,
+        )
+        request._request.membership = capped
+        request._request.api_token = token
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -45,3 +45,19 @@ class TenantAccessMiddleware:
             return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
         request.membership = membership
         return self.get_response(request)
+
+
+class AuditContextMiddleware:
+    """Keeps the current request where tenants.audit.audit_record finds the actor (user, token, webhook) and IP."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from tenants.audit import audit_request_reset, audit_request_set
+
+        token = audit_request_set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            audit_request_reset(token)

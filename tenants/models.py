@@ -102,19 +102,40 @@ class Membership(models.Model):
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
 
 
+def role_min(first: str, second: str) -> str:
+    """The lower of two roles (a token acts with min(token role, the user's role))."""
+    return first if ROLE_RANK[Role(first)] <= ROLE_RANK[Role(second)] else second
+
+
 class ApiToken(models.Model):
     """A per-user, per-tenant API token. Only a hash of the key is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+    class TokenRole(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        EDITOR = "editor", "Editor"
+        ADMIN = "admin", "Admin"
+
     name = models.CharField(max_length=100, default="default")
+    # The token acts with min(role, the user's current role in the tenant); see tenants.authentication.
+    role = models.CharField(max_length=16, choices=TokenRole.choices, default=TokenRole.ADMIN)
     key_prefix = models.CharField(max_length=8, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…) for {self.user} in {self.tenant}"
+
+    def is_expired(self, now=None) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
     def hash_key(key: str) -> str:
@@ -125,5 +146,6 @@ class ApiToken(models.Model):
         return "flw_" + secrets.token_urlsafe(32)
 
 
+from tenants.models_audit import AuditAction, AuditEvent  # noqa: E402,F401  (see there)
 from tenants.models_provisioning import ProvisioningStep, TenantResources  # noqa: E402,F401  (see there)
 from tenants.models_secrets import TenantSecret  # noqa: E402,F401  (kept in its own file; see there)

@@ -15,6 +15,25 @@ def membership_for(*, user, tenant: Tenant) -> Membership | None:
     return Membership.objects.filter(user=user, tenant=tenant).select_related("tenant").first()
 
 
+def api_tokens_for(*, user, tenant: Tenant):
+    """The user's own tokens in this tenant, newest first (no keys: only hashes are stored)."""
+    from tenants.models import ApiToken
+
+    return ApiToken.objects.filter(user=user, tenant=tenant).order_by("-created_at", "-id")
+
+
+def audit_events(*, tenant: Tenant, action: str = "", actor: str = ""):
+    """The tenant's audit log, newest first; `actor` matches a part of the actor's name (user, token, webhook)."""
+    from tenants.models_audit import AuditEvent
+
+    events = AuditEvent.objects.filter(tenant=tenant)
+    if action:
+        events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor_name__icontains=actor)
+    return events.order_by("-created_at", "-id")
+
+
 def tenants_for_user(*, user) -> list[Tenant]:
     return [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")]
 

@@ -18,7 +18,18 @@ from django_tenants.utils import schema_context
 from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
 from tenants import provisioning
-from tenants.models import ApiToken, Domain, Membership, ProvisioningStep, Role, Tenant, TenantResources
+from tenants.audit import audit_record
+from tenants.models import (
+    ROLE_RANK,
+    ApiToken,
+    Domain,
+    Membership,
+    ProvisioningStep,
+    Role,
+    Tenant,
+    TenantResources,
+)
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
 from tenants.services_secrets import operator_secret_name, secrets_file_path, secrets_unpublish
 
@@ -75,8 +86,10 @@ def tenant_input_validate(
     if DAG_ID_SEPARATOR in schema_name:
         # DAG ids are `<schema>__<slug>`: with "__" in a schema name, tenant `a__b` could take tenant `a`'s DAGs.
         raise ValidationError(
-            {"schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
-                            "DAG ids. Use single underscores."}
+            {
+                "schema_name": "'__' (two underscores) is not allowed: it separates the tenant from the workflow in "
+                "DAG ids. Use single underscores."
+            }
         )
     if Tenant.objects.filter(schema_name__iexact=schema_name).exists():
         raise ValidationError({"schema_name": f"A tenant with schema {schema_name!r} exists already."})
@@ -145,21 +158,76 @@ def tenant_ensure(*, schema_name: str, name: str, domain: str | None = None) -> 
 def membership_set(*, user, tenant: Tenant, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(Role.values)}."})
+    previous = Membership.objects.filter(user=user, tenant=tenant).values_list("role", flat=True).first()
     membership, _ = Membership.objects.update_or_create(user=user, tenant=tenant, defaults={"role": role})
+    if previous is None:
+        _audit_member(tenant, AuditAction.MEMBER_ADD, user, f"role {role}")
+    elif previous != role:
+        _audit_member(tenant, AuditAction.MEMBER_ROLE_CHANGE, user, f"{previous} -> {role}")
     return membership
 
 
+def _audit_member(tenant: Tenant, action: str, user, detail: str) -> None:
+    audit_record(tenant=tenant, action=action, object_type="member", object_id=user.pk,
+                 object_repr=user.get_username(), detail=detail)
+
+
 def membership_remove(*, user, tenant: Tenant) -> None:
-    Membership.objects.filter(user=user, tenant=tenant).delete()
+    """Remove the membership; the user's API tokens for this tenant go with it."""
+    with transaction.atomic():
+        removed, _ = Membership.objects.filter(user=user, tenant=tenant).delete()
+        tokens, _ = ApiToken.objects.filter(user=user, tenant=tenant).delete()
+        if removed:
+            _audit_member(tenant, AuditAction.MEMBER_REMOVE, user, f"{tokens} API token(s) revoked with it")
 
 
-def api_token_create(*, user, tenant: Tenant, name: str = "default") -> tuple[ApiToken, str]:
-    """Returns the token row and the key, which is shown once and never stored in clear."""
+TOKEN_MAX_DAYS = 3650
+
+
+def api_token_create(
+    *,
+    user,
+    tenant: Tenant,
+    name: str = "default",
+    role: str | None = None,
+    expires_in_days: int | None = None,
+    max_role: str | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the key, which is shown once and never stored in clear.
+
+    `role` defaults to the highest token role (admin); at use it is capped by the user's current role anyway.
+    `max_role` (the caller's effective role, e.g. when a token creates a token) refuses anything above it.
+    """
+    name = (name or "").strip() or "default"
+    if len(name) > 100:
+        raise ValidationError({"name": "At most 100 characters."})
+    role = role or ApiToken.TokenRole.ADMIN
+    if role not in ApiToken.TokenRole.values:
+        raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(ApiToken.TokenRole.values)}."})
+    if max_role is not None and ROLE_RANK[Role(role)] > ROLE_RANK[Role(max_role)]:
+        raise ValidationError({"role": f"A token's role can be at most yours ({max_role})."})
+    if expires_in_days is not None and not (1 <= int(expires_in_days) <= TOKEN_MAX_DAYS):
+        raise ValidationError({"expires_in_days": f"Between 1 and {TOKEN_MAX_DAYS} days, or null for no expiry."})
+    expires_at = timezone.now() + timedelta(days=int(expires_in_days)) if expires_in_days is not None else None
     key = ApiToken.new_key()
     token = ApiToken.objects.create(
-        user=user, tenant=tenant, name=name, key_prefix=key[4:12], key_hash=ApiToken.hash_key(key)
+        user=user, tenant=tenant, name=name, role=role, expires_at=expires_at,
+        key_prefix=key[4:12], key_hash=ApiToken.hash_key(key),
     )
+    expiry = expires_at.isoformat() if expires_at else "never"
+    _audit_token(token, AuditAction.TOKEN_CREATE, f"role {role}, expires {expiry}")
     return token, key
+
+
+def _audit_token(token: ApiToken, action: str, detail: str) -> None:
+    audit_record(tenant=token.tenant, action=action, object_type="token", object_id=token.pk,
+                 object_repr=f"{token.name} (flw_{token.key_prefix}, {token.user.get_username()})", detail=detail)
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    """Delete the token: its key gets 401 from the next request on."""
+    _audit_token(token, AuditAction.TOKEN_REVOKE, "")
+    token.delete()
 
 
 # --- provisioning (tenants.provisioning holds the steps) ----------------------------------------

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from flowui_runtime import secrets as runtime_secrets
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.models_secrets import TenantSecret, secret_name_validator
 
 logger = logging.getLogger(__name__)
@@ -37,11 +39,15 @@ def secret_set(*, tenant, name: str, value: str) -> TenantSecret:
     secret = TenantSecret.objects.filter(tenant=tenant, name=name).first() or TenantSecret(tenant=tenant, name=name)
     secret.value = value
     _change_and_publish(tenant, secret.save)
+    audit_record(tenant=tenant, action=AuditAction.SECRET_SET, object_type="secret", object_id=name, object_repr=name)
     return secret
 
 
 def secret_delete(*, tenant, name: str) -> bool:
     deleted, _ = _change_and_publish(tenant, TenantSecret.objects.filter(tenant=tenant, name=name).delete)
+    if deleted:
+        audit_record(tenant=tenant, action=AuditAction.SECRET_DELETE, object_type="secret", object_id=name,
+                     object_repr=name)
     return bool(deleted)
 
 

@@ -14,4 +14,7 @@ urlpatterns = [
     path("repositories/<slug:slug>/status/", views.repository_status, name="tenant_repository_status"),
     path("secrets/", views.secrets, name="tenant_secrets"),
     path("secrets/<str:name>/delete/", views.secret_delete, name="tenant_secret_delete"),
+    path("tokens/", views.tokens, name="tenant_tokens"),
+    path("audit/", views.audit, name="tenant_audit"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="tenant_token_revoke"),
 ]

@@ -195,3 +195,77 @@ def secret_delete(request, name: str):
     if delete(tenant=request.tenant, name=name):
         messages.success(request, f"Deleted secret {name}.")
     return redirect("tenant_secrets")
+
+
+# --- API tokens (every member, their own) -------------------------------------------------------
+def _token_roles(membership) -> list[tuple[str, str]]:
+    from tenants.models import ApiToken
+
+    mine = ROLE_RANK[Role(membership.role)]
+    return [(v, label) for v, label in ApiToken.TokenRole.choices if ROLE_RANK[Role(v)] <= mine]
+
+
+@require_role(Role.VIEWER)
+def tokens(request):
+    """Create (the key is shown on the answer page only), list and revoke the member's own API tokens."""
+    from tenants.selectors import api_tokens_for
+    from tenants.services import api_token_create
+
+    errors, created_key = [], None
+    form = {"name": "", "role": _token_roles(request.membership)[-1][0], "expires_in_days": ""}
+    if request.method == "POST":
+        form = {key: request.POST.get(key, default).strip() for key, default in form.items()}
+        days = form["expires_in_days"]
+        try:
+            if days and not days.isdigit():
+                raise ValidationError({"expires_in_days": "A whole number of days, or empty for no expiry."})
+            _, created_key = api_token_create(
+                user=request.user, tenant=request.tenant, name=form["name"], role=form["role"],
+                expires_in_days=int(days) if days else None, max_role=request.membership.role,
+            )
+        except ValidationError as exc:
+            errors.append(_error_text(exc))
+    context = {
+        "tokens": api_tokens_for(user=request.user, tenant=request.tenant), "roles": _token_roles(request.membership),
+        "errors": errors, "form": form, "created_key": created_key, "section": "tokens",
+    }
+    return render(request, "tenants/tokens.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@require_role(Role.VIEWER)
+def token_revoke(request, token_id: int):
+    from tenants.selectors import api_tokens_for
+    from tenants.services import api_token_revoke
+
+    token = api_tokens_for(user=request.user, tenant=request.tenant).filter(pk=token_id).first()
+    if token is None:
+        raise Http404("No such token of yours.")
+    api_token_revoke(token=token)
+    messages.success(request, f"Revoked token {token.name}; its key no longer works.")
+    return redirect("tenant_tokens")
+
+
+# --- audit log (admins) -------------------------------------------------------------------------
+AUDIT_PAGE = 50
+
+
+@require_role(ADMIN)
+def audit(request):
+    from tenants.models_audit import AuditAction
+    from tenants.selectors import audit_events
+
+    action = request.GET.get("action", "")
+    if action not in AuditAction.values:
+        action = ""
+    actor = request.GET.get("actor", "").replace("\x00", "").strip()[:200]
+    page = request.GET.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    rows = list(audit_events(tenant=request.tenant, action=action, actor=actor)[
+        (page - 1) * AUDIT_PAGE : page * AUDIT_PAGE + 1
+    ])
+    context = {
+        "events": rows[:AUDIT_PAGE], "has_next": len(rows) > AUDIT_PAGE, "page": page, "action": action,
+        "actor": actor, "actions": AuditAction.choices, "section": "audit",
+    }
+    return render(request, "tenants/audit.html", context)

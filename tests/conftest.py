@@ -277,6 +277,22 @@ def git_repo(tmp_path):
     return _make
 
 
+@pytest.fixture(autouse=True)
+def _no_dns_for_repository_sources(monkeypatch):
+    """Checking a tenant repository's host resolves it: in tests only `localhost` and numeric addresses are
+    looked up (no DNS query leaves the machine, whatever a fuzzer or a test types); other names fail as
+    unresolvable."""
+    import socket
+
+    from registry import sources
+
+    def lookup(host: str, port: int) -> list:
+        flags = 0 if host == "localhost" else socket.AI_NUMERICHOST
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags)
+
+    monkeypatch.setattr(sources, "_lookup", lookup)
+
+
 @pytest.fixture
 def git_http(tmp_path, settings):
     """A git HTTP server (`git http-backend`) on 127.0.0.1 serving the repositories `git_repo` makes:

@@ -226,8 +226,14 @@ def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
     ours = [op for path, item in schema["paths"].items() if path.startswith("/api/workflows")
             for method, op in item.items() if method in ("get", "post", "patch", "delete", "put")]
     ids = [op["operationId"] for op in ours]
-    assert len(ids) == len(set(ids)) == 23 and all(op.get("security") for op in ours)
+    assert len(ids) == len(set(ids)) == 26 and all(op.get("security") for op in ours)  # 23 + 3 webhook routes
     assert "/api/workflows/{slug}/runs/{run_id}/tasks/{task_id}/logs/" in schema["paths"]
+    # Tokens, audit log and webhooks (the signed call is the one operation without a token or session).
+    assert set(schema["paths"]["/api/tokens/"]) >= {"get", "post"} and "delete" in schema["paths"]["/api/tokens/{token_id}/"]
+    assert "get" in schema["paths"]["/api/audit/"]
+    hook_call = schema["paths"]["/api/hooks/{webhook_id}/"]["post"]
+    assert not hook_call.get("security") and {"200", "202", "400", "401", "404", "409", "429"} <= set(hook_call["responses"])
+    assert {"X-FlowUI-Timestamp", "X-FlowUI-Signature", "Idempotency-Key"} <= {p["name"] for p in hook_call["parameters"]}
 
 
 def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a, editor_api, git_repo, settings):

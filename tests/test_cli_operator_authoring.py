@@ -233,3 +233,21 @@ def test_it_checks_dependency_groups_against_the_repository_map(tmp_path):
     single = cli("validate", str(tmp_path / "operators" / "orphan"), "--json", cwd=tmp_path)
     entry = json.loads(single.stdout)["operators"]["orphan"]
     assert single.returncode == 1 and not entry["ok"] and "group_warnings" not in entry
+
+
+def test_it_warns_about_unknown_metadata_keys_and_file_outputs_typed_str(tmp_path):
+    made = cli("new", "lenient", "--repo", str(tmp_path), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "operators" / "lenient"
+    metadata = json.loads((folder / "metadata.json").read_text())
+    metadata["style"] = {"color": "#123456", "node_label": "Lenient"}
+    metadata["x-owner"] = "data team"
+    (folder / "metadata.json").write_text(json.dumps(metadata))
+    model = (folder / "model.py").read_text()
+    (folder / "model.py").write_text(model + "\n\nclass OutputModel(OutputModel):\n    counts_file: str = ''\n")
+    result = cli("validate", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # warnings do not fail validation
+    assert "WARN  lenient: metadata.json: unknown key 'style.node_label' ignored" in result.stdout
+    assert "WARN  lenient: metadata.json: unknown key 'x-owner' ignored" in result.stdout
+    assert "'counts_file' looks like a file but is not typed pathlib.Path" in result.stdout
+    assert "style.color" not in result.stdout  # read as colour

@@ -7,6 +7,7 @@ import json
 import boto3
 import pytest
 from django.core.management import call_command
+from django_tenants.utils import tenant_context
 
 from registry import selectors, services
 from registry.models import BatchJobDefinition
@@ -70,13 +71,12 @@ def test_it_defines_batch_jobs_per_operator_version_and_prints_their_environment
     queue = batch.describe_job_queues(jobQueues=[rows[0].job_queue_arn])["jobQueues"][0]
     assert queue["jobQueueName"] == "flowui-acme-operators"
 
+    assert definition["jobDefinitionName"] == "flowui-acme-load_data_1_2_0"
+
     call_command("registry_batch_env", "--tenant", "acme")
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines == [
-        f"AWS_BATCH_JOB_DEFINITION_load_data_1_2_0={rows[0].job_definition_arn}",
-        f"AWS_BATCH_JOB_QUEUE_load_data_1_2_0={rows[0].job_queue_arn}",
-    ]
-    assert selectors.batch_environment(tenant=tenant_a)["AWS_BATCH_JOB_QUEUE_load_data_1_2_0"] == rows[0].job_queue_arn
+    assert lines == [f"flowui-acme-load_data_1_2_0 {rows[0].job_definition_arn} {rows[0].job_queue_arn}"]
+    assert selectors.batch_job_definitions(tenant=tenant_a)[0][1] == rows[0].job_definition_arn
 
 
 def test_it_names_what_is_missing_for_batch_definitions(moto_server, git_repo, tenant_a, settings):
@@ -156,3 +156,55 @@ def test_it_refuses_a_secret_change_it_cannot_publish(moto_server, tenant_a, set
         secret_set(tenant=tenant_a, name="API_TOKEN", value="second-value")
     assert TenantSecret.objects.get(tenant=tenant_a, name="API_TOKEN").value == "first-value"
     assert json.loads(secrets_file_path(tenant=tenant_a).read_text()) == {"API_TOKEN": "first-value"}
+
+
+def test_it_creates_each_tenants_job_definitions_at_deploy_and_the_runtime_finds_them_by_name(
+    batch_infrastructure, git_repo, tenant_a, tenant_b, settings
+):
+    """One shared Airflow, two tenants running the same operator version in batch mode: the deploy registers
+    each tenant's definition (its role, its access point), and the runtime resolves the DAG's tenant to it."""
+    import logging
+
+    from flowui_runtime import contracts
+    from flowui_runtime.batch import BatchRunner
+    from tenants.models_provisioning import TenantResources
+    from workflows.services import workflow_create, workflow_deploy
+
+    settings.FLOWUI_DEPLOY_MODE = "aws"
+    kwargs = batch_infrastructure["kwargs"]
+    iam, efs = boto3.client("iam", **kwargs), boto3.client("efs", **kwargs)
+    for tenant in (tenant_a, tenant_b):
+        role = iam.create_role(RoleName=f"{tenant.schema_name}-deploy-job", AssumeRolePolicyDocument="{}")
+        point = efs.create_access_point(
+            FileSystemId=settings.FLOWUI_EFS_FILE_SYSTEM_ID, RootDirectory={"Path": f"/{tenant.schema_name}"}
+        )
+        TenantResources.objects.update_or_create(
+            tenant=tenant, defaults={"role_arn": role["Role"]["Arn"], "access_point_id": point["AccessPointId"]}
+        )
+    path, _ = git_repo(operator_files("shout", metadata=good_metadata("shout", "1.4.0")))
+    repository = services.repository_create(slug="ops", name="Ops", url=f"file://{path}")
+    services.repository_sync_now(repository=repository)
+    spec = {"nodes": [{"id": "a", "operator": {"repository": "ops", "name": "shout", "version": "1.4.0"},
+                       "inputs": {"text": {"value": "hi"}}, "execution_mode": "batch"}], "edges": []}  # fmt: skip
+
+    batch = boto3.client("batch", **kwargs)
+    for tenant in (tenant_a, tenant_b):
+        with tenant_context(tenant):
+            workflow = workflow_create(user=None, name="Batch shout", spec=spec)
+            workflow_deploy(tenant=tenant, workflow=workflow, user=None)
+        resources = TenantResources.objects.get(tenant=tenant)
+        task = contracts.TaskSpec.model_validate(
+            {"task_id": "a", "operator": {"repository": "ops", "name": "shout", "version": "1.4.0", "commit": "c"},
+             "execution_mode": "batch"}
+        )  # fmt: skip
+        runner = BatchRunner(spec=task, storage_root=tenant_storage_root(tenant=tenant), log=logging.getLogger("t"),
+                             tenant=tenant.schema_name)  # fmt: skip
+        definition_name, queue_name = runner.job_target()
+        assert definition_name == f"flowui-{tenant.schema_name}-shout_1_4_0"
+        definition = batch.describe_job_definitions(jobDefinitionName=definition_name, status="ACTIVE")
+        container = definition["jobDefinitions"][0]["containerProperties"]
+        assert container["jobRoleArn"] == resources.role_arn
+        efs_config = container["volumes"][0]["efsVolumeConfiguration"]
+        assert efs_config["authorizationConfig"]["accessPointId"] == resources.access_point_id
+        assert batch.describe_job_queues(jobQueues=[queue_name])["jobQueues"][0]["jobQueueName"] == queue_name
+    assert BatchJobDefinition.objects.filter(operator_version__name="shout").count() == 2

@@ -46,6 +46,7 @@ HOSTILE_URLS = [
     ("https://0.0.0.0/x.git", "is an unspecified address"),
     ("https://2130706433/x.git", "is a loopback address"),
     ("https://example.com#@127.0.0.1/x.git", "may not contain '#'"),
+    ("https://git.example.invalid/x.git", "cannot be resolved"),  # tests look up no names but localhost
 ]
 
 
@@ -202,14 +203,11 @@ def test_it_pins_the_checked_address_for_the_fetch(tenant_a, git_repo, tmp_path,
         with socket.socket() as probe:  # nothing may answer on 127.0.0.1 at that port, or the test proves nothing
             if probe.connect_ex(("127.0.0.1", server.port)) == 0:
                 pytest.skip("the port is also taken on 127.0.0.1")
-        real = socket.getaddrinfo
+        def checked_as_127_0_0_2(host, port):
+            assert host == "localhost"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]
 
-        def checked_as_127_0_0_2(host, port, *args, **kwargs):
-            if host == "localhost":
-                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]
-            return real(host, port, *args, **kwargs)
-
-        monkeypatch.setattr(sources.socket, "getaddrinfo", checked_as_127_0_0_2)
+        monkeypatch.setattr(sources, "_lookup", checked_as_127_0_0_2)
         settings.FLOWUI_GIT_ALLOWED_HOSTS = [f"localhost:{server.port}"]
         checked = sources.tenant_source_check(f"http://localhost:{server.port}/repo/.git")
         assert checked.resolve == (f"localhost:{server.port}:127.0.0.2",)

@@ -221,7 +221,8 @@ def test_it_reports_an_invalid_dependencies_map_and_unknown_groups(git_repo):
     run = services.repository_sync_now(repository=repository)
     assert run.operator_errors["alpha"] == "dependency group 'science' is not defined in dependencies/dependencies_map.json"
     assert "field 'style.colour': must be a #rrggbb colour" in run.operator_errors["beta"]
-    assert "field 'colour': unknown key (not allowed)" in run.operator_errors["beta"]
+    # An unknown key is no longer an error (see test_it_syncs_metadata_with_unknown_keys_and_warns).
+    assert "unknown key" not in run.operator_errors["beta"]
 
     git_repo({"dependencies/dependencies_map.json": json.dumps(
         {"science": {"requirements": ["six==1.16.0"], "operators": ["alpha"]}})})
@@ -454,3 +455,32 @@ def test_it_imports_a_hostile_model_py_in_the_sandbox_during_a_sync(git_repo, se
     assert not os.path.exists(host_tmp)  # ... not the host's
     pids = int(error.split("('pids', '")[1].split("'")[0])
     assert pids < 50, error  # its own pid namespace
+
+
+FILE_AS_STR_MODEL = GOOD_MODEL.replace(
+    'shouted: str = Field(description="The shouted text.")',
+    'shouted: str = Field(description="The shouted text.")\n    counts_file: str = Field(default="", description="x")',
+)
+
+
+@pytest.mark.django_db
+def test_it_syncs_metadata_with_unknown_keys_and_warns(git_repo):
+    """Keys FlowUI does not read (other tools' or an author's own) are warnings, not a failed operator;
+    `color` is read as `colour`; an output named like a file but typed str is a warning too."""
+    metadata = good_metadata("gamma") | {
+        "style": {"color": "#112233", "node_label": "Gamma", "icon": "type"},
+        "container_resources": {"requests": {"cpu": 100}},
+        "x-team": "data",
+    }
+    path, _ = git_repo(operator_files("gamma", model=FILE_AS_STR_MODEL, metadata=metadata))
+    run = services.repository_sync_now(repository=make_repository(f"file://{path}"))
+    entry = run.report["operators"]["gamma"]
+    assert entry["status"] == "synced", entry
+    assert "metadata.json: unknown key 'style.node_label' ignored" in entry["warnings"]
+    assert "metadata.json: unknown key 'container_resources' ignored" in entry["warnings"]
+    assert "metadata.json: unknown key 'x-team' ignored" in entry["warnings"]
+    assert any("'counts_file' looks like a file but is not typed pathlib.Path" in w for w in entry["warnings"])
+    assert "gamma: metadata.json: unknown key 'x-team' ignored" in run.report["warnings"]
+    version = selectors.operator_version_get(repository_slug="ops", name="gamma")
+    assert version.metadata["style"]["colour"] == "#112233"
+    assert "container_resources" not in version.metadata

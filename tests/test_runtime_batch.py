@@ -45,14 +45,17 @@ def _batch_setup(endpoint: str) -> dict[str, str]:
     environment = batch.create_compute_environment(
         computeEnvironmentName="rt-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
     )["computeEnvironmentArn"]
+    definition_name, queue_name = contracts.batch_job_names(
+        project="flowui", tenant="acme", operator_name="rt_load", operator_version="1.0.0"
+    )
     queue = batch.create_job_queue(
-        jobQueueName="rt-queue",
+        jobQueueName=queue_name,
         state="ENABLED",
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
     )["jobQueueArn"]
     definition = batch.register_job_definition(
-        jobDefinitionName="rt_load-1_0_0",
+        jobDefinitionName=definition_name,
         type="container",
         containerProperties={
             "image": "flowui/group-default:latest",
@@ -146,16 +149,17 @@ def _job(storage_root: Path, task_id: str = "load", **task_extra) -> dict:
 
 
 def _env_for(resources: dict[str, str], endpoint: str) -> dict[str, str]:
-    definition_var, queue_var = contracts.batch_env_names("rt_load", "1.0.0")
-    return {"AWS_ENDPOINT_URL": endpoint, definition_var: resources["definition"], queue_var: resources["queue"]}
+    """The worker needs no setting per job definition: the runtime finds the tenant's by name."""
+    return {"AWS_ENDPOINT_URL": endpoint, "PROJECT_NAME": "flowui"}
 
 
-def test_it_names_batch_environment_variables_as_the_design_says():
-    assert contracts.batch_env_names("load_csv", "1.2.0") == (
-        "AWS_BATCH_JOB_DEFINITION_load_csv_1_2_0",
-        "AWS_BATCH_JOB_QUEUE_load_csv_1_2_0",
+def test_it_names_job_definitions_per_tenant_and_operator_version():
+    assert contracts.batch_job_names(project="flowui", tenant="acme", operator_name="load_csv", operator_version="1.2.0") == (
+        "flowui-acme-load_csv_1_2_0",
+        "flowui-acme-operators",
     )
-    assert contracts.batch_env_names("x", "2.0.0-rc.1")[0] == "AWS_BATCH_JOB_DEFINITION_x_2_0_0_rc_1"
+    globex = contracts.batch_job_names(project="flowui", tenant="globex", operator_name="x", operator_version="2.0.0-rc.1")
+    assert globex[0] == "flowui-globex-x_2_0_0_rc_1"
 
 
 def test_it_submits_the_job_with_definition_queue_and_overrides_and_succeeds(moto_server, tmp_path):
@@ -254,10 +258,10 @@ def test_it_fails_the_task_with_the_batch_failure_reason(failing_moto, tmp_path,
     assert "AWS Batch job" in outcome["error"] and "is FAILED" in outcome["log"]
 
 
-def test_it_names_the_missing_job_definition_variable(tmp_path):
-    outcome = _execute(_job(tmp_path / "acme"), {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+def test_it_needs_the_dags_tenant_to_find_its_job_definition(tmp_path):
+    outcome = _execute(_job(tmp_path / "acme") | {"tenant": ""}, {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert outcome["state"] == "failed"
-    assert "AWS_BATCH_JOB_DEFINITION_rt_load_1_0_0 and AWS_BATCH_JOB_QUEUE_rt_load_1_0_0" in outcome["error"]
+    assert "needs the DAG's tenant to find its job definition" in outcome["error"]
 
 
 def test_it_terminates_the_job_when_airflow_kills_the_task(moto_server, tmp_path, monkeypatch):
@@ -270,7 +274,7 @@ def test_it_terminates_the_job_when_airflow_kills_the_task(moto_server, tmp_path
         monkeypatch.setenv(name, value)
     job = _job(tmp_path / "acme")
     spec = contracts.TaskSpec.model_validate(job["task_spec"])
-    runner = BatchRunner(spec=spec, storage_root=tmp_path / "acme", log=logging.getLogger("test"))
+    runner = BatchRunner(spec=spec, storage_root=tmp_path / "acme", log=logging.getLogger("test"), tenant="acme")
     folder = contracts.run_dir(tmp_path / "acme", job["dag_id"], job["run_id"], "load")
     job_id = runner.submit(code_dir=tmp_path / "code", folder=folder, name="killed-task")
     runner.on_kill()

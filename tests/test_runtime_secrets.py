@@ -31,7 +31,7 @@ def _digest(value: str) -> str:
 def _deploy(client, tenant: str, name: str, tasks: list[dict]) -> str:
     storage_root = Path(settings.VOLUME_MOUNT_PATH_HOST) / tenant
     spec = support.dag_spec(f"{tenant}__{name}", storage_root, tasks=tasks, tenant=tenant)
-    support.dag_file_write(storage_root, spec)
+    support.dag_file_write(Path(settings.FLOWUI_DAGS_DIR) / tenant, spec)
     return spec["dag_id"]
 
 
@@ -84,6 +84,9 @@ def test_it_hands_each_tenant_its_own_secret_only_to_operators_declaring_it_and_
             support.task("declares", ops["acme"]["rt_secret"], {"note": {"value": "acme"}}, secrets=["RT_API_KEY"]),
             support.task("undeclared", ops["acme"]["rt_sleep"]),
         ]),
+        "acme_raises": _deploy(client, "acme", f"rt_secret_raises_{suffix}", [
+            support.task("declares", ops["acme"]["rt_secret"], {"note": {"value": "raise"}}, secrets=["RT_API_KEY"]),
+        ]),
         "globex": _deploy(client, "globex", f"rt_secret_{suffix}", [
             support.task("declares", ops["globex"]["rt_secret"], {"note": {"value": "globex"}}, secrets=["RT_API_KEY"]),
         ]),
@@ -91,7 +94,7 @@ def test_it_hands_each_tenant_its_own_secret_only_to_operators_declaring_it_and_
     support.dags_wait(client, list(dags.values()))
     runs = {tenant: support.trigger(client, dag_id) for tenant, dag_id in dags.items()}
     states = {tenant: support.run_wait(client, dags[tenant], run_id) for tenant, run_id in runs.items()}
-    assert states == {"acme": "success", "globex": "success"}, {
+    assert states == {"acme": "success", "acme_raises": "failed", "globex": "success"}, {
         t: support.task_log(client, dags[t], runs[t], "declares") for t in dags
     }
 
@@ -113,6 +116,13 @@ def test_it_hands_each_tenant_its_own_secret_only_to_operators_declaring_it_and_
         assert f"rt_secret: using key *** for {tenant}" in log_txt and value not in log_txt
         for decoy in ("variable-v", "worker-environment-value"):
             assert decoy not in log and decoy not in log_txt
+
+    # An operator failing with the value in its exception: masked in its traceback (log.txt, task log) and in
+    # the failure Airflow logs itself.
+    log = support.task_log(client, dags["acme_raises"], runs["acme_raises"], "declares")
+    log_txt = _log_txt("acme", dags["acme_raises"], runs["acme_raises"], "declares")
+    assert "ValueError: rt_secret rejects key ***" in log and "ValueError: rt_secret rejects key ***" in log_txt
+    assert ACME_VALUE not in log and ACME_VALUE not in log_txt
 
     # Deleted in the portal: the next run of globex fails with a clear missing-secret error, acme is unchanged.
     assert secret_delete(tenant=tenant_b, name="RT_API_KEY") is True

@@ -140,6 +140,9 @@ def test_it_lists_and_creates_tenants_through_the_platform_api(staff_client, dja
     detail = staff_client.get("/api/tenants/api_new/").json()
     assert [s["state"] for s in detail["steps"]] == ["done", "done", "done"]
     assert detail["resources"]["storage_root"].endswith("/api_new")
+    # The DAG folder the API reports is the platform's, outside the tenant's storage root.
+    assert detail["airflow"]["dags_folder"] == str(Path(settings.FLOWUI_DAGS_DIR) / "api_new")
+    assert not Path(detail["airflow"]["dags_folder"]).is_relative_to(detail["resources"]["storage_root"])
     listing = staff_client.get("/api/tenants/").json()["results"]
     assert "api_new" in [t["schema_name"] for t in listing]
     assert staff_client.post("/api/tenants/api_new/retry/").json()["resumed_at"] is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import time
 
+from django_tenants.utils import get_public_schema_name, schema_context
+
 from tenants.models import Tenant
 from tenants.selectors import tenant_airflow, tenant_dags_folder, tenant_storage_root
 from tenants.services import tenant_create
@@ -42,4 +44,7 @@ def test_it_provisions_on_a_real_worker_and_verifies_a_dedicated_airflow(
         assert client.url == airflow.url.rstrip("/") and client.token()
     finally:
         shutil.rmtree(tenant_storage_root(tenant=tenant), ignore_errors=True)
-        tenant.delete(force_drop=True)
+        # From the public schema: an earlier test of the session may leave the connection in a tenant's
+        # (seen after tests/test_tenants_housekeeping.py's eager per-tenant dispatch).
+        with schema_context(get_public_schema_name()):
+            tenant.delete(force_drop=True)

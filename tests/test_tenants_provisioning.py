@@ -152,11 +152,23 @@ def test_it_keeps_the_dags_folder_out_of_every_tenants_storage(
 
 
 def test_it_refuses_a_dags_folder_inside_the_tenants_storage(tmp_path):
-    env = {**os.environ, "VOLUME_MOUNT_PATH_HOST": str(tmp_path / "volume"),
-           "FLOWUI_DAGS_DIR": str(tmp_path / "volume" / "dags"), "DJANGO_SETTINGS_MODULE": "flowui.settings"}
-    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0 and "FLOWUI_DAGS_DIR" in done.stderr and "overlaps VOLUME_MOUNT_PATH_HOST" in done.stderr
+    env = {
+        **os.environ,
+        "VOLUME_MOUNT_PATH_HOST": str(tmp_path / "volume"),
+        "FLOWUI_DAGS_DIR": str(tmp_path / "volume" / "dags"),
+        "DJANGO_SETTINGS_MODULE": "flowui.settings",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        done.returncode != 0 and "FLOWUI_DAGS_DIR" in done.stderr and "overlaps VOLUME_MOUNT_PATH_HOST" in done.stderr
+    )
 
 
 def test_it_records_a_failed_step_and_resumes_on_retry(db, settings, tmp_path, django_capture_on_commit_callbacks):

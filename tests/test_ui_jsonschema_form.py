@@ -86,22 +86,46 @@ def hostile_schema() -> dict:
         "title": SCRIPT,
         "required": ["n"],
         "properties": {
-            "n": {"type": "integer", "minimum": HOSTILE, "maximum": HOSTILE, "exclusiveMinimum": HOSTILE,
-                  "multipleOf": HOSTILE, "title": SCRIPT, "description": SCRIPT, "default": HOSTILE},
+            "n": {
+                "type": "integer",
+                "minimum": HOSTILE,
+                "maximum": HOSTILE,
+                "exclusiveMinimum": HOSTILE,
+                "multipleOf": HOSTILE,
+                "title": SCRIPT,
+                "description": SCRIPT,
+                "default": HOSTILE,
+            },
             "x": {"type": "number", "minimum": 1, "maximum": HOSTILE, "title": HOSTILE},
-            "s": {"type": "string", "maxLength": HOSTILE, "minLength": HOSTILE, "pattern": SCRIPT,
-                  "placeholder": HOSTILE, "title": f"{SCRIPT}{HOSTILE}", "default": SCRIPT, "format": HOSTILE},
+            "s": {
+                "type": "string",
+                "maxLength": HOSTILE,
+                "minLength": HOSTILE,
+                "pattern": SCRIPT,
+                "placeholder": HOSTILE,
+                "title": f"{SCRIPT}{HOSTILE}",
+                "default": SCRIPT,
+                "format": HOSTILE,
+            },
             "code": {"type": "string", "widget": "code", "language": HOSTILE, "default": SCRIPT},
             "e": {"enum": [SCRIPT, HOSTILE, 1], "title": SCRIPT, "default": SCRIPT, "description": HOSTILE},
             "c": {"const": SCRIPT},
-            "obj": {"type": "object", "title": SCRIPT, "description": SCRIPT, "properties": {
-                SCRIPT: {"type": "integer", "minimum": HOSTILE, "title": HOSTILE},
-                "inner": {"type": "string", "description": SCRIPT, "default": HOSTILE},
-            }},
-            "arr": {"type": "array", "items": {"type": "string", "title": SCRIPT, "maxLength": HOSTILE},
-                    "default": [SCRIPT, HOSTILE]},
+            "obj": {
+                "type": "object",
+                "title": SCRIPT,
+                "description": SCRIPT,
+                "properties": {
+                    SCRIPT: {"type": "integer", "minimum": HOSTILE, "title": HOSTILE},
+                    "inner": {"type": "string", "description": SCRIPT, "default": HOSTILE},
+                },
+            },
+            "arr": {
+                "type": "array",
+                "items": {"type": "string", "title": SCRIPT, "maxLength": HOSTILE},
+                "default": [SCRIPT, HOSTILE],
+            },
             "free": {"title": SCRIPT, "default": {"k": SCRIPT}},
-            f'{HOSTILE}{SCRIPT}': {"type": "boolean", "title": HOSTILE},
+            f"{HOSTILE}{SCRIPT}": {"type": "boolean", "title": HOSTILE},
         },
     }
 
@@ -123,8 +147,19 @@ def test_it_escapes_every_schema_provided_value():
     assert 'min="1&quot;' not in html and 'maxlength="1' not in html
 
     # Posting values back (and failing validation) does not reflect a payload nor crash on string bounds.
-    inputs, errors = parse_form(schema, qd([("in.n", "5"), ("in.x", "2"), ("in.s", SCRIPT), ("in.e", SCRIPT),
-                                            ("in.code", SCRIPT), ("in.arr.0", SCRIPT)]))
+    inputs, errors = parse_form(
+        schema,
+        qd(
+            [
+                ("in.n", "5"),
+                ("in.x", "2"),
+                ("in.s", SCRIPT),
+                ("in.e", SCRIPT),
+                ("in.code", SCRIPT),
+                ("in.arr.0", SCRIPT),
+            ]
+        ),
+    )
     assert inputs["n"] == {"value": 5} and inputs["e"] == {"value": SCRIPT}
     rendered = str(render_form(schema, inputs=inputs, errors=errors))
     assert_no_payload(rendered)

@@ -470,13 +470,24 @@ def test_it_never_follows_a_symlink_planted_in_a_run_folder(
     planted = hostile_run_folder(root, tenant_storage_root(tenant=tenant_b), dag_id)
     task = planted["task"]
     relative = task.relative_to(root).as_posix()
-    files = {"csv": "real/data.csv", "passwd": "passwd.txt", "other": "other.txt", "via": "real_link/data.csv",
-             "up": "../../../../../etc/passwd"}
+    files = {
+        "csv": "real/data.csv",
+        "passwd": "passwd.txt",
+        "other": "other.txt",
+        "via": "real_link/data.csv",
+        "up": "../../../../../etc/passwd",
+    }
     (task / "result.json").unlink()
-    (task / "result.json").write_text(json.dumps({
-        "status": "success", "error": None, "files": list(files),
-        "output": {field: f"{relative}/{path}" for field, path in files.items()},
-    }))
+    (task / "result.json").write_text(
+        json.dumps(
+            {
+                "status": "success",
+                "error": None,
+                "files": list(files),
+                "output": {field: f"{relative}/{path}" for field, path in files.items()},
+            }
+        )
+    )
     client = tenant_client(tenant_a, viewer_user)
     base = f"/workflows/{workflow.slug}/runs/manual__1/tasks"
 

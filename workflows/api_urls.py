@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import api
+from workflows import api, api_webhooks
 
 urlpatterns = [
     path("workflows/", api.WorkflowListView.as_view(), name="api-workflows"),
@@ -34,4 +34,11 @@ urlpatterns = [
         api.RunResultFileView.as_view(),
         name="api-run-result-file",
     ),
+    path("workflows/<slug:slug>/webhooks/", api_webhooks.WebhookListView.as_view(), name="api-webhooks"),
+    path(
+        "workflows/<slug:slug>/webhooks/<uuid:webhook_id>/",
+        api_webhooks.WebhookDetailView.as_view(),
+        name="api-webhook",
+    ),
+    path("hooks/<uuid:webhook_id>/", api_webhooks.WebhookCallView.as_view(), name="api-webhook-call"),
 ]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from flowui_runtime.contracts import DagSpec, ParamSpec, Resources, TaskSpec, UpstreamInput
+from flowui_runtime.safefs import atomic_write
 from tenants.selectors import tenant_storage_root
 from workflows.models import Workflow, WorkflowVersion
 from workflows.selectors import operator_versions_for_nodes, workflow_dag_file, workflow_dag_id
@@ -107,23 +107,6 @@ def dag_file_source(*, dag_spec: DagSpec, slug: str) -> str:
     return _TEMPLATE.format(slug=slug, number=dag_spec.workflow_version, spec_literal=repr(text))
 
 
-def atomic_write(path: Path, content: str) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over the target: Airflow sees the old
-    file or the new one, never a half-written one. The temp name starts with '.' so Airflow skips it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def dag_file_write(*, tenant, workflow: Workflow, version: WorkflowVersion) -> Path:
     dag_spec = dag_spec_build(tenant=tenant, workflow=workflow, version=version)
     path = workflow_dag_file(tenant=tenant, workflow=workflow)
@@ -132,7 +115,7 @@ def dag_file_write(*, tenant, workflow: Workflow, version: WorkflowVersion) -> P
         # Same bytes: touch it so Airflow re-parses (e.g. after an import error in the runtime was fixed).
         os.utime(path)
         return path
-    atomic_write(path, source)
+    atomic_write(path, source, encoding="ascii")
     return path
 
 

@@ -309,15 +309,27 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
         )
     if kind in ("integer", "number"):
         # Bounds come from the operator's schema (tenant code): only real numbers, always escaped.
-        attrs = format_html_join("", ' {}="{}"', (
-            (attr, _fmt_number(schema[key])) for key, attr in (("minimum", "min"), ("maximum", "max"))
-            if _is_number(schema.get(key))
-        ))
+        attrs = format_html_join(
+            "",
+            ' {}="{}"',
+            (
+                (attr, _fmt_number(schema[key]))
+                for key, attr in (("minimum", "min"), ("maximum", "max"))
+                if _is_number(schema.get(key))
+            ),
+        )
         step = "1" if kind == "integer" else "any"
         shown_value = "" if value is None else _fmt_number(value)
         return format_html(
             '<input type="number" id="{}" name="{}" value="{}" step="{}"{} aria-describedby="{}"{}{}>',
-            dom_id, path, shown_value, step, attrs, described, invalid, req,
+            dom_id,
+            path,
+            shown_value,
+            step,
+            attrs,
+            described,
+            invalid,
+            req,
         )
     if kind == "string":
         widget = _widget(schema)
@@ -577,6 +589,7 @@ def convert_scalar(raw: str, schema: dict, rel: str, errors: dict):
             return MISSING
         if value.is_integer() and "." not in raw and "e" not in raw.lower():
             value = int(value)
+
     # Bounds come from the operator's schema (tenant code): a bound that is not a number is ignored.
     def bound(key: str):
         return schema[key] if _is_number(schema.get(key)) else None

@@ -5,6 +5,8 @@ Users live in the public schema; tenant tables keep their id and name (no cross-
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 
@@ -70,3 +72,45 @@ class WorkflowVersion(models.Model):
         if self.pk is not None:
             raise ValueError("A workflow version is immutable; save a new version instead.")
         super().save(*args, **kwargs)
+
+
+class Webhook(models.Model):
+    """Starts runs of its workflow from another system: POST /api/hooks/<id>/ signed with the secret
+    (HMAC-SHA256 over "<timestamp>." + body; see workflows.services_webhooks). The secret is kept encrypted
+    (it is needed in clear to check signatures) and shown once, at creation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100)
+    secret_encrypted = models.TextField()
+    enabled = models.BooleanField(default=True)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_called_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workflow.slug})"
+
+
+class WebhookCall(models.Model):
+    """One accepted call of a webhook; with an Idempotency-Key the same key answers the first run id again."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="calls")
+    idempotency_key = models.CharField(max_length=200, blank=True)  # "" when the call had none
+    run_id = models.CharField(max_length=250, blank=True)  # "" while its run is being started
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_call_per_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} {self.idempotency_key or '-'} -> {self.run_id or '(starting)'}"

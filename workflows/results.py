@@ -202,7 +202,7 @@ def task_file_relative(*, tenant, workflow: Workflow, run_id: str, task_id: str,
     flowui_runtime.entrypoint.storage_relative) made relative to the task's folder. A value pointing
     elsewhere is returned unchanged, so opening it relative to the task folder finds nothing outside it."""
     prefix = "/".join(_task_parts(tenant=tenant, workflow=workflow, run_id=run_id, task_id=task_id)) + "/"
-    return value[len(prefix):] if isinstance(value, str) and value.startswith(prefix) else value
+    return value[len(prefix) :] if isinstance(value, str) and value.startswith(prefix) else value
 
 
 def result_headers(name: str) -> dict[str, str]:

@@ -119,3 +119,16 @@ def operator_versions_for_nodes(*, tenant, nodes) -> dict[str, Any]:
     return {n.id: found.get((n.operator.repository, n.operator.name, n.operator.version)) for n in nodes}
 
 
+
+
+def webhooks_list(*, workflow: Workflow):
+    from workflows.models import Webhook
+
+    return Webhook.objects.filter(workflow=workflow).order_by("-created_at")
+
+
+def webhook_active_get(*, webhook_id) -> Any:
+    """The enabled webhook with this id (with its workflow), or None: a disabled or deleted hook is unknown."""
+    from workflows.models import Webhook
+
+    return Webhook.objects.select_related("workflow").filter(pk=webhook_id, enabled=True).first()

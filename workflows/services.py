@@ -13,18 +13,24 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from flowui.lib.aws import AwsError
 from flowui.lib.git import GitError
 from registry.services import (
     DependencyVenvError,
+    batch_definitions_ensure_for_deploy,
     dependency_groups_unbuilt,
     dependency_venv_ensure,
     operator_code_materialize,
 )
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_airflow
 from workflows.dag_writer import DagWriteError, dag_file_remove, dag_file_write
 from workflows.models import DeployState, Workflow, WorkflowVersion
@@ -137,7 +143,12 @@ def workflow_create(
     version = WorkflowVersion.objects.create(workflow=workflow, number=1, spec=data, message="Created", **_user_fields(user))
     workflow.current_version = version
     workflow.save(update_fields=["current_version", "updated_at"])
+    audit_record(action=AuditAction.WORKFLOW_CREATE, user=user, **_audit_obj(workflow))
     return workflow
+
+
+def _audit_obj(workflow: Workflow) -> dict[str, Any]:
+    return {"object_type": "workflow", "object_id": workflow.slug, "object_repr": workflow.name}
 
 
 def workflow_update(*, workflow: Workflow, name: str | None = None, description: str | None = None) -> Workflow:
@@ -170,6 +181,8 @@ def workflow_save_version(
     locked.current_version = version
     locked.save(update_fields=["current_version", "updated_at"])
     workflow.current_version = version
+    audit_record(action=AuditAction.WORKFLOW_SAVE_VERSION, user=user, detail=f"version {version.number}"
+                 + (f": {version.message}" if version.message else ""), **_audit_obj(workflow))
     return version
 
 
@@ -204,7 +217,25 @@ def _materialize_operators(*, tenant, version: WorkflowVersion) -> list:
     return list(seen.values())
 
 
+def _batch_definitions_ensure(*, tenant, version: WorkflowVersion) -> None:
+    """aws mode: the tenant's Batch job definitions for the operator versions of the version's batch nodes
+    (idempotent: registered once per tenant and operator version; the runtime finds them by name)."""
+    if settings.FLOWUI_DEPLOY_MODE != "aws":
+        return
+    spec = parse_spec(version.spec)
+    batch_nodes = [node for node in spec.nodes if node.execution_mode == "batch"]
+    if not batch_nodes:
+        return
+    by_node = operator_versions_for_nodes(tenant=tenant, nodes=batch_nodes)
+    unique = {v.pk: v for v in by_node.values() if v is not None}
+    batch_definitions_ensure_for_deploy(tenant=tenant, operator_versions=list(unique.values()))
+
+
 def _prepare_failed(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "The Batch job definitions could not be created: " + " ".join(exc.messages)
+    if isinstance(exc, AwsError):
+        return f"The Batch job definitions could not be created: {exc}"
     return f"The operator code could not be prepared for execution: {exc}"
 
 
@@ -226,7 +257,8 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
         raise WorkflowInvalid(errors, f"Version {version.number} has problems; fix them before deploying.")
     try:
         operator_versions = _materialize_operators(tenant=tenant, version=version)
-    except (GitError, DependencyVenvError, OSError) as exc:
+        _batch_definitions_ensure(tenant=tenant, version=version)
+    except (GitError, DependencyVenvError, OSError, AwsError, ValidationError) as exc:
         message = _prepare_failed(exc)
         Workflow.objects.filter(pk=workflow.pk).update(
             deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
@@ -247,12 +279,19 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
             updated_at=now,
         )
         workflow.refresh_from_db()
+        _audit_deploy(tenant, workflow, version, user, " (building its dependency venvs first)")
         transaction.on_commit(lambda: workflow_deploy_build.delay(tenant_id, workflow_id))
         return workflow
     _dag_write_pending(tenant=tenant, workflow=workflow, version=version)
     workflow.refresh_from_db()
+    _audit_deploy(tenant, workflow, version, user)
     transaction.on_commit(lambda: workflow_deploy_watch.delay(tenant_id, workflow_id))
     return workflow
+
+
+def _audit_deploy(tenant, workflow: Workflow, version: WorkflowVersion, user, note: str = "") -> None:
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}{note}",
+                 **_audit_obj(workflow))
 
 
 def _dag_write_pending(*, tenant, workflow: Workflow, version: WorkflowVersion, requested_at=None) -> bool:
@@ -411,6 +450,7 @@ def workflow_delete(*, tenant, workflow: Workflow) -> None:
     """Remove the DAG file and the workflow, then the DAG from Airflow (retried by Celery if it is down)."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     dag_file_remove(tenant=tenant, workflow=workflow)
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DELETE, **_audit_obj(workflow))
     workflow.delete()
     from workflows.tasks import airflow_dag_delete
 

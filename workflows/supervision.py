@@ -9,6 +9,7 @@ Airflow errors propagate as flowui.lib.airflow.AirflowError / AirflowUnavailable
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from tenants.audit import audit_record
+from tenants.models_audit import AuditAction
 from tenants.selectors import tenant_airflow
 from workflows.models import Workflow
 from workflows.selectors import workflow_dag_id
@@ -181,7 +184,13 @@ def run_trigger(*, tenant, workflow: Workflow, user=None, params: Any = None, no
         if exc.status != 409:
             raise
         run = client.call(lambda api: api.dag_run.get_dag_run(dag_id, run_id))
+    _audit(tenant, AuditAction.RUN_TRIGGER, workflow, run_id, f"params {json.dumps(conf, sort_keys=True)[:400]}", user)
     return _run_data(run)
+
+
+def _audit(tenant, action: str, workflow: Workflow, run_id: str, detail: str = "", user=None) -> None:
+    audit_record(tenant=tenant, action=action, object_type="run", object_id=run_id,
+                 object_repr=f"{workflow.slug} / {run_id}", detail=detail, user=user)
 
 
 def runs_list(
@@ -303,6 +312,7 @@ def run_clear(*, tenant, workflow: Workflow, run_id: str, only_failed: bool = Fa
         _write(client, lambda api: api.dag_run.clear_dag_run(dag_id, run_id, body))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
+    _audit(tenant, AuditAction.RUN_CLEAR, workflow, run_id, "failed tasks only" if only_failed else "all tasks")
     return run_get(tenant=tenant, workflow=workflow, run_id=run_id)
 
 
@@ -332,7 +342,10 @@ def task_clear(
         result = _write(client, lambda api: api.task_instance.post_clear_task_instances(dag_id, body))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
-    return sorted({ti.task_id for ti in result.task_instances or []})
+    cleared = sorted({ti.task_id for ti in result.task_instances or []})
+    _audit(tenant, AuditAction.TASK_RETRY, workflow, run_id, f"tasks {', '.join(task_ids)[:200]}; cleared "
+           f"{', '.join(cleared)[:250]}")
+    return cleared
 
 
 def run_cancel(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
@@ -348,6 +361,7 @@ def run_cancel(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
         run = _write(client, lambda api: api.dag_run.patch_dag_run(dag_id, run_id, body, update_mask=["state"]))
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
+    _audit(tenant, AuditAction.RUN_CANCEL, workflow, run_id, "marked failed")
     return _run_data(run)
 
 
@@ -365,4 +379,6 @@ def workflow_pause_set(*, tenant, workflow: Workflow, paused: bool) -> Workflow:
                 raise
     Workflow.objects.filter(pk=workflow.pk).update(paused=bool(paused))
     workflow.paused = bool(paused)
+    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_PAUSE if paused else AuditAction.WORKFLOW_UNPAUSE,
+                 object_type="workflow", object_id=workflow.slug, object_repr=workflow.name)
     return workflow

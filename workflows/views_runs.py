@@ -143,10 +143,10 @@ def _open_result(request, workflow, run_id: str, task_id: str, value: str):
     from workflows.results import ResultNotFound, result_file_open, task_file_relative
 
     try:
-        relative = task_file_relative(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
-                                      value=value)
-        return result_file_open(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
-                                path=relative)
+        relative = task_file_relative(
+            tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, value=value
+        )
+        return result_file_open(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, path=relative)
     except ResultNotFound:
         return None
 
@@ -165,7 +165,7 @@ def _table_from(opened) -> dict | None:
                 rows.append(row)
             if not rows:
                 return None
-            return {"header": rows[0], "rows": rows[1:TABLE_ROWS + 1], "more": len(rows) > TABLE_ROWS}
+            return {"header": rows[0], "rows": rows[1 : TABLE_ROWS + 1], "more": len(rows) > TABLE_ROWS}
         if suffix == ".json" and opened.size < 5_000_000:
             data = json.loads(opened.file.read())
             if isinstance(data, list) and data and all(isinstance(r, dict) for r in data[:TABLE_ROWS]):

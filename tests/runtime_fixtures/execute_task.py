@@ -40,7 +40,9 @@ async def _first_event(trigger):
 def main() -> None:
     job = json.loads(sys.argv[1])
     with DAG(job["dag_id"], schedule=None, start_date=datetime(2024, 1, 1)):
-        operator = FlowUIOperator(task_spec=job["task_spec"], storage_root=job["storage_root"])
+        operator = FlowUIOperator(
+            task_spec=job["task_spec"], storage_root=job["storage_root"], tenant=job.get("tenant", "acme")
+        )
     ti = TaskInstanceStandIn(job.get("xcoms", {}))
     context = {"run_id": job["run_id"], "params": job.get("params", {}), "ti": ti}
     deferred = False

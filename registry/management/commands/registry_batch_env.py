@@ -1,10 +1,10 @@
-"""Print the environment Airflow needs for a tenant's Batch jobs (aws mode):
+"""List a tenant's Batch job definitions (aws mode), optionally creating them for every operator version:
 
     manage.py registry_batch_env --tenant acme [--ensure --job-role-arn ARN --efs-access-point-id fsap-...]
 
-One `AWS_BATCH_JOB_DEFINITION_{name}_{version}=arn` and `AWS_BATCH_JOB_QUEUE_{name}_{version}=arn` line per
-operator version. With --ensure, missing job definitions (and the tenant's queue) are created first; the role
-and access point default to the tenant's provisioned resources.
+One `<definition name> <definition arn> <queue arn>` line per operator version. Deploys create what their batch
+nodes need; --ensure creates them all ahead (the role and access point default to the tenant's provisioned
+resources). Airflow needs no setting per definition: the runtime finds them by name (contracts.batch_job_names).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tenants.models import Tenant
 
 
 class Command(BaseCommand):
-    help = "Print AWS_BATCH_JOB_DEFINITION_*/AWS_BATCH_JOB_QUEUE_* lines for a tenant (optionally create them)."
+    help = "List a tenant's Batch job definitions (optionally create them for every operator version)."
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="Tenant schema name")
@@ -44,5 +44,5 @@ class Command(BaseCommand):
                 )
             except (ValidationError, AwsError) as exc:
                 raise CommandError(" ".join(getattr(exc, "messages", [str(exc)])))
-        for key, value in selectors.batch_environment(tenant=tenant).items():
-            self.stdout.write(f"{key}={value}")
+        for name, definition_arn, queue_arn in selectors.batch_job_definitions(tenant=tenant):
+            self.stdout.write(f"{name} {definition_arn} {queue_arn}")
