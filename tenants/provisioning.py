@@ -22,8 +22,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from datasets.selectors import DatasetError
-from datasets.services import samples_install
 from flowui_runtime.contracts import STORAGE_FOLDERS
 from tenants.models import Tenant, TenantResources
 from tenants.selectors import (
@@ -180,7 +178,12 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
                 os.chown(path, *owner)
     except OSError as exc:
         raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
-    try:  # dataset/samples/: so a first load -> filter -> chart workflow runs without an upload (kept if present)
+    # dataset/samples/: so a first load -> filter -> chart workflow runs without an upload (kept if present).
+    # datasets sits above tenants (it uses the results' header rules): imported here, at run time only.
+    from datasets.selectors import DatasetError
+    from datasets.services import samples_install
+
+    try:
         samples = samples_install(tenant=tenant)
     except (OSError, DatasetError) as exc:
         raise StepError(f"cannot copy the sample datasets under {root}: {exc}") from None
