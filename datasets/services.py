@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import stat
+import unicodedata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -129,6 +130,8 @@ def dataset_upload(
     The file appears complete or not at all (written under a hidden temporary name, then linked or renamed in
     place); an existing file is replaced only with `overwrite`, else DatasetConflict."""
     limit = upload_max_bytes() if max_bytes is None else max_bytes
+    # macOS browsers send decomposed names (e + combining accent): stored composed, like typed names.
+    folder, name = unicodedata.normalize("NFC", folder or ""), unicodedata.normalize("NFC", name or "")
     parts = _new_parts(folder, allow_root=True)
     if problem := name_problem_for_upload(name):
         raise DatasetPathInvalid(f"Invalid file name: {problem}.")

@@ -97,6 +97,8 @@ def test_it_uploads_lists_previews_downloads_and_deletes_through_the_api(tenant_
     assert replaced.status_code == 201 and replaced.json()["size"] == 4
     renamed = upload(editor, f"{area}/sales", "ignored.csv", b"b\n2\n", name="Ventes été 2026.csv")
     assert renamed.status_code == 201 and renamed.json()["name"] == "Ventes été 2026.csv"
+    decomposed = upload(editor, f"{area}/sales", "Cafe\u0301.csv", b"c\n3\n")  # as macOS browsers send it
+    assert decomposed.status_code == 201 and decomposed.json()["name"] == "Caf\u00e9.csv"
 
     # A folder with content goes only when confirmed.
     refused = editor.delete(f"/api/datasets/{area}/sales")
