@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("registry.api_urls")),
     path("", include("workflows.api_urls")),
     path("", include("tenants.api_urls")),
+    path("", include("datasets.api_urls")),
 ]

@@ -67,6 +67,8 @@ FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
 # Platform-only folder of per-tenant secrets files (<schema>.json, 0600) that Airflow's worker reads for
 # local-mode tasks (flowui_runtime.secrets); never under VOLUME_MOUNT_PATH_HOST.
 FLOWUI_SECRETS_DIR = env_path("FLOWUI_SECRETS_DIR", f"{_TEST_VAR}/secrets" if TESTING else "var/secrets")
+# Largest dataset a tenant user may upload (portal and API), in MiB; enforced while the upload streams in.
+FLOWUI_UPLOAD_MAX_MB = env_int("FLOWUI_UPLOAD_MAX_MB", 100)
 # Run results older than this are archived by housekeeping.
 FLOWUI_RUNS_MAX_AGE_HOURS = env_int("FLOWUI_RUNS_MAX_AGE_HOURS", 24)
 # Tenant provisioning (tenants/provisioning.py): POSIX ids of tenants' EFS access points start here
@@ -198,6 +200,8 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Caps dataset uploads while they stream in; before CsrfViewMiddleware, which may read the body.
+    "datasets.uploads.DatasetUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tenants.middleware.AuditContextMiddleware",

@@ -9,7 +9,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/", include("flowui.api_urls")),
     path("operators/", include("registry.urls")),
+    path("data/", include("datasets.urls")),
     path("", include("workflows.urls")),
 ]

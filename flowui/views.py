@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -81,6 +81,17 @@ def _check_celery() -> str:
 
     replies = app.control.ping(timeout=1.0, limit=1)
     return "ok" if replies else "down: no Celery worker answered a ping"
+
+
+FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico on every domain (browsers ask for it before any page links it), cached for a day."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @require_GET

@@ -7,6 +7,7 @@ through these helpers: no symlink is followed, only regular files are read, size
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -83,3 +84,43 @@ def atomic_write(path: Path, content: str, *, mode: int = 0o644, encoding: str =
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+# --- descriptor-relative access below a root (the platform's resolvers: results, datasets) ---------------------
+# Every folder on the way is opened relative to its parent's descriptor with O_NOFOLLOW | O_DIRECTORY, the file with
+# O_NOFOLLOW: a symlink anywhere on the path (to `/`, another tenant's folder, an intermediate folder) is refused,
+# whatever tenant code planted there, and nothing can be swapped between a check and the open.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO planted by tenant code must not hang the reader (it is refused after fstat).
+FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+
+def open_dir_chain(root: Path | str, parts: list[str] | tuple[str, ...]) -> int:
+    """A descriptor (the caller closes it) of root / parts, opened one component at a time without following
+    any symlink below root. OSError (ENOENT, ELOOP for a symlink, ENOTDIR) when a component is missing, is
+    not a folder or is a symlink. `parts` must already be plain names (no '/', '.', '..')."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts:
+            child = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular_at(name: str, *, dir_fd: int) -> tuple[int, os.stat_result]:
+    """(descriptor, fstat) of the regular file `name` in dir_fd, not following a symlink; OSError otherwise
+    (a symlink, a folder, a FIFO, a device)."""
+    fd = os.open(name, FILE_FLAGS, dir_fd=dir_fd)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info

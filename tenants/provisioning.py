@@ -4,8 +4,9 @@
 
 Steps, in order:
 - schema:        the tenant's PostgreSQL schema (done when the tenant row is created; recorded here)
-- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode), and the
-                 tenant's DAG folder FLOWUI_DAGS_DIR/<schema>/ (platform-only, outside the storage root)
+- storage:       VOLUME_MOUNT_PATH_HOST/<schema>/ with the design's folders (the EFS mount in aws mode), the sample
+                 datasets (dataset/samples/, datasets.services.samples_install), and the tenant's DAG folder
+                 FLOWUI_DAGS_DIR/<schema>/ (platform-only, outside the storage root)
 - bucket:        (aws) the tenant's S3 bucket: encrypted, public access blocked, lifecycle rule
 - access_point:  (aws) an EFS access point rooted at /<schema>, with the tenant's own POSIX uid/gid
 - role:          (aws) the IAM role of the tenant's Batch jobs, reaching only that bucket and access point
@@ -177,6 +178,15 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
                 os.chown(path, *owner)
     except OSError as exc:
         raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
+    # dataset/samples/: so a first load -> filter -> chart workflow runs without an upload (kept if present).
+    # datasets sits above tenants (it uses the results' header rules): imported here, at run time only.
+    from datasets.selectors import DatasetError
+    from datasets.services import samples_install
+
+    try:
+        samples = samples_install(tenant=tenant)
+    except (OSError, DatasetError) as exc:
+        raise StepError(f"cannot copy the sample datasets under {root}: {exc}") from None
     if dags == tenant_shared_dags_folder(tenant=tenant):
         # The platform's own folder (a dedicated Airflow's folder is made by the airflow step): never chowned to
         # the tenant, never inside its storage root.
@@ -196,6 +206,7 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
         "dags_folder": str(dags),
         "owner": list(owner) if owner else None,
         "secrets_file": secrets_file,
+        "samples": samples,
     }
 
 

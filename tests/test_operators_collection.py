@@ -189,3 +189,29 @@ def test_it_renders_every_operator_input_form_in_the_editor():
             assert prop["description"].split("(")[0].split("'")[0][:30] in html.replace("&#x27;", "'"), (folder.name, name)
     code_form = str(render_form(report["operators"]["python_snippet"]["input_schema"]))
     assert 'class="widget-code" data-language="python"' in code_form
+
+
+def test_it_runs_the_examples_and_a_first_workflow_on_the_sample_datasets_untouched(storage):
+    """Every tenant gets datasets/samples/ as dataset/samples/ (provisioning): the operators' own examples run on
+    them as shipped, and so does load -> filter -> chart with the load form's example path."""
+    import shutil
+
+    shutil.copytree(REPO / "datasets" / "samples", storage / "dataset" / "samples")
+    for folder in FOLDERS:
+        example = json.loads((folder / "example_input.json").read_text())
+        if folder.name == "s3_transfer" or not any(
+            isinstance(v, str) and v.startswith("dataset/") for v in example.values()
+        ):
+            continue
+        run_task(storage, folder.name, f"example_{folder.name}", example)
+
+    loaded = run_task(storage, "load_dataset", "load", {"source": "dataset/samples/sales.csv"})
+    assert loaded["column_names"] == ["region", "month", "product", "amount"] and loaded["row_count"] >= 24
+    filtered = run_task(storage, "filter_rows", "filter", {
+        "dataset_path": loaded["dataset_path"], "conditions": [{"column": "region", "op": "==", "value": "West"}],
+    })
+    assert 0 < filtered["rows_out"] < filtered["rows_in"]
+    chart = run_task(storage, "render_chart", "chart", {
+        "dataset_path": filtered["dataset_path"], "chart_type": "bar", "x_column": "month", "y_columns": ["amount"],
+    })
+    assert (storage / chart["png_path"]).read_bytes().startswith(b"\x89PNG")

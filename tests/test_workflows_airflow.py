@@ -257,3 +257,36 @@ def test_it_reports_an_import_error_as_a_failed_deploy(airflow, tenant_a, make_u
         timeout_s=120, what="failed deploy",
     )
     assert "runtime says no" in status["error"]
+
+
+def test_it_runs_on_the_sample_dataset_untouched_and_on_an_uploaded_one(airflow, tenant_a, make_user, bundled):
+    """A first workflow needs no file of its own: every tenant has dataset/samples/ (provisioning). A file uploaded
+    through /api/datasets/ is what the next run reads."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from datasets.services import samples_install
+
+    samples_install(tenant=tenant_a)
+    client = api(tenant_a, make_user("e2e-datasets", tenant=tenant_a, role="editor"))
+    mine = b"region,amount\nWest,500\nWest,70\nEast,1\n"
+    uploaded = client.post("/api/datasets/", {"path": "uploads", "overwrite": "true",
+                                               "file": SimpleUploadedFile("mine.csv", mine)})
+    assert uploaded.status_code == 201, uploaded.content
+
+    spec = sales_spec(10)
+    spec["params"][0]["default"] = "dataset/samples/sales.csv"
+    created = post(client, "/api/workflows/", {"name": f"Samples {uuid.uuid4().hex[:6]}", "spec": spec})
+    assert created.status_code == 201, created.content
+    slug = created.json()["slug"]
+    deploy_until_live(client, slug)
+    run = run_until_done(client, slug)
+    assert run["state"] == "success", run
+    stats = result_json(client, slug, run["run_id"], "stats")
+    assert stats["output"]["group_count"] == 4  # North, South, East, West
+    loaded = result_json(client, slug, run["run_id"], "load")
+    assert loaded["output"]["column_names"] == ["region", "month", "product", "amount"]
+
+    second = run_until_done(client, slug, params={"source": "dataset/uploads/mine.csv"})
+    assert second["state"] == "success", second
+    assert result_json(client, slug, second["run_id"], "filter")["output"]["rows_out"] == 2
+    assert result_json(client, slug, second["run_id"], "stats")["output"]["group_count"] == 1

@@ -12,7 +12,6 @@ segments are refused before anything is opened; listings skip symlinks instead o
 
 from __future__ import annotations
 
-import errno
 import json
 import mimetypes
 import os
@@ -24,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+from flowui_runtime import safefs
 from flowui_runtime.contracts import RESULT_FILE, safe_path_part
 from tenants.selectors import tenant_storage_root
 from workflows.models import Workflow
@@ -52,9 +52,9 @@ class ResultNotFound(Exception):
     pass
 
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a FIFO planted by an operator must not hang the request (it is refused after fstat).
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# The descriptor-relative primitives are shared with the datasets resolver (flowui_runtime.safefs).
+_DIR_FLAGS = safefs.DIR_FLAGS
+_open_regular = safefs.open_regular_at
 MAX_DEPTH = 32
 
 
@@ -84,36 +84,14 @@ def _relative_parts(path: str) -> list[str]:
 def _open_dir(parts: list[str], *, tenant) -> Iterator[int]:
     """A descriptor of storage root / parts, opened one component at a time without following any symlink.
     ResultNotFound when a component is missing, is not a folder or is a symlink."""
-    root = tenant_storage_root(tenant=tenant)
     try:
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
+        fd = safefs.open_dir_chain(tenant_storage_root(tenant=tenant), parts)
+    except OSError:  # ENOENT, ELOOP (a symlink), ENOTDIR
         raise ResultNotFound("No results for this run.") from None
     try:
-        for part in parts:
-            try:
-                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError:  # ENOENT, ELOOP (a symlink), ENOTDIR
-                raise ResultNotFound("No results for this run.") from None
-            os.close(fd)
-            fd = child
         yield fd
     finally:
         os.close(fd)
-
-
-def _open_regular(name: str, *, dir_fd: int) -> tuple[int, os.stat_result]:
-    """(descriptor, fstat) of the regular file `name` in dir_fd, not following a symlink; OSError otherwise."""
-    fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, info
 
 
 @dataclass

@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 class InputModel(BaseModel):
     source: str = Field(
         description=(
-            "Where the data is: a path in the tenant storage (relative to its root, e.g. dataset/sales.csv), "
+            "Where the data is: a path in the tenant storage (relative to its root, e.g. dataset/samples/sales.csv, "
+            "a sample every tenant has; the Data page lists the others), "
             "an http(s):// URL or an s3://bucket/key URI."
         ),
         min_length=1,

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from datasets.selectors import DatasetError
+from datasets.services import samples_install
 from tenants.models import Role, Tenant
 from tenants.schemas import base_schema_ensure
 from tenants.services import housekeeping_schedule_ensure, membership_set, public_tenant_ensure, tenant_ensure
@@ -40,6 +42,13 @@ class Command(BaseCommand):
         else:
             password = password_file.read_text().strip() if password_file.exists() else "(unchanged; see var/)"
         membership_set(user=user, tenant=demo, role=Role.OWNER)
+        # The demo's sample datasets (new tenants get them when provisioned; files already there are kept).
+        try:
+            written = samples_install(tenant=demo)
+        except (OSError, DatasetError) as exc:
+            self.stderr.write(f"sample datasets not copied to the demo tenant: {exc}")
+        else:
+            self.stdout.write(f"demo sample datasets: {len(written)} copied")
         # Every tenant's secrets where operators read them (rebuilt: FLOWUI_SECRETS_DIR may be new or stale).
         tenants = Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).order_by("schema_name")
         for tenant in tenants:
