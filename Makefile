@@ -61,6 +61,7 @@ stop:
 
 test: setup services
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 lint: $(STAMP_PLATFORM)

@@ -59,7 +59,7 @@ with DAG(
         previous = task
 '''
 
-PARSER = r'''
+PARSER = r"""
 import json, statistics, sys, time
 from airflow.dag_processing.dagbag import DagBag
 
@@ -82,7 +82,7 @@ for _ in range(repeats):
     times["handwritten"].append(elapsed)
 assert n_generated == n_handwritten, (n_generated, n_handwritten)
 print(json.dumps({k: statistics.median(v) for k, v in times.items()} | {"tasks": n_generated}))
-'''
+"""
 
 
 def generated_source(tasks: int) -> str:
@@ -103,14 +103,23 @@ def generated_source(tasks: int) -> str:
             inputs["text"] = {"param": "greeting"}
         task_specs.append(
             TaskSpec(
-                task_id=f"task_{index}", label=f"Task {index}", operator=ref, inputs=inputs, retries=1,
+                task_id=f"task_{index}",
+                label=f"Task {index}",
+                operator=ref,
+                inputs=inputs,
+                retries=1,
                 upstream=[f"task_{index - 1}"] if index else [],
             )
         )
     spec = DagSpec(
-        dag_id="bench__generated", tenant="bench", workflow_version=1, description="Generated",
-        tags=["bench"], params=[ParamSpec(name="greeting", type="string", default="hi")],
-        storage_root=str(HOME / "volume"), tasks=task_specs,
+        dag_id="bench__generated",
+        tenant="bench",
+        workflow_version=1,
+        description="Generated",
+        tags=["bench"],
+        params=[ParamSpec(name="greeting", type="string", default="hi")],
+        storage_root=str(HOME / "volume"),
+        tasks=task_specs,
     )
     return dag_file_source(dag_spec=spec, slug="generated")
 
@@ -146,7 +155,10 @@ def main() -> None:
     python = os.environ.get("AIRFLOW_VENV", str(REPO / ".airflow-venv")) + "/bin/python"
     result = subprocess.run(
         [python, "-c", PARSER, str(generated), str(handwritten), str(args.repeats)],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if result.returncode != 0:
         raise SystemExit(f"parsing failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

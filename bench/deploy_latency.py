@@ -34,7 +34,7 @@ from devstack import procs  # noqa: E402
 from devstack.airflow import AirflowInstance  # noqa: E402
 from devstack.services import ensure_database  # noqa: E402
 
-ECHO_MODEL = '''
+ECHO_MODEL = """
 from pydantic import BaseModel
 
 
@@ -44,14 +44,14 @@ class InputModel(BaseModel):
 
 class OutputModel(BaseModel):
     text: str
-'''
-ECHO_OPERATOR = '''
+"""
+ECHO_OPERATOR = """
 from model import InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
     return OutputModel(text=input_model.text)
-'''
+"""
 
 
 def log(message: str) -> None:

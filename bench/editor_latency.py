@@ -79,21 +79,33 @@ def setup(nodes: int):
     for name in ("load_csv", "chart"):
         versions[name] = OperatorVersion.objects.filter(repository=repository, name=name).first() or (
             OperatorVersion.objects.create(
-                repository=repository, name=name, version="1.0.0", commit="0" * 40, tree_hash=name[:1] * 40,
-                input_schema=INPUT, output_schema=OUTPUT,
+                repository=repository,
+                name=name,
+                version="1.0.0",
+                commit="0" * 40,
+                tree_hash=name[:1] * 40,
+                input_schema=INPUT,
+                output_schema=OUTPUT,
                 metadata={"style": {"label": name, "colour": "#2f6fed", "icon": "op"}},
             )
         )
     spec = {"nodes": [], "edges": [], "schedule": None, "params": []}
     for index in range(nodes):
         name = "load_csv" if index == 0 else "chart"
-        inputs = {"dataset_path": {"value": "in.csv"}} if index == 0 else {
-            "dataset_path": {"from": f"n{index - 1}", "field": "dataset_path"}, "bins": {"value": 10}}
-        spec["nodes"].append({
-            "id": f"n{index}", "label": f"Node {index}",
-            "operator": {"repository": repository.slug, "name": name, "version": "1.0.0"},
-            "position": {"x": (index % 10) * 220, "y": (index // 10) * 120}, "inputs": inputs,
-        })
+        inputs = (
+            {"dataset_path": {"value": "in.csv"}}
+            if index == 0
+            else {"dataset_path": {"from": f"n{index - 1}", "field": "dataset_path"}, "bins": {"value": 10}}
+        )
+        spec["nodes"].append(
+            {
+                "id": f"n{index}",
+                "label": f"Node {index}",
+                "operator": {"repository": repository.slug, "name": name, "version": "1.0.0"},
+                "position": {"x": (index % 10) * 220, "y": (index // 10) * 120},
+                "inputs": inputs,
+            }
+        )
         if index:
             spec["edges"].append({"source": f"n{index - 1}", "target": f"n{index}"})
     with tenant_context(tenant):
@@ -119,14 +131,26 @@ def main() -> None:
     current = {"version": workflow.current_version.number}
 
     def add_node(i):
-        return client.post(base + "add-node/", {"operator": versions["chart"].pk, "x": 100 + i, "y": 50, "spec_ids": ids})
+        return client.post(
+            base + "add-node/", {"operator": versions["chart"].pk, "x": 100 + i, "y": 50, "spec_ids": ids}
+        )
 
     def update_field(i):
-        return client.post(base + "node-update/", {
-            "spec": text, "node_id": last, "label": "Last", "in.dataset_path.mode": "from",
-            "in.dataset_path.from": f"n{args.nodes - 2}.dataset_path", "in.bins": str(1 + i % 400),
-            "in.scale": "1.5", "in.chart_type": "bar", "in.columns.0": "a", "in.normalise": "false",
-        })
+        return client.post(
+            base + "node-update/",
+            {
+                "spec": text,
+                "node_id": last,
+                "label": "Last",
+                "in.dataset_path.mode": "from",
+                "in.dataset_path.from": f"n{args.nodes - 2}.dataset_path",
+                "in.bins": str(1 + i % 400),
+                "in.scale": "1.5",
+                "in.chart_type": "bar",
+                "in.columns.0": "a",
+                "in.normalise": "false",
+            },
+        )
 
     def connect(i):
         return client.post(base + "connect/", {"spec": text, "source": "n0", "target": last})
@@ -148,7 +172,9 @@ def main() -> None:
             if response.status_code != 200:
                 raise SystemExit(f"{name}: HTTP {response.status_code}: {response.content[:300]!r}")
         results[name] = {"p50_ms": round(statistics.median(timings), 2), "p95_ms": round(percentile(timings, 0.95), 2)}
-        print(f"{name:13s} p50 {results[name]['p50_ms']:7.2f} ms   p95 {results[name]['p95_ms']:7.2f} ms", file=sys.stderr)
+        print(
+            f"{name:13s} p50 {results[name]['p50_ms']:7.2f} ms   p95 {results[name]['p95_ms']:7.2f} ms", file=sys.stderr
+        )
     print(json.dumps(results))
 
 

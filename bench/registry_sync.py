@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-MODEL = '''from pydantic import BaseModel, Field
+MODEL = """from pydantic import BaseModel, Field
 
 
 class InputModel(BaseModel):
@@ -33,19 +33,22 @@ class InputModel(BaseModel):
 class OutputModel(BaseModel):
     rows: int = Field(description="Rows written.")
     result_path: str = Field(description="Where the result is.")
-'''
-OPERATOR = '''from model import InputModel, OutputModel
+"""
+OPERATOR = """from model import InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
     return OutputModel(rows=0, result_path=input_model.path)
-'''
+"""
 
 
 def _git(path: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", *args],
-        cwd=path, check=True, capture_output=True, text=True,
+        cwd=path,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -58,7 +61,9 @@ def build_repository(root: Path, count: int) -> Path:
         (folder / "model.py").write_text(MODEL.format(n=n))
         (folder / "operator.py").write_text(OPERATOR)
         (folder / "metadata.json").write_text(
-            json.dumps({"name": folder.name, "version": "1.0.0", "description": f"Bench operator {n}", "tags": ["bench"]})
+            json.dumps(
+                {"name": folder.name, "version": "1.0.0", "description": f"Bench operator {n}", "tags": ["bench"]}
+            )
         )
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "200 operators")

@@ -46,7 +46,9 @@ def ensure_redis(host: str = "127.0.0.1", port: int = 6379) -> str:
     if port_open(host, port):
         return "running"
     if not shutil.which("redis-server"):
-        raise ServiceMissing(f"Redis is not running on {host}:{port} and is not installed (apt-get install redis-server)")
+        raise ServiceMissing(
+            f"Redis is not running on {host}:{port} and is not installed (apt-get install redis-server)"
+        )
     subprocess.run(
         ["redis-server", "--daemonize", "yes", "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"],
         check=False,

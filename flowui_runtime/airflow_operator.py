@@ -110,7 +110,9 @@ class FlowUIOperator(BaseOperator):
         elif spec.execution_mode == "batch":
             from flowui_runtime.batch import BatchRunner, job_name
 
-            self._mode_runner = runner = BatchRunner(spec=spec, storage_root=storage_root, log=self.log, tenant=self.tenant)
+            self._mode_runner = runner = BatchRunner(
+                spec=spec, storage_root=storage_root, log=self.log, tenant=self.tenant
+            )
             if os.environ.get("FLOWUI_BATCH_DEFERRABLE", "false").lower() == "true":
                 from flowui_runtime.batch_trigger import BatchJobTrigger
 
@@ -357,9 +359,7 @@ def local_python(spec: contracts.TaskSpec) -> str:
     return sys.executable
 
 
-def local_env(
-    spec: contracts.TaskSpec, *, folder: Path, storage_root: Path, secrets: dict[str, str]
-) -> dict[str, str]:
+def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path, secrets: dict[str, str]) -> dict[str, str]:
     """The environment of an unsandboxed local task (FLOWUI_SANDBOX=off)."""
     env = dict(secrets)  # first: the platform's own variables below always win over a secret of the same name
     env.update({name: os.environ[name] for name in _ENV_PASSTHROUGH if name in os.environ})

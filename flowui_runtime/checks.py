@@ -47,20 +47,25 @@ def requirement_line_error(line: str) -> str | None:
     if not text:
         return f"requirement line {shown!r} is empty"
     if any(ch in text for ch in "\n\r\t\x00\\#") or text.startswith("-"):
-        return f"requirement line {shown!r} is not a plain pin (name==version): options, comments and " \
+        return (
+            f"requirement line {shown!r} is not a plain pin (name==version): options, comments and "
             "line continuations are not allowed"
+        )
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "cannot be parsed"
         return f"requirement line {shown!r} is not a plain pin (name==version): {reason}"
     if requirement.url:
-        return f"requirement line {shown!r} is not a plain pin (name==version): direct references (name @ URL) " \
+        return (
+            f"requirement line {shown!r} is not a plain pin (name==version): direct references (name @ URL) "
             "are not allowed"
+        )
     specs = list(requirement.specifier)
     if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
-        return f"requirement line {shown!r} is not a plain pin: give exactly one version with == (no ranges " \
-            "or wildcards)"
+        return (
+            f"requirement line {shown!r} is not a plain pin: give exactly one version with == (no ranges or wildcards)"
+        )
     return None
 
 

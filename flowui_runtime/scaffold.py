@@ -160,9 +160,11 @@ def scaffold_operator(*, repo: Path, name: str, group: str = "default") -> list[
     folder = operators / name
     if folder.exists():
         raise ScaffoldError(f"{folder} already exists; nothing was changed")
-    clashing = [p.name for p in operators.iterdir() if p.is_dir() and p.name.lower() == name.lower()] if (
-        operators.is_dir()
-    ) else []
+    clashing = (
+        [p.name for p in operators.iterdir() if p.is_dir() and p.name.lower() == name.lower()]
+        if (operators.is_dir())
+        else []
+    )
     if clashing:
         raise ScaffoldError(f"operators/{clashing[0]} already exists (names must differ by more than case)")
 

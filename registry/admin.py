@@ -13,7 +13,8 @@ from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion
 
 class RepositoryForm(forms.ModelForm):
     access_token = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="GitHub token (stored encrypted, never shown). Leave empty to keep the current one.",
     )
     clear_access_token = forms.BooleanField(required=False, help_text="Remove the stored token.")
@@ -41,11 +42,14 @@ class RepositoryForm(forms.ModelForm):
         if "url" in cleaned:
             try:
                 cleaned["url"] = services._url_check(
-                    url=cleaned["url"], source=cleaned.get("source") or Repository.Source.GIT,
+                    url=cleaned["url"],
+                    source=cleaned.get("source") or Repository.Source.GIT,
                     tenant=cleaned.get("tenant"),
                 )
             except ValidationError as exc:
-                self.add_error("url", exc.message_dict.get("url", exc.messages) if hasattr(exc, "error_dict") else exc.messages)
+                self.add_error(
+                    "url", exc.message_dict.get("url", exc.messages) if hasattr(exc, "error_dict") else exc.messages
+                )
         return cleaned
 
     def save(self, commit=True):
@@ -66,7 +70,12 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_filter = ["last_sync_state", "source"]
     search_fields = ["name", "slug", "url"]
     readonly_fields = [
-        "last_sync_state", "last_synced_at", "last_synced_commit", "last_sync_error", "available_tags", "has_token",
+        "last_sync_state",
+        "last_synced_at",
+        "last_synced_commit",
+        "last_sync_error",
+        "available_tags",
+        "has_token",
     ]
     actions = ["sync_now"]
 
@@ -95,8 +104,18 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_display = ["id", "repository", "state", "progress", "error_count", "trigger", "created_at", "duration"]
     list_filter = ["state", "repository"]
     readonly_fields = [
-        "repository", "state", "trigger", "requested_by", "commit", "progress", "error", "operator_errors_html",
-        "report", "created_at", "started_at", "finished_at",
+        "repository",
+        "state",
+        "trigger",
+        "requested_by",
+        "commit",
+        "progress",
+        "error",
+        "operator_errors_html",
+        "report",
+        "created_at",
+        "started_at",
+        "finished_at",
     ]
     exclude = ["progress_done", "progress_total"]
 

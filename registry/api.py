@@ -60,7 +60,9 @@ class OperatorListView(_RegistryView):
     )
     def get(self, request):
         rows = selectors.operator_latest_versions(
-            tenant=request.tenant, query=_param(request, "q"), tag=_param(request, "tag"),
+            tenant=request.tenant,
+            query=_param(request, "q"),
+            tag=_param(request, "tag"),
             repository_slug=_param(request, "repository"),
         )
         page = self.paginate_queryset(rows)

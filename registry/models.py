@@ -32,7 +32,11 @@ class Repository(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.GIT)
     ref = models.CharField(max_length=200, default="main", help_text="Tag, branch or commit to sync.")
     tenant = models.ForeignKey(
-        "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="operator_repositories",
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="operator_repositories",
         help_text="Empty: platform-wide. Set: private to that tenant.",
     )
     access_token_encrypted = models.TextField(blank=True)
@@ -193,7 +197,9 @@ class OperatorVersion(models.Model):
 
     @property
     def dependency_group_name(self) -> str:
-        return self.dependency_group.name if self.dependency_group_id else self.metadata.get("dependency_group", "default")
+        return (
+            self.dependency_group.name if self.dependency_group_id else self.metadata.get("dependency_group", "default")
+        )
 
 
 class BatchJobDefinition(models.Model):

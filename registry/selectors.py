@@ -79,7 +79,9 @@ def _version_key(version: str) -> tuple:
     return tuple(parts)
 
 
-def operator_latest_versions(*, tenant, query: str = "", tag: str = "", repository_slug: str = "") -> list[OperatorVersion]:
+def operator_latest_versions(
+    *, tenant, query: str = "", tag: str = "", repository_slug: str = ""
+) -> list[OperatorVersion]:
     """One row per (repository, operator name): its highest version (newest commit), filtered by search and tag.
 
     Operators whose folder was removed from the repository stay listed (their versions stay usable)."""
@@ -96,8 +98,11 @@ def operator_latest_versions(*, tenant, query: str = "", tag: str = "", reposito
     if query:
         needle = query.lower().strip()
         rows = [
-            v for v in rows
-            if needle in v.name.lower() or needle in v.description.lower() or needle in v.label.lower()
+            v
+            for v in rows
+            if needle in v.name.lower()
+            or needle in v.description.lower()
+            or needle in v.label.lower()
             or any(needle in t.lower() for t in v.tags)
         ]
     if tag:
@@ -110,7 +115,8 @@ def operator_versions_of(*, tenant, repository_slug: str, name: str) -> list[Ope
     if "\x00" in name or "\x00" in repository_slug:  # PostgreSQL rejects NUL in text: no such operator
         return []
     rows = list(
-        operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
+        operator_versions_for_tenant(tenant=tenant)
+        .filter(repository__slug=repository_slug, name=name)
         .order_by("-created_at", "-id")
     )
     return sorted(rows, key=lambda v: _version_key(v.version), reverse=True)
@@ -124,9 +130,9 @@ def operator_tags(*, tenant) -> list[str]:
 
 
 def sync_runs_for_tenant(*, tenant) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(
-        Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant)
-    ).select_related("repository")
+    return SyncRun.objects.filter(Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant)).select_related(
+        "repository"
+    )
 
 
 def sync_run_latest(*, repository: Repository) -> SyncRun | None:
@@ -146,7 +152,9 @@ def batch_job_definitions(*, tenant) -> list[tuple[str, str, str]]:
     """(definition name, definition ARN, queue ARN) of each job definition registered for the tenant."""
     from registry.models import BatchJobDefinition
 
-    rows = BatchJobDefinition.objects.filter(tenant=tenant).select_related("operator_version").order_by(
-        "operator_version__name", "operator_version__created_at"
+    rows = (
+        BatchJobDefinition.objects.filter(tenant=tenant)
+        .select_related("operator_version")
+        .order_by("operator_version__name", "operator_version__created_at")
     )
     return [(row.job_definition_name, row.job_definition_arn, row.job_queue_arn) for row in rows]

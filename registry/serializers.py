@@ -14,8 +14,18 @@ class RepositorySerializer(serializers.ModelSerializer):
     class Meta:
         model = Repository
         fields = [
-            "slug", "name", "url", "source", "ref", "scope", "sync_interval_minutes", "last_sync_state",
-            "last_synced_at", "last_synced_commit", "last_sync_error", "available_tags",
+            "slug",
+            "name",
+            "url",
+            "source",
+            "ref",
+            "scope",
+            "sync_interval_minutes",
+            "last_sync_state",
+            "last_synced_at",
+            "last_synced_commit",
+            "last_sync_error",
+            "available_tags",
         ]
 
     def get_scope(self, obj: Repository) -> str:
@@ -50,8 +60,19 @@ class SyncRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SyncRun
         fields = [
-            "id", "repository", "state", "trigger", "commit", "progress_done", "progress_total", "counts",
-            "operator_errors", "error", "created_at", "started_at", "finished_at",
+            "id",
+            "repository",
+            "state",
+            "trigger",
+            "commit",
+            "progress_done",
+            "progress_total",
+            "counts",
+            "operator_errors",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
 
     def get_counts(self, obj: SyncRun) -> dict[str, int]:
@@ -68,15 +89,27 @@ class OperatorVersionSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = OperatorVersion
         fields = [
-            "id", "repository", "name", "version", "commit", "label", "description", "tags", "dependency_group",
-            "image", "created_at",
+            "id",
+            "repository",
+            "name",
+            "version",
+            "commit",
+            "label",
+            "description",
+            "tags",
+            "dependency_group",
+            "image",
+            "created_at",
         ]
 
 
 class OperatorVersionSerializer(OperatorVersionSummarySerializer):
     class Meta(OperatorVersionSummarySerializer.Meta):
         fields = OperatorVersionSummarySerializer.Meta.fields + [
-            "input_schema", "output_schema", "secrets_schema", "metadata",
+            "input_schema",
+            "output_schema",
+            "secrets_schema",
+            "metadata",
         ]
 
 

@@ -89,7 +89,9 @@ def repository_create(
 ) -> Repository:
     """A platform-wide (tenant None) or tenant-private operator repository."""
     if source not in Repository.Source.values:
-        raise ValidationError({"source": f"Unknown source {source!r}; expected one of {', '.join(Repository.Source.values)}."})
+        raise ValidationError(
+            {"source": f"Unknown source {source!r}; expected one of {', '.join(Repository.Source.values)}."}
+        )
     if not SLUG_RE.match(slug or ""):
         raise ValidationError({"slug": "Use 2-60 lower-case letters, digits or '-', starting with a letter or digit."})
     if Repository.objects.filter(slug=slug).exists():
@@ -114,8 +116,15 @@ def repository_create(
 def _audit(repository: Repository, action: str, detail: str = "", user=None) -> None:
     from tenants.audit import audit_record
 
-    audit_record(tenant=repository.tenant, action=action, object_type="repository", object_id=repository.slug,
-                 object_repr=repository.name, detail=detail, user=user)
+    audit_record(
+        tenant=repository.tenant,
+        action=action,
+        object_type="repository",
+        object_id=repository.slug,
+        object_repr=repository.name,
+        detail=detail,
+        user=user,
+    )
 
 
 def _ref_check(ref: str) -> str:
@@ -153,7 +162,9 @@ def _cache_key(repository: Repository) -> str:
 
 def repository_cache_fetch(*, repository: Repository) -> Path:
     return git.fetch(
-        cache_dir=settings.FLOWUI_GIT_CACHE_DIR, key=_cache_key(repository), remote=_remote(repository),
+        cache_dir=settings.FLOWUI_GIT_CACHE_DIR,
+        key=_cache_key(repository),
+        remote=_remote(repository),
         timeout_s=settings.FLOWUI_GIT_TIMEOUT_S,
     )
 
@@ -196,13 +207,15 @@ def _stale_sync_runs_fail(*, repository: Repository) -> None:
     running = repository.sync_runs.filter(state=SyncRun.State.RUNNING)
     if running.exists() and not _repository_lock_held(repository):
         running.update(
-            state=SyncRun.State.FAILED, finished_at=now,
+            state=SyncRun.State.FAILED,
+            finished_at=now,
             error="Interrupted: the worker running this sync stopped before it finished.",
         )
     repository.sync_runs.filter(
         state=SyncRun.State.PENDING, created_at__lt=now - timezone.timedelta(minutes=STALE_PENDING_MINUTES)
     ).update(
-        state=SyncRun.State.FAILED, finished_at=now,
+        state=SyncRun.State.FAILED,
+        finished_at=now,
         error=f"Never started: no Celery worker picked it up within {STALE_PENDING_MINUTES} minutes.",
     )
 
@@ -304,13 +317,13 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     tags = git.tags(repo=cache)
     entries = git.tree_entries(repo=cache, commit=commit, folder="operators")
     folders = {
-        name: obj for name, (kind, obj) in sorted(entries.items())
-        if kind == "tree" and not name.startswith((".", "_"))
+        name: obj for name, (kind, obj) in sorted(entries.items()) if kind == "tree" and not name.startswith((".", "_"))
     }
     sync_run.commit = commit
     if not folders:
         return _sync_fail(
-            sync_run, f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]})."
+            sync_run,
+            f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]}).",
         )
     deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
     groups, group_errors = _groups_ensure(repository=repository, deps_map=deps_map)
@@ -328,7 +341,9 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
 
     # A broken operator whose files, the dependencies map, the set of operators and the built venvs are all
     # as in the last finished sync keeps its error without being extracted again (a hang costs its timeout once).
-    map_blob = git.tree_entries(repo=cache, commit=commit, folder="dependencies").get("dependencies_map.json", ("", ""))[1]
+    map_blob = git.tree_entries(repo=cache, commit=commit, folder="dependencies").get(
+        "dependencies_map.json", ("", "")
+    )[1]
     ready_venvs = sorted(g.requirements_hash for g in groups.values() if dependency_venv_python(g) != sys.executable)
     fingerprint = requirements_hash([f"map={map_blob}", f"venvs={ready_venvs}", f"operators={sorted(folders)}"])
     report["fingerprint"] = fingerprint
@@ -336,20 +351,32 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     previous_errors = {}
     if previous is not None and not full and (previous.report or {}).get("fingerprint") == fingerprint:
         previous_errors = {
-            name: entry for name, entry in previous.report.get("operators", {}).items()
+            name: entry
+            for name, entry in previous.report.get("operators", {}).items()
             if entry.get("status") == "error" and entry.get("tree_hash")
         }
 
     changed: list[str] = []
     for name, tree_hash in folders.items():
         known = latest.get((name, tree_hash))
-        group = groups.get(deps_map.group_of(name, known.metadata.get("dependency_group", DEFAULT_GROUP))) if known else None
+        group = (
+            groups.get(deps_map.group_of(name, known.metadata.get("dependency_group", DEFAULT_GROUP)))
+            if known
+            else None
+        )
         failed_before = previous_errors.get(name)
         if known is not None and group is not None and group.pk == known.dependency_group_id:
-            report["operators"][name] = {"status": "unchanged", "version": known.version, "operator_version_id": known.pk}
+            report["operators"][name] = {
+                "status": "unchanged",
+                "version": known.version,
+                "operator_version_id": known.pk,
+            }
         elif failed_before is not None and failed_before["tree_hash"] == tree_hash:
             report["operators"][name] = {
-                "status": "error", "error": failed_before["error"], "tree_hash": tree_hash, "unchanged_since": previous.pk,
+                "status": "error",
+                "error": failed_before["error"],
+                "tree_hash": tree_hash,
+                "unchanged_since": previous.pk,
             }
         else:
             changed.append(name)
@@ -384,12 +411,13 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
                 if group_name in group_errors:
                     check.errors.append(group_errors[group_name])
                 elif group_name not in groups:
-                    check.errors.append(
-                        f"dependency group {group_name!r} is not defined in {DEPENDENCIES_MAP_PATH}"
-                    )
-                elif check.metadata.version and OperatorVersion.objects.filter(
-                    repository=repository, name=name, version=check.metadata.version, commit=commit
-                ).exists():
+                    check.errors.append(f"dependency group {group_name!r} is not defined in {DEPENDENCIES_MAP_PATH}")
+                elif (
+                    check.metadata.version
+                    and OperatorVersion.objects.filter(
+                        repository=repository, name=name, version=check.metadata.version, commit=commit
+                    ).exists()
+                ):
                     report["operators"][name] = {"status": "unchanged", "version": check.metadata.version}
                     advance()
                     continue
@@ -397,23 +425,32 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
                     job_groups[name] = groups[group_name]
                     jobs.append(
                         InspectJob(
-                            key=name, operator_dir=export_root / "operators" / name,
+                            key=name,
+                            operator_dir=export_root / "operators" / name,
                             python=dependency_venv_python(groups[group_name]),
                         )
                     )
                     continue
-            report["operators"][name] = {"status": "error", "error": "; ".join(check.errors), "tree_hash": folders[name]}
+            report["operators"][name] = {
+                "status": "error",
+                "error": "; ".join(check.errors),
+                "tree_hash": folders[name],
+            }
             advance()
 
         for result in extract_schemas(
-            jobs, timeout_s=settings.FLOWUI_INSPECT_TIMEOUT_S, memory_mb=settings.FLOWUI_INSPECT_MEMORY_MB,
+            jobs,
+            timeout_s=settings.FLOWUI_INSPECT_TIMEOUT_S,
+            memory_mb=settings.FLOWUI_INSPECT_MEMORY_MB,
             workers=settings.FLOWUI_INSPECT_WORKERS,
         ):
             report["extracted"] += 1
             name = result.key
             if not result.ok:
                 report["operators"][name] = {
-                    "status": "error", "error": result.error or "schema extraction failed", "tree_hash": folders[name],
+                    "status": "error",
+                    "error": result.error or "schema extraction failed",
+                    "tree_hash": folders[name],
                 }
                 advance()
                 continue
@@ -422,11 +459,17 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             try:
                 with transaction.atomic():
                     stored = OperatorVersion.objects.create(
-                        repository=repository, name=name, version=metadata.version, commit=commit,
-                        tree_hash=folders[name], input_schema=result.input_schema or {},
-                        output_schema=result.output_schema, secrets_schema=result.secrets_schema,
+                        repository=repository,
+                        name=name,
+                        version=metadata.version,
+                        commit=commit,
+                        tree_hash=folders[name],
+                        input_schema=result.input_schema or {},
+                        output_schema=result.output_schema,
+                        secrets_schema=result.secrets_schema,
                         metadata=metadata.model_dump(mode="json") | {"dependency_group": group.name},
-                        dependency_group=group, image=group.image,
+                        dependency_group=group,
+                        image=group.image,
                     )
             except IntegrityError:
                 report["operators"][name] = {"status": "unchanged", "version": metadata.version}
@@ -441,8 +484,11 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
             warnings = checks[name].warnings + output_path_warnings(result.output_schema)
             report["warnings"] += [f"{name}: {warning}" for warning in warnings]
             report["operators"][name] = {
-                "status": "synced", "version": metadata.version, "operator_version_id": stored.pk,
-                "extract_s": result.duration_s, "warnings": warnings,
+                "status": "synced",
+                "version": metadata.version,
+                "operator_version_id": stored.pk,
+                "extract_s": result.duration_s,
+                "warnings": warnings,
             }
             advance()
 
@@ -459,7 +505,9 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     sync_run.save(update_fields=["report", "progress_done", "state", "finished_at"])
     Repository.objects.filter(pk=repository.pk).update(
         last_sync_state=Repository.SyncState.PARTIAL if counts["error"] else Repository.SyncState.OK,
-        last_sync_error=f"{counts['error']} operator(s) have errors; see sync #{sync_run.pk}" if counts["error"] else "",
+        last_sync_error=f"{counts['error']} operator(s) have errors; see sync #{sync_run.pk}"
+        if counts["error"]
+        else "",
         last_synced_at=now,
         last_synced_commit=commit,
         available_tags=tags,
@@ -528,8 +576,12 @@ def configured_repository_ensure() -> Repository | None:
     repository = Repository.objects.filter(slug=slug).first()
     if repository is None:
         return repository_create(
-            slug=slug, name=name, url=f"https://github.com/{name.removesuffix('.git')}.git",
-            source=Repository.Source.GITHUB, ref="main", access_token=settings.GITHUB_ACCESS_TOKEN,
+            slug=slug,
+            name=name,
+            url=f"https://github.com/{name.removesuffix('.git')}.git",
+            source=Repository.Source.GITHUB,
+            ref="main",
+            access_token=settings.GITHUB_ACCESS_TOKEN,
         )
     if repository.access_token != settings.GITHUB_ACCESS_TOKEN:
         repository.access_token = settings.GITHUB_ACCESS_TOKEN
@@ -543,7 +595,10 @@ def bundled_repository_ensure() -> Repository:
     url = settings.FLOWUI_BUNDLED_OPERATORS_URL
     if repository is None:
         return repository_create(
-            slug="flowui-bundled", name="FlowUI bundled operators", url=url, source=Repository.Source.GIT,
+            slug="flowui-bundled",
+            name="FlowUI bundled operators",
+            url=url,
+            source=Repository.Source.GIT,
             ref=settings.FLOWUI_BUNDLED_OPERATORS_REF,
             tenant=None,
         )
@@ -563,13 +618,25 @@ def _platform_pydantic_requirement() -> str:
 def _build_env() -> dict[str, str]:
     """The environment of a venv build: what pip/uv need to find and cache packages, nothing of the platform's
     (no database URL, secret key, cloud credentials)."""
-    keep = {"PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
-            "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-            "XDG_CACHE_HOME"}
-    return {
-        key: value for key, value in os.environ.items()
-        if key in keep or key.startswith(("PIP_", "UV_"))
-    } | {"LANG": "C.UTF-8"}
+    keep = {
+        "PATH",
+        "HOME",
+        "LANG",
+        "TMPDIR",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "XDG_CACHE_HOME",
+    }
+    return {key: value for key, value in os.environ.items() if key in keep or key.startswith(("PIP_", "UV_"))} | {
+        "LANG": "C.UTF-8"
+    }
 
 
 def dependency_venv_ensure(group: DependencyGroup) -> Path:
@@ -599,7 +666,10 @@ def dependency_venv_ensure(group: DependencyGroup) -> Path:
             requirements.append(_platform_pydantic_requirement())
         try:
             subprocess.run(
-                [sys.executable, "-m", "venv", str(building)], check=True, capture_output=True, timeout=300,
+                [sys.executable, "-m", "venv", str(building)],
+                check=True,
+                capture_output=True,
+                timeout=300,
                 env=_build_env(),
             )
             _venv_install(building, requirements)
@@ -684,7 +754,9 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
     try:
         git.export(
-            repo=cache, commit=operator_version.commit, paths=[f"operators/{operator_version.name}"],
+            repo=cache,
+            commit=operator_version.commit,
+            paths=[f"operators/{operator_version.name}"],
             destination=staging,
         )
         exported = staging / "operators" / operator_version.name
@@ -743,11 +815,14 @@ def batch_definition_ensure(
     compute_environment = compute_environment or settings.FLOWUI_BATCH_COMPUTE_ENVIRONMENT
     efs_file_system_id = efs_file_system_id or settings.FLOWUI_EFS_FILE_SYSTEM_ID
     missing = [
-        label for label, value in (
-            ("job role ARN", job_role_arn), ("EFS access point", efs_access_point_id),
+        label
+        for label, value in (
+            ("job role ARN", job_role_arn),
+            ("EFS access point", efs_access_point_id),
             ("compute environment (FLOWUI_BATCH_COMPUTE_ENVIRONMENT)", compute_environment),
             ("EFS file system (FLOWUI_EFS_FILE_SYSTEM_ID)", efs_file_system_id),
-        ) if not value
+        )
+        if not value
     ]
     if missing:
         raise ValidationError(f"Cannot define Batch jobs for {tenant.schema_name}: missing {', '.join(missing)}.")
@@ -781,8 +856,11 @@ def batch_definition_ensure(
     try:
         with transaction.atomic():
             return BatchJobDefinition.objects.create(
-                operator_version=operator_version, tenant=tenant, job_definition_name=definition_name,
-                job_definition_arn=definition_arn, job_queue_arn=queue_arn,
+                operator_version=operator_version,
+                tenant=tenant,
+                job_definition_name=definition_name,
+                job_definition_arn=definition_arn,
+                job_queue_arn=queue_arn,
             )
     except IntegrityError:
         return BatchJobDefinition.objects.get(operator_version=operator_version, tenant=tenant)
@@ -803,7 +881,11 @@ def batch_definitions_ensure_for_deploy(*, tenant, operator_versions: list[Opera
 
 
 def batch_definitions_ensure_for_tenant(
-    *, tenant, job_role_arn: str, efs_access_point_id: str, compute_environment: str = "",
+    *,
+    tenant,
+    job_role_arn: str,
+    efs_access_point_id: str,
+    compute_environment: str = "",
     efs_file_system_id: str = "",
 ) -> list[BatchJobDefinition]:
     """Job definitions for every operator version the tenant can use that allows the batch execution mode."""
@@ -815,8 +897,11 @@ def batch_definitions_ensure_for_tenant(
             continue
         rows.append(
             batch_definition_ensure(
-                tenant=tenant, operator_version=version, job_role_arn=job_role_arn,
-                efs_access_point_id=efs_access_point_id, compute_environment=compute_environment,
+                tenant=tenant,
+                operator_version=version,
+                job_role_arn=job_role_arn,
+                efs_access_point_id=efs_access_point_id,
+                compute_environment=compute_environment,
                 efs_file_system_id=efs_file_system_id,
             )
         )

@@ -101,7 +101,8 @@ def operator_form_preview(request, repository: str, name: str):
     inputs, errors = parse_form(selected.input_schema, request.POST, prefix="preview")
     values = {key: binding.get("value") for key, binding in inputs.items()}
     return render(
-        request, "registry/partials/form_preview.html",
+        request,
+        "registry/partials/form_preview.html",
         {"values_json": json.dumps(values, indent=2, default=str), "errors": errors},
     )
 

@@ -391,12 +391,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return super().save_model(request, obj, form, change)
         token, key = api_token_create(
-            user=obj.user, tenant=obj.tenant, name=obj.name, role=obj.role,
+            user=obj.user,
+            tenant=obj.tenant,
+            name=obj.name,
+            role=obj.role,
             expires_in_days=form.cleaned_data.get("expires_in_days"),
         )
         obj.pk = token.pk
         obj.key_prefix, obj.key_hash, obj.created_at, obj.expires_at = (
-            token.key_prefix, token.key_hash, token.created_at, token.expires_at,
+            token.key_prefix,
+            token.key_hash,
+            token.created_at,
+            token.expires_at,
         )
         messages.warning(request, f"The key of {token.name} is {key} — copy it now, it is not shown again.")
 

@@ -112,6 +112,7 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_tokens")
+
     class TokenRole(models.TextChoices):
         VIEWER = "viewer", "Viewer"
         EDITOR = "editor", "Editor"

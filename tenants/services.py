@@ -168,8 +168,14 @@ def membership_set(*, user, tenant: Tenant, role: str) -> Membership:
 
 
 def _audit_member(tenant: Tenant, action: str, user, detail: str) -> None:
-    audit_record(tenant=tenant, action=action, object_type="member", object_id=user.pk,
-                 object_repr=user.get_username(), detail=detail)
+    audit_record(
+        tenant=tenant,
+        action=action,
+        object_type="member",
+        object_id=user.pk,
+        object_repr=user.get_username(),
+        detail=detail,
+    )
 
 
 def membership_remove(*, user, tenant: Tenant) -> None:
@@ -203,7 +209,9 @@ def api_token_create(
         raise ValidationError({"name": "At most 100 characters."})
     role = role or ApiToken.TokenRole.ADMIN
     if role not in ApiToken.TokenRole.values:
-        raise ValidationError({"role": f"Unknown role {role!r}; expected one of {', '.join(ApiToken.TokenRole.values)}."})
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}; expected one of {', '.join(ApiToken.TokenRole.values)}."}
+        )
     if max_role is not None and ROLE_RANK[Role(role)] > ROLE_RANK[Role(max_role)]:
         raise ValidationError({"role": f"A token's role can be at most yours ({max_role})."})
     if expires_in_days is not None and not (1 <= int(expires_in_days) <= TOKEN_MAX_DAYS):
@@ -211,8 +219,13 @@ def api_token_create(
     expires_at = timezone.now() + timedelta(days=int(expires_in_days)) if expires_in_days is not None else None
     key = ApiToken.new_key()
     token = ApiToken.objects.create(
-        user=user, tenant=tenant, name=name, role=role, expires_at=expires_at,
-        key_prefix=key[4:12], key_hash=ApiToken.hash_key(key),
+        user=user,
+        tenant=tenant,
+        name=name,
+        role=role,
+        expires_at=expires_at,
+        key_prefix=key[4:12],
+        key_hash=ApiToken.hash_key(key),
     )
     expiry = expires_at.isoformat() if expires_at else "never"
     _audit_token(token, AuditAction.TOKEN_CREATE, f"role {role}, expires {expiry}")
@@ -220,8 +233,14 @@ def api_token_create(
 
 
 def _audit_token(token: ApiToken, action: str, detail: str) -> None:
-    audit_record(tenant=token.tenant, action=action, object_type="token", object_id=token.pk,
-                 object_repr=f"{token.name} (flw_{token.key_prefix}, {token.user.get_username()})", detail=detail)
+    audit_record(
+        tenant=token.tenant,
+        action=action,
+        object_type="token",
+        object_id=token.pk,
+        object_repr=f"{token.name} (flw_{token.key_prefix}, {token.user.get_username()})",
+        detail=detail,
+    )
 
 
 def api_token_revoke(*, token: ApiToken) -> None:

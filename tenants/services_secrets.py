@@ -46,8 +46,9 @@ def secret_set(*, tenant, name: str, value: str) -> TenantSecret:
 def secret_delete(*, tenant, name: str) -> bool:
     deleted, _ = _change_and_publish(tenant, TenantSecret.objects.filter(tenant=tenant, name=name).delete)
     if deleted:
-        audit_record(tenant=tenant, action=AuditAction.SECRET_DELETE, object_type="secret", object_id=name,
-                     object_repr=name)
+        audit_record(
+            tenant=tenant, action=AuditAction.SECRET_DELETE, object_type="secret", object_id=name, object_repr=name
+        )
     return bool(deleted)
 
 

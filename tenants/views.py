@@ -25,8 +25,11 @@ def _error_text(exc: ValidationError) -> str:
 def _grantable_roles(membership) -> list[tuple[str, str]]:
     """An admin grants up to admin; only an owner grants owner."""
     mine = ROLE_RANK[Role(membership.role)]
-    return [(value, label) for value, label in Role.choices if ROLE_RANK[Role(value)] <= max(mine, 2)
-            and (value != Role.OWNER or mine >= 3)]
+    return [
+        (value, label)
+        for value, label in Role.choices
+        if ROLE_RANK[Role(value)] <= max(mine, 2) and (value != Role.OWNER or mine >= 3)
+    ]
 
 
 @require_role(ADMIN)
@@ -55,8 +58,13 @@ def members(request):
             messages.success(request, f"Added {user.get_username()} as {role}.")
             return redirect("tenant_members")
     rows = Membership.objects.filter(tenant=request.tenant).select_related("user").order_by("user__username")
-    context = {"memberships": rows, "roles": _grantable_roles(request.membership), "errors": errors,
-               "email": email, "section": "members"}
+    context = {
+        "memberships": rows,
+        "roles": _grantable_roles(request.membership),
+        "errors": errors,
+        "email": email,
+        "section": "members",
+    }
     return render(request, "tenants/members.html", context, status=400 if errors else 200)
 
 
@@ -107,8 +115,13 @@ def repositories(request):
         form = {key: request.POST.get(key, default).strip() for key, default in form.items()}
         try:
             repository = registry_services.repository_create(
-                slug=form["slug"], name=form["name"], url=form["url"], source=form["source"], ref=form["ref"] or "main",
-                tenant=request.tenant, access_token=request.POST.get("access_token", ""),
+                slug=form["slug"],
+                name=form["name"],
+                url=form["url"],
+                source=form["source"],
+                ref=form["ref"] or "main",
+                tenant=request.tenant,
+                access_token=request.POST.get("access_token", ""),
             )
         except ValidationError as exc:
             errors.append(_error_text(exc))
@@ -117,8 +130,13 @@ def repositories(request):
             messages.success(request, f"Added {repository.name}; the first sync has started.")
             return redirect("tenant_repositories")
     rows = list(repositories_for_tenant(tenant=request.tenant))
-    context = {"repositories": rows, "errors": errors, "form": form, "sources": Repository.Source.choices,
-               "section": "repositories"}
+    context = {
+        "repositories": rows,
+        "errors": errors,
+        "form": form,
+        "sources": Repository.Source.choices,
+        "section": "repositories",
+    }
     return render(request, "tenants/repositories.html", context, status=400 if errors else 200)
 
 
@@ -127,8 +145,11 @@ def repository_status(request, slug: str):
     repository = _tenant_repository(request, slug)
     from registry.selectors import sync_run_latest
 
-    return render(request, "tenants/partials/repository_status.html",
-                  {"repository": repository, "sync": sync_run_latest(repository=repository)})
+    return render(
+        request,
+        "tenants/partials/repository_status.html",
+        {"repository": repository, "sync": sync_run_latest(repository=repository)},
+    )
 
 
 @require_POST
@@ -220,14 +241,22 @@ def tokens(request):
             if days and not days.isdigit():
                 raise ValidationError({"expires_in_days": "A whole number of days, or empty for no expiry."})
             _, created_key = api_token_create(
-                user=request.user, tenant=request.tenant, name=form["name"], role=form["role"],
-                expires_in_days=int(days) if days else None, max_role=request.membership.role,
+                user=request.user,
+                tenant=request.tenant,
+                name=form["name"],
+                role=form["role"],
+                expires_in_days=int(days) if days else None,
+                max_role=request.membership.role,
             )
         except ValidationError as exc:
             errors.append(_error_text(exc))
     context = {
-        "tokens": api_tokens_for(user=request.user, tenant=request.tenant), "roles": _token_roles(request.membership),
-        "errors": errors, "form": form, "created_key": created_key, "section": "tokens",
+        "tokens": api_tokens_for(user=request.user, tenant=request.tenant),
+        "roles": _token_roles(request.membership),
+        "errors": errors,
+        "form": form,
+        "created_key": created_key,
+        "section": "tokens",
     }
     return render(request, "tenants/tokens.html", context, status=400 if errors else 200)
 
@@ -261,11 +290,16 @@ def audit(request):
     actor = request.GET.get("actor", "").replace("\x00", "").strip()[:200]
     page = request.GET.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
-    rows = list(audit_events(tenant=request.tenant, action=action, actor=actor)[
-        (page - 1) * AUDIT_PAGE : page * AUDIT_PAGE + 1
-    ])
+    rows = list(
+        audit_events(tenant=request.tenant, action=action, actor=actor)[(page - 1) * AUDIT_PAGE : page * AUDIT_PAGE + 1]
+    )
     context = {
-        "events": rows[:AUDIT_PAGE], "has_next": len(rows) > AUDIT_PAGE, "page": page, "action": action,
-        "actor": actor, "actions": AuditAction.choices, "section": "audit",
+        "events": rows[:AUDIT_PAGE],
+        "has_next": len(rows) > AUDIT_PAGE,
+        "page": page,
+        "action": action,
+        "actor": actor,
+        "actions": AuditAction.choices,
+        "section": "audit",
     }
     return render(request, "tenants/audit.html", context)

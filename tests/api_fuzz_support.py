@@ -28,7 +28,9 @@ def api_schema(tmp_path: Path, path_prefixes: tuple[str, ...]):
     return schema
 
 
-def fuzz_api(schema, *, headers: dict[str, str], examples: int, prepare: Callable | None = None) -> tuple[int, list[str]]:
+def fuzz_api(
+    schema, *, headers: dict[str, str], examples: int, prepare: Callable | None = None
+) -> tuple[int, list[str]]:
     """Send generated requests for every operation; returns (calls made, descriptions of 5xx answers).
 
     `prepare(case, call_number)` may point path parameters at existing objects so the code behind them runs.
@@ -39,8 +41,11 @@ def fuzz_api(schema, *, headers: dict[str, str], examples: int, prepare: Callabl
     def fuzz(operation):
         @given(case=operation.as_strategy())
         @hypothesis_settings(
-            max_examples=examples, deadline=None, database=None,
-            phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
         )
         def check(case):
             if prepare is not None:

@@ -256,7 +256,10 @@ def git_repo(tmp_path):
     def _git(path: Path, *args: str) -> str:
         result = subprocess.run(
             ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-            cwd=path, capture_output=True, text=True, check=True,
+            cwd=path,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return result.stdout.strip()
 

@@ -13,9 +13,7 @@ pytestmark = pytest.mark.timeout(900)
 EXAMPLES_PER_OPERATION = 25
 
 
-def test_it_answers_generated_requests_without_server_errors(
-    airflow, tenant_a, make_user, git_repo, tmp_path, db
-):
+def test_it_answers_generated_requests_without_server_errors(airflow, tenant_a, make_user, git_repo, tmp_path, db):
     from registry.services import repository_create, repository_sync_now
     from workflows import services
     from workflows.models import Workflow
@@ -25,8 +23,11 @@ def test_it_answers_generated_requests_without_server_errors(
     assert repository_sync_now(repository=repository).state == "done"
     user = make_user("fuzz-editor", tenant=tenant_a, role="editor")
     _, key = api_token_create(user=user, tenant=tenant_a)
-    spec = {"nodes": [node("a", {"text": {"value": "x"}}, repository="echo-fuzz")], "edges": [],
-            "params": [{"name": "p", "type": "integer", "default": 1, "description": ""}]}
+    spec = {
+        "nodes": [node("a", {"text": {"value": "x"}}, repository="echo-fuzz")],
+        "edges": [],
+        "params": [{"name": "p", "type": "integer", "default": 1, "description": ""}],
+    }
 
     def ensure_workflow():
         with tenant_context(tenant_a):

@@ -163,8 +163,15 @@ def test_it_serves_result_files_safely_and_never_outside_the_run_folder(tenant_a
         with pytest.raises(ResultNotFound):
             task_result(tenant=tenant_a, workflow=workflow, run_id="../x", task_id="a")
 
-    for evil in ("../../../secret.txt", "..%2F..%2F..%2Fsecret.txt", "escape/secret.txt", "link.txt",
-                 "%2Fetc%2Fpasswd", "sub/../../../../secret.txt", "..\\..\\secret.txt"):
+    for evil in (
+        "../../../secret.txt",
+        "..%2F..%2F..%2Fsecret.txt",
+        "escape/secret.txt",
+        "link.txt",
+        "%2Fetc%2Fpasswd",
+        "sub/../../../../secret.txt",
+        "..\\..\\secret.txt",
+    ):
         response = editor_api.get(base + evil)
         assert response.status_code == 404, (evil, response.status_code)
     assert editor_api.get(f"/api/workflows/{slug}/runs/..%2F..%2F/results/a/result.json").status_code == 404
@@ -211,8 +218,10 @@ def test_it_rejects_bad_run_params_before_asking_airflow(tenant_a, editor_api, e
         Workflow.objects.filter(pk=workflow.pk).update(deployed_version=workflow.current_version)
     bad = post(editor_api, f"/api/workflows/{slug}/runs/", {"params": {"greeting": 5, "nope": "x"}})
     assert bad.status_code == 400
-    assert bad.json()["fields"]["params"] == {"greeting": ["must be a string"], "nope": [
-        "unknown parameter (this workflow has: greeting)"]}
+    assert bad.json()["fields"]["params"] == {
+        "greeting": ["must be a string"],
+        "nope": ["unknown parameter (this workflow has: greeting)"],
+    }
 
 
 def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
@@ -223,17 +232,29 @@ def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     schema = yaml.safe_load(out.read_text())
     validate(schema)
-    ours = [op for path, item in schema["paths"].items() if path.startswith("/api/workflows")
-            for method, op in item.items() if method in ("get", "post", "patch", "delete", "put")]
+    ours = [
+        op
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/workflows")
+        for method, op in item.items()
+        if method in ("get", "post", "patch", "delete", "put")
+    ]
     ids = [op["operationId"] for op in ours]
     assert len(ids) == len(set(ids)) == 26 and all(op.get("security") for op in ours)  # 23 + 3 webhook routes
     assert "/api/workflows/{slug}/runs/{run_id}/tasks/{task_id}/logs/" in schema["paths"]
     # Tokens, audit log and webhooks (the signed call is the one operation without a token or session).
-    assert set(schema["paths"]["/api/tokens/"]) >= {"get", "post"} and "delete" in schema["paths"]["/api/tokens/{token_id}/"]
+    assert (
+        set(schema["paths"]["/api/tokens/"]) >= {"get", "post"}
+        and "delete" in schema["paths"]["/api/tokens/{token_id}/"]
+    )
     assert "get" in schema["paths"]["/api/audit/"]
     hook_call = schema["paths"]["/api/hooks/{webhook_id}/"]["post"]
-    assert not hook_call.get("security") and {"200", "202", "400", "401", "404", "409", "429"} <= set(hook_call["responses"])
-    assert {"X-FlowUI-Timestamp", "X-FlowUI-Signature", "Idempotency-Key"} <= {p["name"] for p in hook_call["parameters"]}
+    assert not hook_call.get("security") and {"200", "202", "400", "401", "404", "409", "429"} <= set(
+        hook_call["responses"]
+    )
+    assert {"X-FlowUI-Timestamp", "X-FlowUI-Signature", "Idempotency-Key"} <= {
+        p["name"] for p in hook_call["parameters"]
+    }
 
 
 def test_it_fails_a_deploy_cleanly_when_operator_code_cannot_be_fetched(tenant_a, editor_api, git_repo, settings):
@@ -266,9 +287,11 @@ def test_it_keeps_a_deploy_pending_while_celery_builds_its_venv(
 
     settings.FLOWUI_VENVS_DIR = tmp_path / "venvs"
     settings.AIRFLOW_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
-    files = echo_repo_files() | {"dependencies/dependencies_map.json": json.dumps(
-        {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["echo"]}}}
-    )}
+    files = echo_repo_files() | {
+        "dependencies/dependencies_map.json": json.dumps(
+            {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["echo"]}}}
+        )
+    }
     path, _ = git_repo(files, name="echo-venv")
     repository = repository_create(slug="echo-venv", name="Echo", url=f"file://{path}")
     assert repository_sync_now(repository=repository).state == "done"
@@ -295,6 +318,7 @@ def test_it_keeps_a_deploy_pending_while_celery_builds_its_venv(
         assert workflow.deploy_written_at is not None
         assert workflow_dag_file(tenant=tenant_a, workflow=workflow).exists()
         assert workflow.deploy_state == DeployState.WAITING_FOR_AIRFLOW  # next: Airflow picks the file up
+
 
 def test_it_refuses_double_underscores_in_workflow_slugs(tenant_a, editor_api, echo):
     """The DAG id is `<schema>__<slug>`: a slug must not contain the separator."""

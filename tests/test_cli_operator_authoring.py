@@ -18,7 +18,12 @@ def cli(*args: str, cwd: Path, stdin: str | None = None, env_extra: dict | None 
     env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "flowui_runtime.cli", *args],
-        cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -38,9 +43,23 @@ def test_it_scaffolds_an_operator_whose_test_passes_and_which_validates_and_runs
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:django", "-p", "no:cacheprovider",
-         "--import-mode=importlib", "operators/word_tools"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:django",
+            "-p",
+            "no:cacheprovider",
+            "--import-mode=importlib",
+            "operators/word_tools",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
@@ -137,14 +156,19 @@ def test_it_explains_a_path_that_is_no_operator(tmp_path):
 # --- run --------------------------------------------------------------------------------------
 def test_it_runs_a_bundled_operator_on_storage_files_and_prints_its_output(tmp_path):
     (tmp_path / "sales.csv").write_text("region,amount\nnorth,10\nsouth,20\nnorth,5\n")
-    (tmp_path / "input.json").write_text(json.dumps({
-        "dataset_path": "sales.csv",
-        "group_by": ["region"],
-        "aggregations": [{"column": "amount", "func": "sum", "name": "total"}],
-    }))
+    (tmp_path / "input.json").write_text(
+        json.dumps(
+            {
+                "dataset_path": "sales.csv",
+                "group_by": ["region"],
+                "aggregations": [{"column": "amount", "func": "sum", "name": "total"}],
+            }
+        )
+    )
     run_dir = tmp_path / "runs" / "one"
-    result = cli("run", "group_by_stats", "--repo", str(REPO), "--input", "input.json",
-                 "--run-dir", str(run_dir), cwd=tmp_path)
+    result = cli(
+        "run", "group_by_stats", "--repo", str(REPO), "--input", "input.json", "--run-dir", str(run_dir), cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     # Produced files come back relative to the storage root (here the current folder), as in a real run.
@@ -165,8 +189,18 @@ def test_it_runs_with_input_from_stdin_and_secrets_from_a_file(tmp_path):
     assert ".snippet" in json.loads(result.stdout)["result"]
     # http_request takes secrets; an unreachable URL fails the operator (exit 1) with its reason.
     request = json.dumps({"url": "http://127.0.0.1:9/", "timeout_s": 2})
-    failed = cli("run", "http_request", "--repo", str(REPO), "--input", "-", "--secrets", "secrets.json",
-                 cwd=tmp_path, stdin=request)
+    failed = cli(
+        "run",
+        "http_request",
+        "--repo",
+        str(REPO),
+        "--input",
+        "-",
+        "--secrets",
+        "secrets.json",
+        cwd=tmp_path,
+        stdin=request,
+    )
     assert failed.returncode == 1
     assert "GET http://127.0.0.1:9/ failed" in failed.stderr and "FAILED http_request" in failed.stderr
     assert "t0ken" not in failed.stdout + failed.stderr
@@ -200,17 +234,29 @@ def test_it_explains_invalid_input_and_user_mistakes_without_tracebacks(tmp_path
 
 def test_it_stops_an_operator_that_runs_too_long(tmp_path):
     code = json.dumps({"code": "import time\ntime.sleep(60)", "timeout_s": 120})
-    result = cli("run", "python_snippet", "--repo", str(REPO), "--input", "-", "--timeout", "2", "--sandbox",
-                 cwd=tmp_path, stdin=code, timeout=60)
+    result = cli(
+        "run",
+        "python_snippet",
+        "--repo",
+        str(REPO),
+        "--input",
+        "-",
+        "--timeout",
+        "2",
+        "--sandbox",
+        cwd=tmp_path,
+        stdin=code,
+        timeout=60,
+    )
     assert result.returncode == 2 and "did not finish within 2 s" in result.stderr
     assert_no_traceback(result)
 
 
 def test_it_checks_dependency_groups_against_the_repository_map(tmp_path):
     (tmp_path / "dependencies").mkdir()
-    (tmp_path / "dependencies" / "dependencies_map.json").write_text(json.dumps(
-        {"groups": {"data": {"requirements": ["pydantic==2.14.4"], "operators": ["listed"]}}}
-    ))
+    (tmp_path / "dependencies" / "dependencies_map.json").write_text(
+        json.dumps({"groups": {"data": {"requirements": ["pydantic==2.14.4"], "operators": ["listed"]}}})
+    )
     made = cli("new", "in_data", "--repo", str(tmp_path), "--group", "data", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     assert json.loads((tmp_path / "operators" / "in_data" / "metadata.json").read_text())["dependency_group"] == "data"
@@ -226,8 +272,10 @@ def test_it_checks_dependency_groups_against_the_repository_map(tmp_path):
     result = cli("validate", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1
     assert "ok    in_data 0.1.0" in result.stdout
-    assert ("WARN  listed: metadata.json says dependency_group 'default' but dependencies/dependencies_map.json "
-            "lists it in 'data' (the map wins)") in result.stdout
+    assert (
+        "WARN  listed: metadata.json says dependency_group 'default' but dependencies/dependencies_map.json "
+        "lists it in 'data' (the map wins)"
+    ) in result.stdout
     assert "ERROR orphan: dependency group 'gpu' is not defined in dependencies/dependencies_map.json" in result.stdout
     assert "2 of 3 operators valid" in result.stdout
     single = cli("validate", str(tmp_path / "operators" / "orphan"), "--json", cwd=tmp_path)

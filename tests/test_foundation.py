@@ -118,8 +118,15 @@ def test_it_reads_secrets_from_name_file(tmp_path):
     secret.write_text("from-a-file\n")
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
     result = subprocess.run(
-        [sys.executable, "-c", f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='flowui.settings'; django.setup(); {code}"],
-        cwd=BASE_DIR, env={"PATH": "/usr/bin:/bin", "SECRET_KEY_FILE": str(secret)}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='flowui.settings'; django.setup(); {code}",
+        ],
+        cwd=BASE_DIR,
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY_FILE": str(secret)},
+        capture_output=True,
+        text=True,
     )
     assert result.stdout.strip() == "from-a-file", result.stderr
 
@@ -131,7 +138,10 @@ def test_it_lets_the_environment_override_config_ini(tmp_path):
     base = {"PATH": "/usr/bin:/bin", "FLOWUI_CONFIG_INI": str(ini), "DJANGO_SETTINGS_MODULE": "flowui.settings"}
     run = lambda env: subprocess.run(  # noqa: E731
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     assert run(base) == "from-ini"
     assert run({**base, "PROJECT_NAME": "from-env"}) == "from-env"

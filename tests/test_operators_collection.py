@@ -113,9 +113,22 @@ def run_task(storage: Path, operator: str, task_id: str, inputs: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "AWS_", "DATABASE_URL"))}
     env.update(FLOWUI_STORAGE_ROOT=str(storage), PYTHONPATH=str(REPO))
     completed = subprocess.run(
-        [sys.executable, "-m", "flowui_runtime", "run", "--operator-dir", str(OPERATORS / operator),
-         "--input-file", str(input_file), "--run-dir", str(run_dir)],
-        env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "flowui_runtime",
+            "run",
+            "--operator-dir",
+            str(OPERATORS / operator),
+            "--input-file",
+            str(input_file),
+            "--run-dir",
+            str(run_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     result = json.loads((run_dir / "result.json").read_text())
     assert completed.returncode == 0 and result["status"] == "success", completed.stderr
@@ -126,7 +139,8 @@ def test_it_runs_a_pipeline_of_bundled_operators_through_the_runtime(storage, we
     folder, base_url = web
     rows = ["city,month,sales,visits"] + [
         f"{city},{month},{(10 if city == 'Paris' else 3) * month + 5},{month * 7 % 11}"
-        for city in ("Paris", "Rome", "Oslo") for month in range(1, 13)
+        for city in ("Paris", "Rome", "Oslo")
+        for month in range(1, 13)
     ]
     (folder / "sales.csv").write_text("\n".join(rows) + "\n")
     (storage / "dataset" / "cities.csv").write_text("name,country\nParis,FR\nRome,IT\nOslo,NO\n")
@@ -134,45 +148,86 @@ def test_it_runs_a_pipeline_of_bundled_operators_through_the_runtime(storage, we
     loaded = run_task(storage, "load_dataset", "load", {"source": f"{base_url}/sales.csv"})
     assert loaded["dataset_path"] == "runs/pipeline/run_1/load/dataset.csv" and loaded["row_count"] == 36
 
-    filtered = run_task(storage, "filter_rows", "filter", {
-        "dataset_path": loaded["dataset_path"],
-        "conditions": [{"column": "month", "op": ">=", "value": "7"}],
-    })
+    filtered = run_task(
+        storage,
+        "filter_rows",
+        "filter",
+        {
+            "dataset_path": loaded["dataset_path"],
+            "conditions": [{"column": "month", "op": ">=", "value": "7"}],
+        },
+    )
     assert (filtered["rows_in"], filtered["rows_out"]) == (36, 18)
 
-    joined = run_task(storage, "join_datasets", "join", {
-        "left_path": filtered["dataset_path"], "right_path": "dataset/cities.csv",
-        "left_on": ["city"], "right_on": ["name"],
-    })
+    joined = run_task(
+        storage,
+        "join_datasets",
+        "join",
+        {
+            "left_path": filtered["dataset_path"],
+            "right_path": "dataset/cities.csv",
+            "left_on": ["city"],
+            "right_on": ["name"],
+        },
+    )
     assert (joined["row_count"], joined["left_only"], joined["right_only"]) == (18, 0, 0)
 
-    stats = run_task(storage, "group_by_stats", "stats", {
-        "dataset_path": joined["dataset_path"], "group_by": ["country"],
-        "aggregations": [{"column": "sales", "func": "sum", "name": "total"}], "sort_by": "total", "descending": True,
-    })
+    stats = run_task(
+        storage,
+        "group_by_stats",
+        "stats",
+        {
+            "dataset_path": joined["dataset_path"],
+            "group_by": ["country"],
+            "aggregations": [{"column": "sales", "func": "sum", "name": "total"}],
+            "sort_by": "total",
+            "descending": True,
+        },
+    )
     table = (storage / stats["dataset_path"]).read_text().splitlines()
     assert table == ["country,total", "FR,600", "IT,201", "NO,201"]
 
-    chart = run_task(storage, "render_chart", "chart", {
-        "dataset_path": stats["dataset_path"], "chart_type": "bar", "x_column": "country", "y_columns": ["total"],
-    })
+    chart = run_task(
+        storage,
+        "render_chart",
+        "chart",
+        {
+            "dataset_path": stats["dataset_path"],
+            "chart_type": "bar",
+            "x_column": "country",
+            "y_columns": ["total"],
+        },
+    )
     assert (storage / chart["png_path"]).read_bytes().startswith(b"\x89PNG")
     assert "<td>FR</td>" in (storage / chart["html_path"]).read_text()
 
     profile = run_task(storage, "describe_dataset", "describe", {"dataset_path": loaded["dataset_path"]})
     assert [column["name"] for column in profile["columns"]] == ["city", "month", "sales", "visits"]
 
-    model = run_task(storage, "train_model", "train", {
-        "dataset_path": loaded["dataset_path"], "target_column": "sales",
-        "feature_columns": ["city", "month"], "algorithm": "linear", "task": "regression",
-    })
+    model = run_task(
+        storage,
+        "train_model",
+        "train",
+        {
+            "dataset_path": loaded["dataset_path"],
+            "target_column": "sales",
+            "feature_columns": ["city", "month"],
+            "algorithm": "linear",
+            "task": "regression",
+        },
+    )
     assert model["task"] == "regression" and model["metrics"]["r2"] > 0.5
     assert (storage / model["model_path"]).is_file()
 
-    snippet = run_task(storage, "python_snippet", "snippet", {
-        "code": "import csv\nwith open(storage + '/' + path) as f:\n    result = len(list(csv.DictReader(f)))",
-        "variables": {"storage": str(storage), "path": stats["dataset_path"]},
-    })
+    snippet = run_task(
+        storage,
+        "python_snippet",
+        "snippet",
+        {
+            "code": "import csv\nwith open(storage + '/' + path) as f:\n    result = len(list(csv.DictReader(f)))",
+            "variables": {"storage": str(storage), "path": stats["dataset_path"]},
+        },
+    )
     assert snippet["result"] == 3
 
 
@@ -186,7 +241,10 @@ def test_it_renders_every_operator_input_form_in_the_editor():
         html = str(render_form(schema, inputs={name: {"value": value} for name, value in example.items()}))
         for name, prop in schema["properties"].items():
             assert f'name="in.{name}' in html, (folder.name, name)
-            assert prop["description"].split("(")[0].split("'")[0][:30] in html.replace("&#x27;", "'"), (folder.name, name)
+            assert prop["description"].split("(")[0].split("'")[0][:30] in html.replace("&#x27;", "'"), (
+                folder.name,
+                name,
+            )
     code_form = str(render_form(report["operators"]["python_snippet"]["input_schema"]))
     assert 'class="widget-code" data-language="python"' in code_form
 
@@ -207,11 +265,25 @@ def test_it_runs_the_examples_and_a_first_workflow_on_the_sample_datasets_untouc
 
     loaded = run_task(storage, "load_dataset", "load", {"source": "dataset/samples/sales.csv"})
     assert loaded["column_names"] == ["region", "month", "product", "amount"] and loaded["row_count"] >= 24
-    filtered = run_task(storage, "filter_rows", "filter", {
-        "dataset_path": loaded["dataset_path"], "conditions": [{"column": "region", "op": "==", "value": "West"}],
-    })
+    filtered = run_task(
+        storage,
+        "filter_rows",
+        "filter",
+        {
+            "dataset_path": loaded["dataset_path"],
+            "conditions": [{"column": "region", "op": "==", "value": "West"}],
+        },
+    )
     assert 0 < filtered["rows_out"] < filtered["rows_in"]
-    chart = run_task(storage, "render_chart", "chart", {
-        "dataset_path": filtered["dataset_path"], "chart_type": "bar", "x_column": "month", "y_columns": ["amount"],
-    })
+    chart = run_task(
+        storage,
+        "render_chart",
+        "chart",
+        {
+            "dataset_path": filtered["dataset_path"],
+            "chart_type": "bar",
+            "x_column": "month",
+            "y_columns": ["amount"],
+        },
+    )
     assert (storage / chart["png_path"]).read_bytes().startswith(b"\x89PNG")

@@ -20,9 +20,7 @@ def synced(git_repo, git_http, tenant_a):
     git_repo(operator_files("acme_only", metadata=good_metadata("acme_only")), name="private")
     public = services.repository_create(slug="public-ops", name="Public ops", url=f"file://{public_path}")
     git_http.allow()  # a tenant's repository is fetched over http(s) only: the test's git server is allow-listed
-    private = services.repository_create(
-        slug="acme-ops", name="Acme ops", url=git_http.url("private"), tenant=tenant_a
-    )
+    private = services.repository_create(slug="acme-ops", name="Acme ops", url=git_http.url("private"), tenant=tenant_a)
     services.repository_sync_now(repository=public)
     services.repository_sync_now(repository=private)
     return public, private
@@ -32,7 +30,10 @@ def test_it_lists_only_operators_the_tenant_can_see(synced, tenant_a, tenant_b, 
     alice = make_user("alice", tenant=tenant_a)
     bob = make_user("bob", tenant=tenant_b)
     data = tenant_client(tenant_a, alice).get("/api/operators/").json()
-    assert {(o["repository"], o["name"]) for o in data["results"]} == {("public-ops", "shout"), ("acme-ops", "acme_only")}
+    assert {(o["repository"], o["name"]) for o in data["results"]} == {
+        ("public-ops", "shout"),
+        ("acme-ops", "acme_only"),
+    }
     data = tenant_client(tenant_b, bob).get("/api/operators/").json()
     assert {o["name"] for o in data["results"]} == {"shout"}
     response = tenant_client(tenant_b, bob).get("/api/operators/acme-ops/acme_only/")
@@ -81,18 +82,23 @@ def test_it_lets_a_tenant_admin_sync_its_private_repository_only(
     assert [v["version"] for v in data["versions"]] == ["2.0.0", "1.0.0"]
 
 
-def test_it_creates_a_private_repository_with_clear_errors(tenant_a, make_user, tenant_client, git_repo, git_http,
-                                                          django_capture_on_commit_callbacks):
+def test_it_creates_a_private_repository_with_clear_errors(
+    tenant_a, make_user, tenant_client, git_repo, git_http, django_capture_on_commit_callbacks
+):
     admin = tenant_client(tenant_a, make_user("adam", tenant=tenant_a, role="admin"))
-    response = admin.post("/api/repositories/", {"slug": "x", "name": "X", "url": "ftp://nope"},
-                          content_type="application/json")
+    response = admin.post(
+        "/api/repositories/", {"slug": "x", "name": "X", "url": "ftp://nope"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid"
     git_repo(operator_files("mine", model=GOOD_MODEL))
     git_http.allow()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post("/api/repositories/", {"slug": "mine", "name": "Mine", "url": git_http.url(),
-                                                     "access_token": "tok-4711"}, content_type="application/json")
+        response = admin.post(
+            "/api/repositories/",
+            {"slug": "mine", "name": "Mine", "url": git_http.url(), "access_token": "tok-4711"},
+            content_type="application/json",
+        )
     assert response.status_code == 201, response.json()
     assert "access_token" not in response.json() and "tok-4711" not in response.content.decode()
     repository = Repository.objects.get(slug="mine")
@@ -114,7 +120,7 @@ def test_it_renders_the_catalog_search_and_operator_page(synced, tenant_a, make_
     assert "Text to shout." in page and "The shouted text." in page
     assert 'name="preview.text"' in page  # the generated input form
     preview = client.post("/operators/public-ops/shout/preview/", {"preview.text": "hi", "preview.times": "3"})
-    assert '&quot;times&quot;: 3' in preview.content.decode()
+    assert "&quot;times&quot;: 3" in preview.content.decode()
     preview = client.post("/operators/public-ops/shout/preview/", {"preview.times": "many"})
     assert "This field is required." in preview.content.decode()
     assert client.get("/operators/acme-ops/nope/").status_code == 404
@@ -199,8 +205,15 @@ def test_it_adds_a_repository_in_the_admin_with_a_write_only_token(public_client
     staff = get_user_model().objects.create_superuser("root2", "root2@example.com", "pw")
     public_client.force_login(staff)
     path, _ = git_repo(operator_files("alpha"))
-    data = {"slug": "Bad_Slug", "name": "Admin ops", "url": "ftp://x", "source": "git", "ref": "main",
-            "sync_interval_minutes": 60, "access_token": "tok-admin-4711"}
+    data = {
+        "slug": "Bad_Slug",
+        "name": "Admin ops",
+        "url": "ftp://x",
+        "source": "git",
+        "ref": "main",
+        "sync_interval_minutes": 60,
+        "access_token": "tok-admin-4711",
+    }
     response = public_client.post("/admin/registry/repository/add/", data)
     body = response.content.decode()
     assert response.status_code == 200 and "lower-case letters" in body and "Use an https://" in body
@@ -222,7 +235,10 @@ def test_it_pins_a_private_repository_to_a_tag_through_the_api(
     admin = tenant_client(tenant_a, make_user("adam", tenant=tenant_a, role="admin"))
     response = admin.post("/api/repositories/acme-ops/pin/", {"ref": "bad ref"}, content_type="application/json")
     assert response.status_code == 400 and "ref" in response.json()["fields"]
-    assert admin.post("/api/repositories/public-ops/pin/", {"ref": "v1"}, content_type="application/json").status_code == 403
+    assert (
+        admin.post("/api/repositories/public-ops/pin/", {"ref": "v1"}, content_type="application/json").status_code
+        == 403
+    )
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post("/api/repositories/acme-ops/pin/", {"ref": "v1.5"}, content_type="application/json")
     assert response.status_code == 200 and response.json()["ref"] == "v1.5"

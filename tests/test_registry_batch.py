@@ -38,20 +38,23 @@ def batch_infrastructure(moto_server, settings):
 def test_it_defines_batch_jobs_per_operator_version_and_prints_their_environment(
     batch_infrastructure, git_repo, tenant_a, capsys
 ):
-    files = operator_files("load_data", metadata=good_metadata("load_data", "1.2.0") | {
-        "resources": {"cpu": 2, "memory_mb": 4096}})
+    files = operator_files(
+        "load_data", metadata=good_metadata("load_data", "1.2.0") | {"resources": {"cpu": 2, "memory_mb": 4096}}
+    )
     files |= operator_files("local_only", metadata={"name": "local_only", "execution_modes": ["local"]})
     path, _ = git_repo(files)
     repository = services.repository_create(slug="ops", name="Ops", url=f"file://{path}")
     services.repository_sync_now(repository=repository)
 
     rows = services.batch_definitions_ensure_for_tenant(
-        tenant=tenant_a, job_role_arn=batch_infrastructure["job_role_arn"],
+        tenant=tenant_a,
+        job_role_arn=batch_infrastructure["job_role_arn"],
         efs_access_point_id=batch_infrastructure["access_point_id"],
     )
     assert [r.operator_version.name for r in rows] == ["load_data"]
     again = services.batch_definitions_ensure_for_tenant(
-        tenant=tenant_a, job_role_arn=batch_infrastructure["job_role_arn"],
+        tenant=tenant_a,
+        job_role_arn=batch_infrastructure["job_role_arn"],
         efs_access_point_id=batch_infrastructure["access_point_id"],
     )
     assert [r.pk for r in again] == [r.pk for r in rows]
@@ -98,7 +101,9 @@ def test_it_points_each_tenants_job_definitions_at_its_own_secrets_manager_secre
     from tenants.services_secrets import operator_secret_name, secret_delete, secret_set
 
     settings.FLOWUI_DEPLOY_MODE = "aws"
-    files = operator_files("call_api", metadata=good_metadata("call_api", "2.0.0") | {"secrets": ["API_TOKEN", "ORG_ID"]})
+    files = operator_files(
+        "call_api", metadata=good_metadata("call_api", "2.0.0") | {"secrets": ["API_TOKEN", "ORG_ID"]}
+    )
     files |= operator_files("plain", metadata=good_metadata("plain"))
     path, _ = git_repo(files)
     repository = services.repository_create(slug="ops", name="Ops", url=f"file://{path}")  # platform-wide

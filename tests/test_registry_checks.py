@@ -19,8 +19,9 @@ MODEL = "from pydantic import BaseModel, Field\n\nclass InputModel(BaseModel):\n
 OPERATOR = "from model import InputModel\n\ndef operator_function(input_model):\n    return {}\n"
 
 
-def write_operator(root: Path, name: str, *, model: str = MODEL, operator: str | None = OPERATOR,
-                   metadata: dict | None = None) -> Path:
+def write_operator(
+    root: Path, name: str, *, model: str = MODEL, operator: str | None = OPERATOR, metadata: dict | None = None
+) -> Path:
     folder = root / "operators" / name
     folder.mkdir(parents=True)
     (folder / "model.py").write_text(model)

@@ -203,6 +203,7 @@ def test_it_pins_the_checked_address_for_the_fetch(tenant_a, git_repo, tmp_path,
         with socket.socket() as probe:  # nothing may answer on 127.0.0.1 at that port, or the test proves nothing
             if probe.connect_ex(("127.0.0.1", server.port)) == 0:
                 pytest.skip("the port is also taken on 127.0.0.1")
+
         def checked_as_127_0_0_2(host, port):
             assert host == "localhost"
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]

@@ -14,7 +14,7 @@ from django.db import DatabaseError, transaction
 from registry import selectors, services
 from registry.models import OperatorVersion, Repository, SyncRun
 
-GOOD_MODEL = '''
+GOOD_MODEL = """
 from pydantic import BaseModel, Field
 
 class InputModel(BaseModel):
@@ -23,17 +23,18 @@ class InputModel(BaseModel):
 
 class OutputModel(BaseModel):
     shouted: str = Field(description="The shouted text.")
-'''
-GOOD_OPERATOR = '''
+"""
+GOOD_OPERATOR = """
 from model import InputModel, OutputModel
 
 def operator_function(input_model: InputModel) -> OutputModel:
     return OutputModel(shouted=(input_model.text.upper() + " ") * input_model.times)
-'''
+"""
 
 
-def operator_files(name: str, *, model: str = GOOD_MODEL, operator: str | None = GOOD_OPERATOR,
-                   metadata: dict | str | None = None) -> dict[str, str]:
+def operator_files(
+    name: str, *, model: str = GOOD_MODEL, operator: str | None = GOOD_OPERATOR, metadata: dict | str | None = None
+) -> dict[str, str]:
     files = {f"operators/{name}/model.py": model}
     if operator is not None:
         files[f"operators/{name}/operator.py"] = operator
@@ -43,8 +44,13 @@ def operator_files(name: str, *, model: str = GOOD_MODEL, operator: str | None =
 
 
 def good_metadata(name: str, version: str = "1.0.0") -> dict:
-    return {"name": name, "version": version, "description": f"{name} does good things", "tags": ["text"],
-            "style": {"label": name.title(), "colour": "#336699", "icon": "type"}}
+    return {
+        "name": name,
+        "version": version,
+        "description": f"{name} does good things",
+        "tags": ["text"],
+        "style": {"label": name.title(), "colour": "#336699", "icon": "type"},
+    }
 
 
 @pytest.fixture
@@ -110,9 +116,12 @@ def test_it_syncs_one_good_operator_and_reports_five_broken_ones(git_repo, setti
     repository.refresh_from_db()
     assert repository.last_sync_state == Repository.SyncState.PARTIAL
 
-    stored = json.dumps(sync_run.report) + sync_run.error + json.dumps(
-        list(OperatorVersion.objects.values("input_schema", "output_schema", "metadata"))
-    ) + repository.last_sync_error
+    stored = (
+        json.dumps(sync_run.report)
+        + sync_run.error
+        + json.dumps(list(OperatorVersion.objects.values("input_schema", "output_schema", "metadata")))
+        + repository.last_sync_error
+    )
     for secret in sandbox_secrets:
         assert secret not in stored
     # The sandbox environment really was printed into the report: clean (only PATH, LANG, HOME...).
@@ -160,13 +169,20 @@ def test_it_keeps_the_previous_good_version_when_an_operator_breaks(git_repo):
     path, first_commit = git_repo(operator_files("alpha", metadata=good_metadata("alpha", "1.0.0")))
     repository = make_repository(f"file://{path}")
     services.repository_sync_now(repository=repository)
-    git_repo({"operators/alpha/model.py": "raise ImportError('numpy is missing')\n",
-              "operators/alpha/metadata.json": json.dumps(good_metadata("alpha", "1.1.0"))})
+    git_repo(
+        {
+            "operators/alpha/model.py": "raise ImportError('numpy is missing')\n",
+            "operators/alpha/metadata.json": json.dumps(good_metadata("alpha", "1.1.0")),
+        }
+    )
     broken = services.repository_sync_now(repository=repository)
     assert broken.operator_errors == {"alpha": "model.py line 1: ImportError: numpy is missing"}
     kept = selectors.operator_version_get(repository_slug="ops", name="alpha")
     assert (kept.version, kept.commit) == ("1.0.0", first_commit)
-    assert selectors.operator_sync_error(repository=repository, name="alpha") == "model.py line 1: ImportError: numpy is missing"
+    assert (
+        selectors.operator_sync_error(repository=repository, name="alpha")
+        == "model.py line 1: ImportError: numpy is missing"
+    )
 
 
 @pytest.mark.django_db
@@ -219,13 +235,21 @@ def test_it_reports_an_invalid_dependencies_map_and_unknown_groups(git_repo):
     path, _ = git_repo(files)
     repository = make_repository(f"file://{path}")
     run = services.repository_sync_now(repository=repository)
-    assert run.operator_errors["alpha"] == "dependency group 'science' is not defined in dependencies/dependencies_map.json"
+    assert (
+        run.operator_errors["alpha"]
+        == "dependency group 'science' is not defined in dependencies/dependencies_map.json"
+    )
     assert "field 'style.colour': must be a #rrggbb colour" in run.operator_errors["beta"]
     # An unknown key is no longer an error (see test_it_syncs_metadata_with_unknown_keys_and_warns).
     assert "unknown key" not in run.operator_errors["beta"]
 
-    git_repo({"dependencies/dependencies_map.json": json.dumps(
-        {"science": {"requirements": ["six==1.16.0"], "operators": ["alpha"]}})})
+    git_repo(
+        {
+            "dependencies/dependencies_map.json": json.dumps(
+                {"science": {"requirements": ["six==1.16.0"], "operators": ["alpha"]}}
+            )
+        }
+    )
     run = services.repository_sync_now(repository=repository)
     assert run.report["operators"]["alpha"]["status"] == "synced"
     alpha = selectors.operator_version_get(repository_slug="ops", name="alpha")
@@ -264,7 +288,9 @@ def test_it_shows_a_tenant_only_its_own_private_repositories(git_repo, git_http,
     names_b = {v.name for v in selectors.operator_versions_for_tenant(tenant=tenant_b)}
     assert names_a == {"shared_op", "secret_op"}
     assert names_b == {"shared_op"}
-    assert selectors.operator_version_for_tenant(tenant=tenant_b, repository_slug="acme-private", name="secret_op") is None
+    assert (
+        selectors.operator_version_for_tenant(tenant=tenant_b, repository_slug="acme-private", name="secret_op") is None
+    )
 
 
 @pytest.mark.django_db
@@ -333,7 +359,9 @@ def test_it_reports_progress_while_syncing(git_repo):
     path, _ = git_repo(files)
     repository = make_repository(f"file://{path}")
     seen = []
-    sync_run = services.repository_sync_now(repository=repository, on_progress=lambda done, total: seen.append((done, total)))
+    sync_run = services.repository_sync_now(
+        repository=repository, on_progress=lambda done, total: seen.append((done, total))
+    )
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert sync_run.progress_text == "6 of 6"
@@ -365,7 +393,9 @@ def test_it_refuses_a_second_concurrent_sync_of_one_repository(git_repo):
     path, _ = git_repo(operator_files("alpha"))
     repository = make_repository(f"file://{path}")
     db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True) as other:
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_NAMESPACE, repository.pk])
         refused = services.repository_sync_now(repository=repository)
         # Released explicitly: a closing backend drops its locks only when its process has ended.
@@ -384,7 +414,10 @@ def test_it_creates_the_github_repository_named_by_the_settings(settings):
     settings.GITHUB_ACCESS_TOKEN = "ghp_first"
     repository = services.configured_repository_ensure()
     assert (repository.slug, repository.url, repository.source, repository.tenant) == (
-        "acme-operators", "https://github.com/Acme/Operators.git", "github", None
+        "acme-operators",
+        "https://github.com/Acme/Operators.git",
+        "github",
+        None,
     )
     assert repository.access_token == "ghp_first" and "ghp_first" not in repository.access_token_encrypted
     settings.GITHUB_ACCESS_TOKEN = "ghp_second"

@@ -26,13 +26,15 @@ def test_it_builds_a_group_venv_once_and_extracts_schemas_with_it(git_repo, sett
         "import tomli_w\nfrom pydantic import BaseModel, Field\n\n"
         "class InputModel(BaseModel):\n    data: dict = Field(description=tomli_w.dumps({'a': 1}))\n"
     )
-    path, _ = git_repo({
-        "operators/tomlish/model.py": model,
-        "operators/tomlish/operator.py": "def operator_function(input_model):\n    return {}\n",
-        "dependencies/dependencies_map.json": json.dumps(
-            {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["tomlish"]}}}
-        ),
-    })
+    path, _ = git_repo(
+        {
+            "operators/tomlish/model.py": model,
+            "operators/tomlish/operator.py": "def operator_function(input_model):\n    return {}\n",
+            "dependencies/dependencies_map.json": json.dumps(
+                {"groups": {"toml": {"requirements": ["tomli-w==1.2.0"], "operators": ["tomlish"]}}}
+            ),
+        }
+    )
     repository = services.repository_create(slug="toml", name="Toml", url=f"file://{path}")
     # Without the venv the platform python cannot import tomli_w: a clear per-operator error.
     first = services.repository_sync_now(repository=repository)

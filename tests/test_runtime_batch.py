@@ -154,11 +154,15 @@ def _env_for(resources: dict[str, str], endpoint: str) -> dict[str, str]:
 
 
 def test_it_names_job_definitions_per_tenant_and_operator_version():
-    assert contracts.batch_job_names(project="flowui", tenant="acme", operator_name="load_csv", operator_version="1.2.0") == (
+    assert contracts.batch_job_names(
+        project="flowui", tenant="acme", operator_name="load_csv", operator_version="1.2.0"
+    ) == (
         "flowui-acme-load_csv_1_2_0",
         "flowui-acme-operators",
     )
-    globex = contracts.batch_job_names(project="flowui", tenant="globex", operator_name="x", operator_version="2.0.0-rc.1")
+    globex = contracts.batch_job_names(
+        project="flowui", tenant="globex", operator_name="x", operator_version="2.0.0-rc.1"
+    )
     assert globex[0] == "flowui-globex-x_2_0_0_rc_1"
 
 

@@ -167,11 +167,25 @@ def test_it_escapes_every_schema_provided_value():
 
 
 def test_it_parses_literals_with_types_and_reports_bad_values_per_field():
-    inputs, errors = parse_form(SCHEMA, qd([
-        ("in.title", "Sales"), ("in.bins", "500"), ("in.scale", "2.5"), ("in.normalise", "false"),
-        ("in.normalise", "true"), ("in.colour", "blue"), ("in.kind", "line"), ("in.columns.0", "a"),
-        ("in.columns.1", ""), ("in.window.start", "3"), ("in.window.label", "w"), ("in.extra.json", '{"k": 1}'),
-    ]))
+    inputs, errors = parse_form(
+        SCHEMA,
+        qd(
+            [
+                ("in.title", "Sales"),
+                ("in.bins", "500"),
+                ("in.scale", "2.5"),
+                ("in.normalise", "false"),
+                ("in.normalise", "true"),
+                ("in.colour", "blue"),
+                ("in.kind", "line"),
+                ("in.columns.0", "a"),
+                ("in.columns.1", ""),
+                ("in.window.start", "3"),
+                ("in.window.label", "w"),
+                ("in.extra.json", '{"k": 1}'),
+            ]
+        ),
+    )
     assert errors == {"bins": ["Must be at most 100."]}
     assert inputs["title"] == {"value": "Sales"}
     assert inputs["scale"] == {"value": 2.5}
@@ -211,10 +225,19 @@ def test_it_offers_only_type_compatible_upstream_fields_and_params():
     normalise = html.split('data-field="normalise"')[1].split('data-field="colour"')[0]
     assert "From upstream" not in normalise  # no boolean output upstream
 
-    inputs, errors = parse_form(SCHEMA, qd([
-        ("in.title.mode", "param"), ("in.title.param", "name"),
-        ("in.bins.mode", "from"), ("in.bins.from", "n1.row_count"),
-    ]), upstream=upstream, params=params)
+    inputs, errors = parse_form(
+        SCHEMA,
+        qd(
+            [
+                ("in.title.mode", "param"),
+                ("in.title.param", "name"),
+                ("in.bins.mode", "from"),
+                ("in.bins.from", "n1.row_count"),
+            ]
+        ),
+        upstream=upstream,
+        params=params,
+    )
     assert errors == {}
     assert inputs["title"] == {"param": "name"}
     assert inputs["bins"] == {"from": "n1", "field": "row_count"}
@@ -237,12 +260,17 @@ def test_it_starts_a_node_from_the_defaults():
 def test_it_round_trips_rendered_values():
     import re
 
-    values = {"title": {"value": "T"}, "bins": {"value": 7}, "columns": {"value": ["x", "y"]},
-              "window": {"value": {"start": 2, "label": "z"}}}
+    values = {
+        "title": {"value": "T"},
+        "bins": {"value": 7},
+        "columns": {"value": ["x", "y"]},
+        "window": {"value": {"start": 2, "label": "z"}},
+    }
     html = str(render_form(SCHEMA, inputs=values))
     pairs = re.findall(r'<input type="(?:text|number|hidden)"[^>]* name="([^"]+)"[^>]* value="([^"]*)"', html)
-    pairs = [(n, v) for n, v in pairs] + [(n, v) for v, n in re.findall(r'value="([^"]*)"[^>]*name="([^"]+)"', html)
-                                          if n.endswith(".normalise")]
+    pairs = [(n, v) for n, v in pairs] + [
+        (n, v) for v, n in re.findall(r'value="([^"]*)"[^>]*name="([^"]+)"', html) if n.endswith(".normalise")
+    ]
     inputs, errors = parse_form(SCHEMA, qd(pairs))
     assert errors == {}
     assert inputs["columns"] == {"value": ["x", "y"]}
@@ -253,8 +281,12 @@ def test_it_round_trips_rendered_values():
 def test_it_binds_the_first_compatible_upstream_field_when_switched_to_upstream():
     upstream = [UpstreamField("n1", "Load", "path", "string"), UpstreamField("n1", "Load", "rows", "integer")]
     params = [ParamRef("limit", "integer")]
-    inputs, errors = parse_form(SCHEMA, qd([("in.title", "x"), ("in.bins.mode", "from"), ("in.scale.mode", "param")]),
-                                upstream=upstream, params=params)
+    inputs, errors = parse_form(
+        SCHEMA,
+        qd([("in.title", "x"), ("in.bins.mode", "from"), ("in.scale.mode", "param")]),
+        upstream=upstream,
+        params=params,
+    )
     assert errors == {}
     assert inputs["bins"] == {"from": "n1", "field": "rows"}
     assert inputs["scale"] == {"param": "limit"}
@@ -272,11 +304,21 @@ def test_it_ignores_the_empty_new_row_of_a_list_of_objects():
     schema = Filter.model_json_schema()
     html = render_form(schema, inputs={})
     assert 'name="in.conditions.0.column"' in html and 'name="in.conditions.0.op"' in html
-    inputs, errors = parse_form(schema, qd([("in.conditions.0.column", ""), ("in.conditions.0.op", "=="),
-                                            ("in.conditions.0.strict", "false")]))
+    inputs, errors = parse_form(
+        schema, qd([("in.conditions.0.column", ""), ("in.conditions.0.op", "=="), ("in.conditions.0.strict", "false")])
+    )
     assert errors == {} and inputs["conditions"] == {"value": []}
-    inputs, errors = parse_form(schema, qd([("in.conditions.0.column", "amount"), ("in.conditions.0.op", ">"),
-                                            ("in.conditions.0.strict", "false"), ("in.conditions.1.column", ""),
-                                            ("in.conditions.1.op", "==")]))
+    inputs, errors = parse_form(
+        schema,
+        qd(
+            [
+                ("in.conditions.0.column", "amount"),
+                ("in.conditions.0.op", ">"),
+                ("in.conditions.0.strict", "false"),
+                ("in.conditions.1.column", ""),
+                ("in.conditions.1.op", "=="),
+            ]
+        ),
+    )
     assert errors == {}
     assert inputs["conditions"] == {"value": [{"column": "amount", "op": ">", "strict": False}]}

@@ -15,7 +15,8 @@ LOAD_SCHEMA = {
         "path": {"type": "string", "title": "Path", "description": "CSV file to read."},
         "limit": {"type": "integer", "default": 100, "minimum": 1, "maximum": 1000},
     },
-    "required": ["path"], "type": "object",
+    "required": ["path"],
+    "type": "object",
 }
 LOAD_OUTPUT = {"properties": {"dataset_path": {"type": "string"}, "rows": {"type": "integer"}}, "type": "object"}
 CHART_SCHEMA = {
@@ -25,7 +26,8 @@ CHART_SCHEMA = {
         "chart_type": {"enum": ["line", "bar"], "type": "string", "default": "line"},
         "normalise": {"type": "boolean", "default": False},
     },
-    "required": ["dataset_path"], "type": "object",
+    "required": ["dataset_path"],
+    "type": "object",
 }
 CHART_OUTPUT = {"properties": {"png_path": {"type": "string", "format": "path"}, "points": {"type": "integer"}}}
 
@@ -36,31 +38,59 @@ def operators(db):
 
     repository = Repository.objects.create(slug="ui-ops", name="UI operators", url="file:///nowhere")
     load = OperatorVersion.objects.create(
-        repository=repository, name="load_csv", version="1.0.0", commit="a" * 40, tree_hash="b" * 40,
-        input_schema=LOAD_SCHEMA, output_schema=LOAD_OUTPUT,
+        repository=repository,
+        name="load_csv",
+        version="1.0.0",
+        commit="a" * 40,
+        tree_hash="b" * 40,
+        input_schema=LOAD_SCHEMA,
+        output_schema=LOAD_OUTPUT,
         metadata={"style": {"label": "Load CSV", "colour": "#2f6fed", "icon": "db"}},
     )
     chart = OperatorVersion.objects.create(
-        repository=repository, name="chart", version="1.0.0", commit="a" * 40, tree_hash="c" * 40,
-        input_schema=CHART_SCHEMA, output_schema=CHART_OUTPUT,
+        repository=repository,
+        name="chart",
+        version="1.0.0",
+        commit="a" * 40,
+        tree_hash="c" * 40,
+        input_schema=CHART_SCHEMA,
+        output_schema=CHART_OUTPUT,
         metadata={"style": {"label": "Chart", "colour": "#1f9d55", "icon": "ch"}},
     )
     return {"load": load, "chart": chart, "repository": repository}
 
 
 def node(node_id: str, name: str, x: int = 0, y: int = 0, inputs: dict | None = None) -> dict:
-    return {"id": node_id, "label": node_id, "operator": {"repository": "ui-ops", "name": name, "version": "1.0.0"},
-            "position": {"x": x, "y": y}, "inputs": inputs or {}, "execution_mode": "local", "retries": 0,
-            "timeout_s": 3600}
+    return {
+        "id": node_id,
+        "label": node_id,
+        "operator": {"repository": "ui-ops", "name": name, "version": "1.0.0"},
+        "position": {"x": x, "y": y},
+        "inputs": inputs or {},
+        "execution_mode": "local",
+        "retries": 0,
+        "timeout_s": 3600,
+    }
 
 
 def chain_spec(count: int) -> dict:
-    nodes = [node(f"n{i}", "load_csv" if i == 0 else "chart", i * 220, 0,
-                  {"path": {"value": "in.csv"}} if i == 0 else {"dataset_path": {"from": "n0", "field": "dataset_path"}})
-             for i in range(count)]
+    nodes = [
+        node(
+            f"n{i}",
+            "load_csv" if i == 0 else "chart",
+            i * 220,
+            0,
+            {"path": {"value": "in.csv"}} if i == 0 else {"dataset_path": {"from": "n0", "field": "dataset_path"}},
+        )
+        for i in range(count)
+    ]
     edges = [{"source": "n0", "target": f"n{i}"} for i in range(1, count)]
-    return {"nodes": nodes, "edges": edges, "schedule": None, "params": [{"name": "limit", "type": "integer",
-                                                                          "default": 5, "description": ""}]}
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "schedule": None,
+        "params": [{"name": "limit", "type": "integer", "default": 5, "description": ""}],
+    }
 
 
 @pytest.fixture
@@ -84,8 +114,9 @@ def viewer_user(tenant_a, make_user):
     return make_user("vera", tenant=tenant_a, role="viewer")
 
 
-def test_it_shows_the_dashboard_with_workflows_and_repositories(tenant_a, tenant_client, viewer_user, operators,
-                                                                workflow_factory):
+def test_it_shows_the_dashboard_with_workflows_and_repositories(
+    tenant_a, tenant_client, viewer_user, operators, workflow_factory
+):
     workflow_factory("Sales report")
     response = tenant_client(tenant_a, viewer_user).get("/")
     body = response.content.decode()
@@ -118,25 +149,32 @@ def test_it_shows_a_viewer_the_editor_read_only(tenant_a, tenant_client, viewer_
 def test_it_adds_a_node_with_the_operator_defaults(tenant_a, tenant_client, editor_user, workflow_factory, operators):
     workflow = workflow_factory()
     client = tenant_client(tenant_a, editor_user)
-    response = client.post(f"/workflows/{workflow.slug}/editor/add-node/",
-                           {"operator": operators["chart"].pk, "x": "120.4", "y": "80", "spec_ids": "chart_1"})
+    response = client.post(
+        f"/workflows/{workflow.slug}/editor/add-node/",
+        {"operator": operators["chart"].pk, "x": "120.4", "y": "80", "spec_ids": "chart_1"},
+    )
     data = response.json()
     assert data["node"]["id"] == "chart_2"
     assert data["node"]["operator"] == {"repository": "ui-ops", "name": "chart", "version": "1.0.0"}
-    assert data["node"]["inputs"] == {"bins": {"value": 20}, "chart_type": {"value": "line"},
-                                      "normalise": {"value": False}}
+    assert data["node"]["inputs"] == {
+        "bins": {"value": 20},
+        "chart_type": {"value": "line"},
+        "normalise": {"value": False},
+    }
     assert data["node"]["position"] == {"x": 120, "y": 80}
     assert data["style"]["colour"] == "#1f9d55"
     missing = client.post(f"/workflows/{workflow.slug}/editor/add-node/", {"operator": "999999"})
     assert missing.status_code == 404 and "not available" in missing.json()["error"]
 
 
-def test_it_renders_the_node_form_with_type_compatible_upstream_fields(tenant_a, tenant_client, editor_user,
-                                                                        workflow_factory, operators):
+def test_it_renders_the_node_form_with_type_compatible_upstream_fields(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     workflow = workflow_factory()
     spec = chain_spec(2)
     response = tenant_client(tenant_a, editor_user).post(
-        f"/workflows/{workflow.slug}/editor/node-form/", {"spec": json.dumps(spec), "node_id": "n1"})
+        f"/workflows/{workflow.slug}/editor/node-form/", {"spec": json.dumps(spec), "node_id": "n1"}
+    )
     body = response.content.decode()
     assert response.status_code == 200
     dataset = body.split('data-field="dataset_path"')[1].split('data-field="bins"')[0]
@@ -147,15 +185,26 @@ def test_it_renders_the_node_form_with_type_compatible_upstream_fields(tenant_a,
     assert '<select id="f-in-chart_type" name="in.chart_type"' in body
 
 
-def test_it_shows_an_invalid_value_inline_and_keeps_it_until_fixed(tenant_a, tenant_client, editor_user,
-                                                                    workflow_factory, operators):
+def test_it_shows_an_invalid_value_inline_and_keeps_it_until_fixed(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     workflow = workflow_factory()
     client = tenant_client(tenant_a, editor_user)
     spec = chain_spec(2)
     url = f"/workflows/{workflow.slug}/editor/node-update/"
-    form = {"spec": json.dumps(spec), "node_id": "n1", "label": "Plot", "in.dataset_path.mode": "from",
-            "in.dataset_path.from": "n0.dataset_path", "in.bins": "900", "in.chart_type": "bar",
-            "in.normalise": "false", "execution_mode": "local", "retries": "1", "timeout_s": "600"}
+    form = {
+        "spec": json.dumps(spec),
+        "node_id": "n1",
+        "label": "Plot",
+        "in.dataset_path.mode": "from",
+        "in.dataset_path.from": "n0.dataset_path",
+        "in.bins": "900",
+        "in.chart_type": "bar",
+        "in.normalise": "false",
+        "execution_mode": "local",
+        "retries": "1",
+        "timeout_s": "600",
+    }
     response = client.post(url, form)
     body = response.content.decode()
     assert response.status_code == 200
@@ -174,8 +223,9 @@ def test_it_shows_an_invalid_value_inline_and_keeps_it_until_fixed(tenant_a, ten
     assert "Must be at most" not in fixed.content.decode()
 
 
-def test_it_refuses_loops_self_links_and_duplicate_connections(tenant_a, tenant_client, editor_user,
-                                                              workflow_factory, operators):
+def test_it_refuses_loops_self_links_and_duplicate_connections(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     workflow = workflow_factory()
     client = tenant_client(tenant_a, editor_user)
     spec = chain_spec(3)
@@ -190,8 +240,9 @@ def test_it_refuses_loops_self_links_and_duplicate_connections(tenant_a, tenant_
     assert bad.status_code == 400 and "reload" in bad.json()["error"]
 
 
-def test_it_saves_versions_and_reports_a_conflict(tenant_a, tenant_client, editor_user, make_user, workflow_factory,
-                                                  operators):
+def test_it_saves_versions_and_reports_a_conflict(
+    tenant_a, tenant_client, editor_user, make_user, workflow_factory, operators
+):
     workflow = workflow_factory()
     client = tenant_client(tenant_a, editor_user)
     url = f"/workflows/{workflow.slug}/editor/save/"
@@ -215,8 +266,9 @@ def _queries(client, url, data) -> int:
     return len(captured)
 
 
-def test_it_keeps_editor_actions_at_a_constant_number_of_queries(tenant_a, tenant_client, editor_user,
-                                                                 workflow_factory, operators):
+def test_it_keeps_editor_actions_at_a_constant_number_of_queries(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     counts = {}
     for size in (5, 100):
         workflow = workflow_factory(f"Big {size}", spec=chain_spec(size))
@@ -225,8 +277,14 @@ def test_it_keeps_editor_actions_at_a_constant_number_of_queries(tenant_a, tenan
         spec = chain_spec(size)
         text = json.dumps(spec)
         ids = ",".join(n["id"] for n in spec["nodes"])
-        form = {"spec": text, "node_id": f"n{size - 1}", "in.dataset_path.mode": "from",
-                "in.dataset_path.from": "n0.dataset_path", "in.bins": "12", "in.chart_type": "bar"}
+        form = {
+            "spec": text,
+            "node_id": f"n{size - 1}",
+            "in.dataset_path.mode": "from",
+            "in.dataset_path.from": "n0.dataset_path",
+            "in.bins": "12",
+            "in.chart_type": "bar",
+        }
         counts[size] = {
             "add_node": _queries(client, base + "add-node/", {"operator": operators["chart"].pk, "spec_ids": ids}),
             "update_field": _queries(client, base + "node-update/", form),
@@ -265,20 +323,30 @@ def test_it_refuses_editor_actions_to_a_viewer(tenant_a, tenant_client, viewer_u
         assert workflow.current_version.number == 1
 
 
-def test_it_edits_settings_with_a_cron_preview_and_params(tenant_a, tenant_client, editor_user, workflow_factory,
-                                                          operators):
+def test_it_edits_settings_with_a_cron_preview_and_params(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     workflow = workflow_factory(spec=chain_spec(2))
     client = tenant_client(tenant_a, editor_user)
     preview = client.get("/schedule-preview/", {"schedule_preset": "cron", "schedule_cron": "30 6 * * 1-5"})
     assert "06:30" in preview.content.decode() and "Monday through Friday" in preview.content.decode()
     bad = client.get("/schedule-preview/", {"schedule_preset": "cron", "schedule_cron": "every day"})
     assert "not a cron expression" in bad.content.decode()
-    response = client.post(f"/workflows/{workflow.slug}/settings/", {
-        "base_version": "1", "name": "Sales v2", "schedule_preset": "cron", "schedule_cron": "30 6 * * 1-5",
-        "start_date": "2025-02-01T00:00", "tags": "sales, daily",
-        "param_name": ["limit", "region", ""], "param_type": ["integer", "string", "string"],
-        "param_default": ["7", "emea", ""], "param_description": ["", "Region", ""],
-    })
+    response = client.post(
+        f"/workflows/{workflow.slug}/settings/",
+        {
+            "base_version": "1",
+            "name": "Sales v2",
+            "schedule_preset": "cron",
+            "schedule_cron": "30 6 * * 1-5",
+            "start_date": "2025-02-01T00:00",
+            "tags": "sales, daily",
+            "param_name": ["limit", "region", ""],
+            "param_type": ["integer", "string", "string"],
+            "param_default": ["7", "emea", ""],
+            "param_description": ["", "Region", ""],
+        },
+    )
     assert response.status_code == 302
     with tenant_context(tenant_a):
         workflow.refresh_from_db()
@@ -287,18 +355,30 @@ def test_it_edits_settings_with_a_cron_preview_and_params(tenant_a, tenant_clien
     assert spec["params"][0] == {"name": "limit", "type": "integer", "default": 7, "description": ""}
     assert spec["tags"] == ["sales", "daily"] and spec["start_date"].startswith("2025-02-01T00:00:00")
     assert len(spec["nodes"]) == 2  # the graph is kept
-    wrong = client.post(f"/workflows/{workflow.slug}/settings/", {
-        "base_version": "2", "name": "x", "schedule_preset": "", "param_name": ["n"], "param_type": ["integer"],
-        "param_default": ["seven"], "param_description": [""]})
+    wrong = client.post(
+        f"/workflows/{workflow.slug}/settings/",
+        {
+            "base_version": "2",
+            "name": "x",
+            "schedule_preset": "",
+            "param_name": ["n"],
+            "param_type": ["integer"],
+            "param_default": ["seven"],
+            "param_description": [""],
+        },
+    )
     assert wrong.status_code == 400 and "is not an integer" in wrong.content.decode()
 
 
-def test_it_shows_version_history_with_a_diff_and_restores(tenant_a, tenant_client, editor_user, workflow_factory,
-                                                           operators):
+def test_it_shows_version_history_with_a_diff_and_restores(
+    tenant_a, tenant_client, editor_user, workflow_factory, operators
+):
     workflow = workflow_factory(spec=chain_spec(2))
     client = tenant_client(tenant_a, editor_user)
-    client.post(f"/workflows/{workflow.slug}/editor/save/", {"spec": json.dumps(chain_spec(3)), "base_version": "1",
-                                                             "message": "third node"})
+    client.post(
+        f"/workflows/{workflow.slug}/editor/save/",
+        {"spec": json.dumps(chain_spec(3)), "base_version": "1", "message": "third node"},
+    )
     history = client.get(f"/workflows/{workflow.slug}/versions/").content.decode()
     assert "third node" in history and "v2" in history
     diff = client.get(f"/workflows/{workflow.slug}/versions/2/").content.decode()
@@ -360,19 +440,28 @@ def test_it_lists_and_adds_private_repositories(tenant_a, tenant_client, make_us
     assert "UI operators" in page and "platform" in page
     path, _ = git_repo({"README.md": "operators"})
     # A tenant's repository is fetched over http(s) only; the portal shows why a local one is refused.
-    refused = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}",
-                                                      "source": "git", "ref": "main"})
-    assert refused.status_code == 400 and "file:// URLs are for platform-wide repositories only" in refused.content.decode()
+    refused = client.post(
+        "/settings/repositories/",
+        {"slug": "acme-ops", "name": "Acme ops", "url": f"file://{path}", "source": "git", "ref": "main"},
+    )
+    assert (
+        refused.status_code == 400
+        and "file:// URLs are for platform-wide repositories only" in refused.content.decode()
+    )
     git_http.allow()
-    response = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "Acme ops", "url": git_http.url(),
-                                                       "source": "git", "ref": "main"})
+    response = client.post(
+        "/settings/repositories/",
+        {"slug": "acme-ops", "name": "Acme ops", "url": git_http.url(), "source": "git", "ref": "main"},
+    )
     assert response.status_code == 302
     from registry.models import Repository
 
     repository = Repository.objects.get(slug="acme-ops")
     assert repository.tenant_id == tenant_a.pk
-    duplicate = client.post("/settings/repositories/", {"slug": "acme-ops", "name": "x", "url": git_http.url(),
-                                                        "source": "git", "ref": "main"})
+    duplicate = client.post(
+        "/settings/repositories/",
+        {"slug": "acme-ops", "name": "x", "url": git_http.url(), "source": "git", "ref": "main"},
+    )
     assert duplicate.status_code == 400 and "exists already" in duplicate.content.decode()
     assert client.post("/settings/repositories/acme-ops/pin/", {"ref": "v1.2.0"}).status_code == 302
     repository.refresh_from_db()
@@ -412,18 +501,28 @@ def test_it_renders_task_results_as_tables_images_sandboxed_html_and_downloads(
     (folder / "chart.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 64)
     (folder / "page.html").write_text("<script>alert(1)</script><p>hi</p>")
     relative = folder.relative_to(root)
-    (folder / "result.json").write_text(json.dumps({
-        "status": "success", "duration_s": 1.5, "error": None,
-        "output": {"table": f"{relative}/table.csv", "png": f"{relative}/chart.png", "page": f"{relative}/page.html",
-                   "rows": 2},
-        "files": ["table", "png", "page"],
-    }))
+    (folder / "result.json").write_text(
+        json.dumps(
+            {
+                "status": "success",
+                "duration_s": 1.5,
+                "error": None,
+                "output": {
+                    "table": f"{relative}/table.csv",
+                    "png": f"{relative}/chart.png",
+                    "page": f"{relative}/page.html",
+                    "rows": 2,
+                },
+                "files": ["table", "png", "page"],
+            }
+        )
+    )
     client = tenant_client(tenant_a, viewer_user)
     base = f"/workflows/{workflow.slug}/runs/{run_id}/tasks/n1"
     body = client.get(f"{base}/results/").content.decode()
     assert "<td>north</td>" in body and "&lt;b&gt;south&lt;/b&gt;" in body
     assert 'class="result-image"' in body and 'sandbox="allow-scripts"' in body
-    assert "<pre class=\"value\">2</pre>" in body
+    assert '<pre class="value">2</pre>' in body
     page = client.get(f"{base}/files/", {"path": f"{relative}/page.html"})
     assert page.status_code == 200 and page["Content-Security-Policy"].startswith("sandbox")
     assert page.get("X-Frame-Options", "SAMEORIGIN") == "SAMEORIGIN"
@@ -435,16 +534,16 @@ def test_it_renders_task_results_as_tables_images_sandboxed_html_and_downloads(
     assert "No results for n0 yet." in missing
 
 
-def test_it_says_so_when_airflow_does_not_answer_on_the_run_page(tenant_a, tenant_client, viewer_user,
-                                                                 workflow_factory, operators, settings):
+def test_it_says_so_when_airflow_does_not_answer_on_the_run_page(
+    tenant_a, tenant_client, viewer_user, workflow_factory, operators, settings
+):
     settings.AIRFLOW_URL = "http://127.0.0.1:9"
     workflow = workflow_factory(spec=chain_spec(2))
     response = tenant_client(tenant_a, viewer_user).get(f"/workflows/{workflow.slug}/runs/manual__1/")
     assert response.status_code == 502 and "Airflow did not answer" in response.content.decode()
 
 
-def test_it_asks_for_run_params_with_their_defaults(tenant_a, tenant_client, editor_user, workflow_factory,
-                                                    operators):
+def test_it_asks_for_run_params_with_their_defaults(tenant_a, tenant_client, editor_user, workflow_factory, operators):
     workflow = workflow_factory(spec=chain_spec(2))
     client = tenant_client(tenant_a, editor_user)
     page = client.get(f"/workflows/{workflow.slug}/run/").content.decode()

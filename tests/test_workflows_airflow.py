@@ -39,7 +39,8 @@ def deploy_until_live(client, slug: str, timeout_s: float = 300) -> dict:
         lambda: (lambda s: s if s["state"] not in ("pending", "waiting_for_airflow") else None)(
             client.get(f"/api/workflows/{slug}/deploy/").json()
         ),
-        timeout_s=timeout_s, what=f"deploy of {slug}",
+        timeout_s=timeout_s,
+        what=f"deploy of {slug}",
     )
     assert status["state"] == "live", status
     return status
@@ -53,7 +54,8 @@ def run_until_done(client, slug: str, params: dict | None = None, timeout_s: flo
         lambda: (lambda r: r if r["state"] in ("success", "failed") else None)(
             client.get(f"/api/workflows/{slug}/runs/{run_id}/").json()
         ),
-        timeout_s=timeout_s, what=f"run {run_id}",
+        timeout_s=timeout_s,
+        what=f"run {run_id}",
     )
     return run
 
@@ -82,15 +84,31 @@ def sales_spec(threshold: float) -> dict:
     operator = {"repository": "flowui-bundled-wf", "version": "1.0.0"}
     return {
         "nodes": [
-            {"id": "load", "label": "Load", "operator": {**operator, "name": "load_dataset"},
-             "inputs": {"source": {"param": "source"}}},
-            {"id": "filter", "label": "Big sales", "operator": {**operator, "name": "filter_rows"},
-             "inputs": {"dataset_path": {"from": "load", "field": "dataset_path"},
-                        "conditions": {"value": [{"column": "amount", "op": ">", "value": threshold}]}}},
-            {"id": "stats", "label": "Per region", "operator": {**operator, "name": "group_by_stats"},
-             "inputs": {"dataset_path": {"from": "filter", "field": "dataset_path"},
-                        "group_by": {"value": ["region"]},
-                        "aggregations": {"value": [{"column": "amount", "func": "sum", "name": "total"}]}}},
+            {
+                "id": "load",
+                "label": "Load",
+                "operator": {**operator, "name": "load_dataset"},
+                "inputs": {"source": {"param": "source"}},
+            },
+            {
+                "id": "filter",
+                "label": "Big sales",
+                "operator": {**operator, "name": "filter_rows"},
+                "inputs": {
+                    "dataset_path": {"from": "load", "field": "dataset_path"},
+                    "conditions": {"value": [{"column": "amount", "op": ">", "value": threshold}]},
+                },
+            },
+            {
+                "id": "stats",
+                "label": "Per region",
+                "operator": {**operator, "name": "group_by_stats"},
+                "inputs": {
+                    "dataset_path": {"from": "filter", "field": "dataset_path"},
+                    "group_by": {"value": ["region"]},
+                    "aggregations": {"value": [{"column": "amount", "func": "sum", "name": "total"}]},
+                },
+            },
         ],
         "edges": [{"source": "load", "target": "filter"}, {"source": "filter", "target": "stats"}],
         "params": [{"name": "source", "type": "string", "default": "dataset/sales.csv", "description": "CSV"}],
@@ -106,7 +124,9 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     (dataset / "sales_big.csv").write_text("region,amount\nnorth,500\nwest,70\nwest,30\nsouth,1\n")
 
     # Airflow's metadata outlives test databases: a fresh slug keeps earlier sessions' runs out of the counts.
-    created = post(client, "/api/workflows/", {"name": f"Regional sales {uuid.uuid4().hex[:6]}", "spec": sales_spec(10)})
+    created = post(
+        client, "/api/workflows/", {"name": f"Regional sales {uuid.uuid4().hex[:6]}", "spec": sales_spec(10)}
+    )
     assert created.status_code == 201, created.content
     slug = created.json()["slug"]
     validation = post(client, f"/api/workflows/{slug}/validate/", {}).json()
@@ -153,8 +173,11 @@ def test_it_runs_a_workflow_end_to_end_through_the_api(airflow, tenant_a, make_u
     # Retry one task (and its downstream), then the whole run.
     cleared = post(client, f"/api/workflows/{slug}/runs/{second['run_id']}/clear/", {"task_ids": ["filter"]})
     assert cleared.status_code == 200 and set(cleared.json()["cleared_task_ids"]) == {"filter", "stats"}
-    wait_for(lambda: client.get(f"/api/workflows/{slug}/runs/{second['run_id']}/").json()["state"] == "success",
-             timeout_s=180, what="cleared run to succeed again")
+    wait_for(
+        lambda: client.get(f"/api/workflows/{slug}/runs/{second['run_id']}/").json()["state"] == "success",
+        timeout_s=180,
+        what="cleared run to succeed again",
+    )
     retried = client.get(f"/api/workflows/{slug}/runs/{second['run_id']}/tasks/").json()
     assert {t["task_id"]: t["try_number"] for t in retried}["filter"] == 2
 
@@ -210,8 +233,10 @@ def test_it_keeps_hostile_values_as_data(airflow, tenant_a, tenant_b, make_user,
 
     client = api(tenant_a, make_user("evil-editor", tenant=tenant_a, role="editor"))
     spec = {
-        "nodes": [node("a", {"text": {"value": NASTY}}, repository="echo-e2e", label=NASTY),
-                  node("b", {"text": {"param": "p"}}, repository="echo-e2e", label=NASTY[::-1])],
+        "nodes": [
+            node("a", {"text": {"value": NASTY}}, repository="echo-e2e", label=NASTY),
+            node("b", {"text": {"param": "p"}}, repository="echo-e2e", label=NASTY[::-1]),
+        ],
         "edges": [{"source": "a", "target": "b"}],
         "params": [{"name": "p", "type": "string", "default": NASTY, "description": NASTY}],
         "tags": ["evil ' \" {{ x }}"],
@@ -232,9 +257,12 @@ def test_it_keeps_hostile_values_as_data(airflow, tenant_a, tenant_b, make_user,
 
     # Another tenant cannot reach this workflow, its runs, logs or results.
     other = api(tenant_b, make_user("evil-outsider", tenant=tenant_b, role="owner"))
-    for url in (f"/api/workflows/{slug}/runs/", f"/api/workflows/{slug}/runs/{run['run_id']}/",
-                f"/api/workflows/{slug}/runs/{run['run_id']}/tasks/a/logs/",
-                f"/api/workflows/{slug}/runs/{run['run_id']}/results/a/result.json"):
+    for url in (
+        f"/api/workflows/{slug}/runs/",
+        f"/api/workflows/{slug}/runs/{run['run_id']}/",
+        f"/api/workflows/{slug}/runs/{run['run_id']}/tasks/a/logs/",
+        f"/api/workflows/{slug}/runs/{run['run_id']}/results/a/result.json",
+    ):
         assert other.get(url).status_code == 404, url
     assert post(other, f"/api/workflows/{slug}/runs/", {}).status_code == 404
 
@@ -254,7 +282,8 @@ def test_it_reports_an_import_error_as_a_failed_deploy(airflow, tenant_a, make_u
     post(client, f"/api/workflows/{slug}/deploy/", {})
     status = wait_for(
         lambda: (lambda s: s if s["state"] == "failed" else None)(client.get(f"/api/workflows/{slug}/deploy/").json()),
-        timeout_s=120, what="failed deploy",
+        timeout_s=120,
+        what="failed deploy",
     )
     assert "runtime says no" in status["error"]
 
@@ -269,8 +298,9 @@ def test_it_runs_on_the_sample_dataset_untouched_and_on_an_uploaded_one(airflow,
     samples_install(tenant=tenant_a)
     client = api(tenant_a, make_user("e2e-datasets", tenant=tenant_a, role="editor"))
     mine = b"region,amount\nWest,500\nWest,70\nEast,1\n"
-    uploaded = client.post("/api/datasets/", {"path": "uploads", "overwrite": "true",
-                                               "file": SimpleUploadedFile("mine.csv", mine)})
+    uploaded = client.post(
+        "/api/datasets/", {"path": "uploads", "overwrite": "true", "file": SimpleUploadedFile("mine.csv", mine)}
+    )
     assert uploaded.status_code == 201, uploaded.content
 
     spec = sales_spec(10)

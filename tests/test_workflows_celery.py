@@ -26,7 +26,8 @@ def test_it_finishes_a_deploy_when_airflow_comes_back(
 
     # The tenant gets a "dedicated" Airflow that is down (nothing listens on port 9).
     Tenant.objects.filter(pk=tenant_a.pk).update(
-        airflow_mode=Tenant.AirflowMode.DEDICATED, airflow_url="http://127.0.0.1:9",
+        airflow_mode=Tenant.AirflowMode.DEDICATED,
+        airflow_url="http://127.0.0.1:9",
         airflow_username=airflow.username,
     )
     tenant = Tenant.objects.get(pk=tenant_a.pk)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ECHO_MODEL = '''
+ECHO_MODEL = """
 from pydantic import BaseModel, Field
 
 
@@ -20,9 +20,9 @@ class InputModel(BaseModel):
 class OutputModel(BaseModel):
     text: str
     length: int
-'''
+"""
 
-ECHO_OPERATOR = '''
+ECHO_OPERATOR = """
 import json
 from pathlib import Path
 
@@ -35,7 +35,7 @@ def operator_function(input_model: InputModel) -> OutputModel:
     Path("echo.json").write_text(json.dumps({"text": text}), encoding="utf-8")
     Path("page.html").write_text("<script>alert(1)</script><p>hi</p>", encoding="utf-8")
     return OutputModel(text=text, length=len(text))
-'''
+"""
 
 ECHO_METADATA = {"name": "echo", "version": "1.0.0", "description": "Echoes text.", "dependency_group": "default"}
 
@@ -92,8 +92,15 @@ def operator_version_make(
     )
 
 
-def node(node_id: str, inputs: dict[str, Any], *, name: str = "echo", repository: str = "wf-test",
-         version: str = "1.0.0", label: str = "") -> dict[str, Any]:
+def node(
+    node_id: str,
+    inputs: dict[str, Any],
+    *,
+    name: str = "echo",
+    repository: str = "wf-test",
+    version: str = "1.0.0",
+    label: str = "",
+) -> dict[str, Any]:
     return {
         "id": node_id,
         "label": label or node_id,

@@ -109,8 +109,12 @@ class WorkflowListView(WorkflowApiView):
         search = (request.query_params.get("search") or "").replace("\x00", "")[:200]
         state = request.query_params.get("deploy_state") or ""
         if state and state not in s.DeployState.values:
-            return _error("invalid", "Unknown deploy_state.", 400, fields={"deploy_state": [
-                f"must be one of {', '.join(s.DeployState.values)}"]})
+            return _error(
+                "invalid",
+                "Unknown deploy_state.",
+                400,
+                fields={"deploy_state": [f"must be one of {', '.join(s.DeployState.values)}"]},
+            )
         from rest_framework.pagination import PageNumberPagination
 
         paginator = PageNumberPagination()
@@ -127,21 +131,29 @@ class WorkflowListView(WorkflowApiView):
     def post(self, request):
         data = self.parse(s.WorkflowCreateSerializer, request.data)
         workflow = services.workflow_create(
-            name=data["name"], slug=data.get("slug") or "", description=data.get("description", ""),
-            spec=data.get("spec"), user=request.user,
+            name=data["name"],
+            slug=data.get("slug") or "",
+            description=data.get("description", ""),
+            spec=data.get("spec"),
+            user=request.user,
         )
         return Response(s.WorkflowDetailSerializer(workflow, context=self.serializer_context()).data, status=201)
 
 
 class WorkflowDetailView(WorkflowApiView):
-    @extend_schema(operation_id="workflows_retrieve", parameters=[SLUG],
-                   responses={200: s.WorkflowDetailSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="workflows_retrieve", parameters=[SLUG], responses={200: s.WorkflowDetailSerializer, **ERRORS}
+    )
     def get(self, request, slug):
         workflow = self.get_workflow(slug)
         return Response(s.WorkflowDetailSerializer(workflow, context=self.serializer_context()).data)
 
-    @extend_schema(operation_id="workflows_update", parameters=[SLUG], request=s.WorkflowUpdateSerializer,
-                   responses={200: s.WorkflowDetailSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="workflows_update",
+        parameters=[SLUG],
+        request=s.WorkflowUpdateSerializer,
+        responses={200: s.WorkflowDetailSerializer, **ERRORS},
+    )
     def patch(self, request, slug):
         workflow = self.get_workflow(slug)
         data = self.parse(s.WorkflowUpdateSerializer, request.data)
@@ -157,8 +169,11 @@ class WorkflowDetailView(WorkflowApiView):
 
 # --- versions ---------------------------------------------------------------------------------
 class VersionListView(WorkflowApiView):
-    @extend_schema(operation_id="workflow_versions_list", parameters=[SLUG, OpenApiParameter("page", OpenApiTypes.INT)],
-                   responses={200: s.VersionSerializer(many=True), **ERRORS})
+    @extend_schema(
+        operation_id="workflow_versions_list",
+        parameters=[SLUG, OpenApiParameter("page", OpenApiTypes.INT)],
+        responses={200: s.VersionSerializer(many=True), **ERRORS},
+    )
     def get(self, request, slug):
         from rest_framework.pagination import PageNumberPagination
 
@@ -181,15 +196,21 @@ class VersionListView(WorkflowApiView):
         workflow = self.get_workflow(slug)
         data = self.parse(s.VersionSaveSerializer, request.data)
         version = services.workflow_save_version(
-            workflow=workflow, spec=data["spec"], base_version=data["base_version"], user=request.user,
+            workflow=workflow,
+            spec=data["spec"],
+            base_version=data["base_version"],
+            user=request.user,
             message=data.get("message", ""),
         )
         return Response(s.VersionDetailSerializer(version).data, status=201)
 
 
 class VersionDetailView(WorkflowApiView):
-    @extend_schema(operation_id="workflow_versions_retrieve", parameters=[SLUG],
-                   responses={200: s.VersionDetailSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="workflow_versions_retrieve",
+        parameters=[SLUG],
+        responses={200: s.VersionDetailSerializer, **ERRORS},
+    )
     def get(self, request, slug, number):
         version = selectors.version_get(workflow=self.get_workflow(slug), number=number)
         return Response(s.VersionDetailSerializer(version).data)
@@ -206,7 +227,10 @@ class VersionRestoreView(WorkflowApiView):
         workflow = self.get_workflow(slug)
         data = self.parse(s.RestoreSerializer, request.data)
         version = services.workflow_restore_version(
-            workflow=workflow, number=number, user=request.user, base_version=data.get("base_version"),
+            workflow=workflow,
+            number=number,
+            user=request.user,
+            base_version=data.get("base_version"),
         )
         return Response(s.VersionDetailSerializer(version).data, status=201)
 
@@ -230,19 +254,26 @@ class VersionDiffView(WorkflowApiView):
 class ValidateView(WorkflowApiView):
     required_role = "viewer"  # validating changes nothing
 
-    @extend_schema(operation_id="workflows_validate", parameters=[SLUG], request=s.ValidateRequestSerializer,
-                   responses={200: s.ValidateResponseSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="workflows_validate",
+        parameters=[SLUG],
+        request=s.ValidateRequestSerializer,
+        responses={200: s.ValidateResponseSerializer, **ERRORS},
+    )
     def post(self, request, slug):
         workflow = self.get_workflow(slug)
         data = self.parse(s.ValidateRequestSerializer, request.data)
-        spec = data["spec"] if "spec" in data else (workflow.current_version.spec if workflow.current_version_id else {})
+        spec = (
+            data["spec"] if "spec" in data else (workflow.current_version.spec if workflow.current_version_id else {})
+        )
         errors = services.workflow_validate(tenant=self.tenant, spec=spec)
         return Response({"valid": not has_errors(errors), "errors": errors})
 
 
 class DeployView(WorkflowApiView):
-    @extend_schema(operation_id="workflows_deploy_status", parameters=[SLUG],
-                   responses={200: s.DeployStatusSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="workflows_deploy_status", parameters=[SLUG], responses={200: s.DeployStatusSerializer, **ERRORS}
+    )
     def get(self, request, slug):
         """The deploy status; while pending it asks Airflow once, so polling this moves it along."""
         workflow = self.get_workflow(slug)
@@ -269,8 +300,12 @@ class DeployView(WorkflowApiView):
 
 
 class PauseView(WorkflowApiView):
-    @extend_schema(operation_id="workflows_pause", parameters=[SLUG], request=s.PauseSerializer,
-                   responses={200: s.WorkflowSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="workflows_pause",
+        parameters=[SLUG],
+        request=s.PauseSerializer,
+        responses={200: s.WorkflowSerializer, **AIRFLOW_ERRORS},
+    )
     def post(self, request, slug):
         workflow = self.get_workflow(slug)
         data = self.parse(s.PauseSerializer, request.data)
@@ -280,13 +315,19 @@ class PauseView(WorkflowApiView):
 
 # --- runs -------------------------------------------------------------------------------------
 class RunListView(WorkflowApiView):
-    @extend_schema(operation_id="runs_list", parameters=[SLUG, s.RunsQuerySerializer],
-                   responses={200: s.RunPageSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_list",
+        parameters=[SLUG, s.RunsQuerySerializer],
+        responses={200: s.RunPageSerializer, **AIRFLOW_ERRORS},
+    )
     def get(self, request, slug):
         workflow = self.get_workflow(slug)
         query = self.parse(s.RunsQuerySerializer, request.query_params)
         page = supervision.runs_list(
-            tenant=self.tenant, workflow=workflow, limit=query["limit"], offset=query["offset"],
+            tenant=self.tenant,
+            workflow=workflow,
+            limit=query["limit"],
+            offset=query["offset"],
             state=query.get("state"),
         )
         return Response({**page, "limit": query["limit"], "offset": query["offset"]})
@@ -301,44 +342,65 @@ class RunListView(WorkflowApiView):
         workflow = self.get_workflow(slug)
         data = self.parse(s.TriggerSerializer, request.data)
         run = supervision.run_trigger(
-            tenant=self.tenant, workflow=workflow, user=request.user, params=data.get("params"),
+            tenant=self.tenant,
+            workflow=workflow,
+            user=request.user,
+            params=data.get("params"),
             note=data.get("note", ""),
         )
         return Response(run, status=201)
 
 
 class RunDetailView(WorkflowApiView):
-    @extend_schema(operation_id="runs_retrieve", parameters=[SLUG, RUN_ID],
-                   responses={200: s.RunDetailSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_retrieve",
+        parameters=[SLUG, RUN_ID],
+        responses={200: s.RunDetailSerializer, **AIRFLOW_ERRORS},
+    )
     def get(self, request, slug, run_id):
         workflow = self.get_workflow(slug)
         return Response(supervision.run_detail(tenant=self.tenant, workflow=workflow, run_id=run_id))
 
 
 class RunTasksView(WorkflowApiView):
-    @extend_schema(operation_id="runs_tasks_list", parameters=[SLUG, RUN_ID],
-                   responses={200: s.TaskInstanceSerializer(many=True), **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_tasks_list",
+        parameters=[SLUG, RUN_ID],
+        responses={200: s.TaskInstanceSerializer(many=True), **AIRFLOW_ERRORS},
+    )
     def get(self, request, slug, run_id):
         workflow = self.get_workflow(slug)
         return Response(supervision.task_instances_list(tenant=self.tenant, workflow=workflow, run_id=run_id))
 
 
 class TaskLogView(WorkflowApiView):
-    @extend_schema(operation_id="runs_task_log", parameters=[SLUG, RUN_ID, TASK_ID, s.LogQuerySerializer],
-                   responses={200: s.LogPageSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_task_log",
+        parameters=[SLUG, RUN_ID, TASK_ID, s.LogQuerySerializer],
+        responses={200: s.LogPageSerializer, **AIRFLOW_ERRORS},
+    )
     def get(self, request, slug, run_id, task_id):
         workflow = self.get_workflow(slug)
         query = self.parse(s.LogQuerySerializer, request.query_params)
         page = supervision.task_log(
-            tenant=self.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
-            try_number=query.get("try_number"), offset=query["offset"], limit=query["limit"],
+            tenant=self.tenant,
+            workflow=workflow,
+            run_id=run_id,
+            task_id=task_id,
+            try_number=query.get("try_number"),
+            offset=query["offset"],
+            limit=query["limit"],
         )
         return Response(page)
 
 
 class RunClearView(WorkflowApiView):
-    @extend_schema(operation_id="runs_clear", parameters=[SLUG, RUN_ID], request=s.ClearSerializer,
-                   responses={200: s.ClearResponseSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_clear",
+        parameters=[SLUG, RUN_ID],
+        request=s.ClearSerializer,
+        responses={200: s.ClearResponseSerializer, **AIRFLOW_ERRORS},
+    )
     def post(self, request, slug, run_id):
         """Retry: clear the given tasks (with their downstream tasks by default), or the whole run."""
         workflow = self.get_workflow(slug)
@@ -346,7 +408,10 @@ class RunClearView(WorkflowApiView):
         task_ids = data.get("task_ids") or []
         if task_ids:
             cleared = supervision.task_clear(
-                tenant=self.tenant, workflow=workflow, run_id=run_id, task_ids=task_ids,
+                tenant=self.tenant,
+                workflow=workflow,
+                run_id=run_id,
+                task_ids=task_ids,
                 include_downstream=data["include_downstream"],
             )
             run = supervision.run_get(tenant=self.tenant, workflow=workflow, run_id=run_id)
@@ -359,8 +424,12 @@ class RunClearView(WorkflowApiView):
 
 
 class RunCancelView(WorkflowApiView):
-    @extend_schema(operation_id="runs_cancel", parameters=[SLUG, RUN_ID], request=None,
-                   responses={200: s.RunSerializer, **AIRFLOW_ERRORS})
+    @extend_schema(
+        operation_id="runs_cancel",
+        parameters=[SLUG, RUN_ID],
+        request=None,
+        responses={200: s.RunSerializer, **AIRFLOW_ERRORS},
+    )
     def post(self, request, slug, run_id):
         """Mark the run failed (stops its running tasks)."""
         workflow = self.get_workflow(slug)
@@ -403,4 +472,3 @@ class RunResultFileView(WorkflowApiView):
             response[header] = value
         response["Content-Length"] = str(opened.size)
         return response
-

@@ -189,8 +189,16 @@ def render_form(
     for name, prop in ordered_properties(schema):
         parts.append(
             _render_top_field(
-                name, prop, schema, binding=inputs.get(name), errors=errors, shown=shown_errors,
-                required=name in required, upstream=upstream, params=params, prefix=prefix,
+                name,
+                prop,
+                schema,
+                binding=inputs.get(name),
+                errors=errors,
+                shown=shown_errors,
+                required=name in required,
+                upstream=upstream,
+                params=params,
+                prefix=prefix,
             )
         )
     leftover = [(k, msgs) for k, msgs in errors.items() if k not in shown_errors]
@@ -198,8 +206,11 @@ def render_form(
     if leftover:
         head = format_html(
             '<div class="form-errors" role="alert"><ul>{}</ul></div>',
-            format_html_join("", "<li>{}</li>", ((f"{k}: {m}" if k not in ("", "__all__") else m,)
-                                                  for k, msgs in leftover for m in msgs)),
+            format_html_join(
+                "",
+                "<li>{}</li>",
+                ((f"{k}: {m}" if k not in ("", "__all__") else m,) for k, msgs in leftover for m in msgs),
+            ),
         )
     if not properties:
         parts.append(format_html('<p class="help">{}</p>', "This operator takes no inputs."))
@@ -213,7 +224,8 @@ def _errors_html(path: str, errors: dict, shown: set) -> tuple[str, str]:
     shown.add(path)
     error_id = _dom_id("err-" + path)
     html = format_html(
-        '<ul class="errorlist" id="{}" role="alert">{}</ul>', error_id,
+        '<ul class="errorlist" id="{}" role="alert">{}</ul>',
+        error_id,
         format_html_join("", "<li>{}</li>", ((m,) for m in messages)),
     )
     return html, error_id
@@ -248,30 +260,59 @@ def _render_top_field(name, prop, root, *, binding, errors, shown, required, ups
     if len(modes) > 1:
         mode_html = format_html(
             '<select class="mode" name="{}.mode" aria-label="{}: source of the value">{}</select>',
-            path, label,
-            format_html_join("", '<option value="{}"{}>{}</option>',
-                             ((v, mark_safe(" selected") if v == mode else "", t) for v, t in modes)),
+            path,
+            label,
+            format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                ((v, mark_safe(" selected") if v == mode else "", t) for v, t in modes),
+            ),
         )
     described = " ".join(x for x in (help_id if description else "", error_id) if x)
     if mode == "from":
         control = format_html(
-            '<select id="{}" name="{}.from" aria-describedby="{}">{}</select>', _dom_id(path), path, described,
-            format_html_join("", '<option value="{}"{}>{}</option>', (
-                (u.ref, mark_safe(" selected") if u.ref == current_ref else "", f"{u.node_label} → {u.field}")
-                for u in choices_up)),
+            '<select id="{}" name="{}.from" aria-describedby="{}">{}</select>',
+            _dom_id(path),
+            path,
+            described,
+            format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (u.ref, mark_safe(" selected") if u.ref == current_ref else "", f"{u.node_label} → {u.field}")
+                    for u in choices_up
+                ),
+            ),
         )
     elif mode == "param":
         current = binding.get("param", "")
         control = format_html(
-            '<select id="{}" name="{}.param" aria-describedby="{}">{}</select>', _dom_id(path), path, described,
-            format_html_join("", '<option value="{}"{}>{}</option>', (
-                (p.name, mark_safe(" selected") if p.name == current else "", f"params.{p.name}")
-                for p in choices_param)),
+            '<select id="{}" name="{}.param" aria-describedby="{}">{}</select>',
+            _dom_id(path),
+            path,
+            described,
+            format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (p.name, mark_safe(" selected") if p.name == current else "", f"params.{p.name}")
+                    for p in choices_param
+                ),
+            ),
         )
     else:
         value = binding.get("value") if binding and "value" in binding else resolved.get("default", prop.get("default"))
-        control = _render_value(path, name, resolved, root, value=value, errors=errors, shown=shown,
-                                described=described, required=required and not nullable)
+        control = _render_value(
+            path,
+            name,
+            resolved,
+            root,
+            value=value,
+            errors=errors,
+            shown=shown,
+            described=described,
+            required=required and not nullable,
+        )
     classes = "field" + (" invalid" if error_html else "") + f" kind-{kind}"
     required_mark = mark_safe('<span class="req" aria-hidden="true">*</span>') if required else ""
     label_html = (
@@ -282,7 +323,13 @@ def _render_top_field(name, prop, root, *, binding, errors, shown, required, ups
     help_html = format_html('<p class="help" id="{}">{}</p>', help_id, description) if description else ""
     return format_html(
         '<div class="{}" data-field="{}"><div class="field-head">{}{}</div>{}{}{}</div>',
-        classes, name, label_html, mode_html, control, help_html, error_html,
+        classes,
+        name,
+        label_html,
+        mode_html,
+        control,
+        help_html,
+        error_html,
     )
 
 
@@ -295,17 +342,32 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
         options = schema.get("enum") or [schema.get("const")]
         blank = "" if required else format_html('<option value="">{}</option>', "—")
         return format_html(
-            '<select id="{}" name="{}" aria-describedby="{}"{}{}>{}{}</select>', dom_id, path, described, invalid, req,
+            '<select id="{}" name="{}" aria-describedby="{}"{}{}>{}{}</select>',
+            dom_id,
+            path,
+            described,
+            invalid,
+            req,
             blank,
-            format_html_join("", '<option value="{}"{}>{}</option>', (
-                (json.dumps(o) if not isinstance(o, str) else o, mark_safe(" selected") if o == value else "", o)
-                for o in options)),
+            format_html_join(
+                "",
+                '<option value="{}"{}>{}</option>',
+                (
+                    (json.dumps(o) if not isinstance(o, str) else o, mark_safe(" selected") if o == value else "", o)
+                    for o in options
+                ),
+            ),
         )
     if kind == "boolean":
         return format_html(
             '<input type="hidden" name="{}" value="false">'
             '<input type="checkbox" id="{}" name="{}" value="true" aria-describedby="{}"{}{}>',
-            path, dom_id, path, described, invalid, mark_safe(" checked") if value is True else "",
+            path,
+            dom_id,
+            path,
+            described,
+            invalid,
+            mark_safe(" checked") if value is True else "",
         )
     if kind in ("integer", "number"):
         # Bounds come from the operator's schema (tenant code): only real numbers, always escaped.
@@ -339,17 +401,37 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
             return format_html(
                 '<textarea id="{}" name="{}" rows="{}" class="{}" data-language="{}" spellcheck="{}" '
                 'aria-describedby="{}"{}{}>{}</textarea>',
-                dom_id, path, 8 if widget == "code" else 4, f"widget-{widget}", language,
-                "false" if widget == "code" else "true", described, invalid, req, shown_value,
+                dom_id,
+                path,
+                8 if widget == "code" else 4,
+                f"widget-{widget}",
+                language,
+                "false" if widget == "code" else "true",
+                described,
+                invalid,
+                req,
+                shown_value,
             )
-        input_type = {"email": "email", "uri": "url", "date": "date", "date-time": "datetime-local",
-                      "password": "password"}.get(schema.get("format", ""), "text")
+        input_type = {
+            "email": "email",
+            "uri": "url",
+            "date": "date",
+            "date-time": "datetime-local",
+            "password": "password",
+        }.get(schema.get("format", ""), "text")
         extra = ""
         if _is_number(schema.get("maxLength")) and schema["maxLength"] >= 0:
             extra = format_html(' maxlength="{}"', int(schema["maxLength"]))
         return format_html(
             '<input type="{}" id="{}" name="{}" value="{}"{} aria-describedby="{}"{}{}>',
-            input_type, dom_id, path, shown_value, extra, described, invalid, req,
+            input_type,
+            dom_id,
+            path,
+            shown_value,
+            extra,
+            described,
+            invalid,
+            req,
         )
     if kind == "object" and schema.get("properties"):
         value = value if isinstance(value, dict) else {}
@@ -358,33 +440,59 @@ def _render_value(path, rel, schema, root, *, value, errors, shown, described, r
         for sub, sub_prop in ordered_properties(schema):
             sub_schema, sub_nullable = resolve(sub_prop, root)
             sub_path, sub_rel = f"{path}.{sub}", f"{rel}.{sub}"
-            rows.append(_render_plain_field(
-                sub_path, sub_rel, sub, sub_schema, root, value=value.get(sub, sub_schema.get("default")),
-                errors=errors, shown=shown, required=sub in sub_required and not sub_nullable,
-            ))
+            rows.append(
+                _render_plain_field(
+                    sub_path,
+                    sub_rel,
+                    sub,
+                    sub_schema,
+                    root,
+                    value=value.get(sub, sub_schema.get("default")),
+                    errors=errors,
+                    shown=shown,
+                    required=sub in sub_required and not sub_nullable,
+                )
+            )
         return format_html('<fieldset class="nested" id="{}">{}</fieldset>', dom_id, _join(rows))
     if kind == "array":
         items_schema, _ = resolve(schema.get("items") or {}, root)
         item_kind = field_type(items_schema, root)
-        if item_kind in SCALAR_TYPES or item_kind == "enum" or (
-            item_kind == "object" and items_schema.get("properties")
+        if (
+            item_kind in SCALAR_TYPES
+            or item_kind == "enum"
+            or (item_kind == "object" and items_schema.get("properties"))
         ):
             items = list(value) if isinstance(value, list) else []
             rows = []
             for index, item in enumerate([*items, None][:MAX_ARRAY_ITEMS]):
                 item_path, item_rel = f"{path}.{index}", f"{rel}.{index}"
                 title = f"Item {index + 1}" if index < len(items) else "New item"
-                rows.append(_render_plain_field(
-                    item_path, item_rel, title, {**items_schema, "title": title}, root, value=item,
-                    errors=errors, shown=shown, required=False, css="item",
-                ))
+                rows.append(
+                    _render_plain_field(
+                        item_path,
+                        item_rel,
+                        title,
+                        {**items_schema, "title": title},
+                        root,
+                        value=item,
+                        errors=errors,
+                        shown=shown,
+                        required=False,
+                        css="item",
+                    )
+                )
             hint = format_html('<p class="help">{}</p>', "Fill the empty row to add an item; clear one to remove it.")
             return format_html('<div class="array" id="{}">{}{}</div>', dom_id, _join(rows), hint)
     # Free-form: edit as JSON.
     text = "" if value is None else json.dumps(value, indent=2)
     return format_html(
         '<textarea id="{}" name="{}.json" rows="6" class="widget-code" data-language="json" spellcheck="false" '
-        'aria-describedby="{}"{}>{}</textarea>', dom_id, path, described, invalid, text,
+        'aria-describedby="{}"{}>{}</textarea>',
+        dom_id,
+        path,
+        described,
+        invalid,
+        text,
     )
 
 
@@ -394,11 +502,13 @@ def _render_plain_field(path, rel, name, schema, root, *, value, errors, shown, 
     description = schema.get("description") or ""
     help_id = _dom_id("help-" + path)
     described = " ".join(x for x in (help_id if description else "", error_id) if x)
-    control = _render_value(path, rel, schema, root, value=value, errors=errors, shown=shown,
-                            described=described, required=required)
+    control = _render_value(
+        path, rel, schema, root, value=value, errors=errors, shown=shown, described=described, required=required
+    )
     label = _label(name, schema)
     label_html = (
-        format_html('<span class="label">{}</span>', label) if kind in ("object", "array")
+        format_html('<span class="label">{}</span>', label)
+        if kind in ("object", "array")
         else format_html('<label for="{}">{}</label>', _dom_id(path), label)
     )
     help_html = format_html('<p class="help" id="{}">{}</p>', help_id, description) if description else ""
@@ -424,8 +534,10 @@ def parse_form(
 ) -> tuple[dict, dict[str, list[str]]]:
     """(inputs bindings, errors by field path) from posted form data (a QueryDict or a plain dict)."""
     schema = schema or {}
-    getlist = data.getlist if hasattr(data, "getlist") else (
-        lambda key: (data[key] if isinstance(data.get(key), list) else [data[key]]) if key in data else []
+    getlist = (
+        data.getlist
+        if hasattr(data, "getlist")
+        else (lambda key: (data[key] if isinstance(data.get(key), list) else [data[key]]) if key in data else [])
     )
     keys = set(data.keys())
     upstream_refs = {u.ref: u for u in (upstream or [])}
@@ -483,13 +595,18 @@ def _parse_value(path, rel, schema, root, getlist, keys, errors):
     if kind == "array":
         items_schema, _ = resolve(schema.get("items") or {}, root)
         item_kind = field_type(items_schema, root)
-        if item_kind in SCALAR_TYPES or item_kind == "enum" or (
-            item_kind == "object" and items_schema.get("properties")
+        if (
+            item_kind in SCALAR_TYPES
+            or item_kind == "enum"
+            or (item_kind == "object" and items_schema.get("properties"))
         ):
-            indexes = sorted({
-                int(m.group(1)) for k in keys
-                if (m := re.match(re.escape(path) + r"\.(\d+)(?:\.|$)", k)) and int(m.group(1)) < MAX_ARRAY_ITEMS
-            })
+            indexes = sorted(
+                {
+                    int(m.group(1))
+                    for k in keys
+                    if (m := re.match(re.escape(path) + r"\.(\d+)(?:\.|$)", k)) and int(m.group(1)) < MAX_ARRAY_ITEMS
+                }
+            )
             items = []
             for index in indexes:
                 if item_kind == "object" and not _typed_anything(f"{path}.{index}", items_schema, root, getlist):

@@ -90,9 +90,7 @@ def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
             changed.append({"id": node_id, "inputs": inputs, "settings": settings_changed})
     old_edges, new_edges = _edge_set(old), _edge_set(new)
     workflow_changed = sorted(
-        key
-        for key in ("schedule", "start_date", "tags", "params")
-        if (old or {}).get(key) != (new or {}).get(key)
+        key for key in ("schedule", "start_date", "tags", "params") if (old or {}).get(key) != (new or {}).get(key)
     )
     return {
         "nodes": {
@@ -117,8 +115,6 @@ def operator_versions_for_nodes(*, tenant, nodes) -> dict[str, Any]:
         tenant=tenant, pins=[(n.operator.repository, n.operator.name, n.operator.version) for n in nodes]
     )
     return {n.id: found.get((n.operator.repository, n.operator.name, n.operator.version)) for n in nodes}
-
-
 
 
 def webhooks_list(*, workflow: Workflow):

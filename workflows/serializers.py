@@ -84,8 +84,17 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = ["slug", "name", "description", "dag_id", "current_version", "deploy", "paused", "created_at",
-                  "updated_at"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "dag_id",
+            "current_version",
+            "deploy",
+            "paused",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_dag_id(self, workflow: Workflow) -> str:
         from workflows.selectors import workflow_dag_id
@@ -113,9 +122,13 @@ class WorkflowDetailSerializer(WorkflowSerializer):
 
 class WorkflowCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True,
-                                 help_text="Default: derived from the name. Never changes (it names the DAG). "
-                                           "Starts with a letter; no '__' (the DAG id is <tenant>__<slug>).")
+    slug = serializers.SlugField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        help_text="Default: derived from the name. Never changes (it names the DAG). "
+        "Starts with a letter; no '__' (the DAG id is <tenant>__<slug>).",
+    )
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     spec = SpecField(required=False)
 
@@ -150,7 +163,9 @@ class VersionDetailSerializer(VersionSerializer):
 class VersionSaveSerializer(serializers.Serializer):
     spec = SpecField()
     base_version = serializers.IntegerField(
-        allow_null=True, min_value=0, max_value=MAX_INT,
+        allow_null=True,
+        min_value=0,
+        max_value=MAX_INT,
         help_text="The version number the edit started from; a stale one gets 409 and nothing is saved.",
     )
     message = serializers.CharField(required=False, allow_blank=True, max_length=500)
@@ -211,8 +226,9 @@ class ValidateResponseSerializer(serializers.Serializer):
 
 
 class DeployRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT,
-                                       help_text="Default: the current version.")
+    version = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_INT, help_text="Default: the current version."
+    )
 
 
 class PauseSerializer(serializers.Serializer):
@@ -220,8 +236,9 @@ class PauseSerializer(serializers.Serializer):
 
 
 class TriggerSerializer(serializers.Serializer):
-    params = serializers.DictField(required=False, child=serializers.JSONField(),
-                                   help_text="Overrides of the workflow's params, by name (typed).")
+    params = serializers.DictField(
+        required=False, child=serializers.JSONField(), help_text="Overrides of the workflow's params, by name (typed)."
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
 
@@ -289,7 +306,9 @@ class LogPageSerializer(serializers.Serializer):
 
 class ClearSerializer(serializers.Serializer):
     task_ids = serializers.ListField(
-        child=serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,250}$"), required=False, max_length=200,
+        child=serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,250}$"),
+        required=False,
+        max_length=200,
         help_text="Tasks to clear (retry); empty: the whole run.",
     )
     only_failed = serializers.BooleanField(required=False, default=False)
@@ -314,4 +333,3 @@ class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField()
     detail = serializers.CharField()
     fields = serializers.DictField(required=False, child=serializers.JSONField())
-

@@ -184,8 +184,12 @@ def workflow_save_version(
     locked.current_version = version
     locked.save(update_fields=["current_version", "updated_at"])
     workflow.current_version = version
-    audit_record(action=AuditAction.WORKFLOW_SAVE_VERSION, user=user, detail=f"version {version.number}"
-                 + (f": {version.message}" if version.message else ""), **_audit_obj(workflow))
+    audit_record(
+        action=AuditAction.WORKFLOW_SAVE_VERSION,
+        user=user,
+        detail=f"version {version.number}" + (f": {version.message}" if version.message else ""),
+        **_audit_obj(workflow),
+    )
     return version
 
 
@@ -295,8 +299,13 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
 
 
 def _audit_deploy(tenant, workflow: Workflow, version: WorkflowVersion, user, note: str = "") -> None:
-    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DEPLOY, user=user, detail=f"version {version.number}{note}",
-                 **_audit_obj(workflow))
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.WORKFLOW_DEPLOY,
+        user=user,
+        detail=f"version {version.number}{note}",
+        **_audit_obj(workflow),
+    )
 
 
 def _dag_write_pending(*, tenant, workflow: Workflow, version: WorkflowVersion, requested_at=None) -> bool:

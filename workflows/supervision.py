@@ -189,8 +189,15 @@ def run_trigger(*, tenant, workflow: Workflow, user=None, params: Any = None, no
 
 
 def _audit(tenant, action: str, workflow: Workflow, run_id: str, detail: str = "", user=None) -> None:
-    audit_record(tenant=tenant, action=action, object_type="run", object_id=run_id,
-                 object_repr=f"{workflow.slug} / {run_id}", detail=detail, user=user)
+    audit_record(
+        tenant=tenant,
+        action=action,
+        object_type="run",
+        object_id=run_id,
+        object_repr=f"{workflow.slug} / {run_id}",
+        detail=detail,
+        user=user,
+    )
 
 
 def runs_list(
@@ -198,8 +205,11 @@ def runs_list(
 ) -> dict[str, Any]:
     """The workflow's runs, newest first: {"count", "results": [run...]}."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
-    kwargs: dict[str, Any] = {"limit": max(1, min(int(limit), 100)), "offset": max(0, int(offset)),
-                              "order_by": ["-run_after"]}
+    kwargs: dict[str, Any] = {
+        "limit": max(1, min(int(limit), 100)),
+        "offset": max(0, int(offset)),
+        "order_by": ["-run_after"],
+    }
     if state:
         if state not in RUN_STATES:
             raise ValueError(f"state must be one of {', '.join(RUN_STATES)}")
@@ -232,7 +242,10 @@ def task_instances_list(*, tenant, workflow: Workflow, run_id: str) -> list[dict
         )
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
-    return [_task_data(ti) for ti in sorted(collection.task_instances, key=lambda t: (t.start_date is None, t.start_date or 0, t.task_id))]
+    return [
+        _task_data(ti)
+        for ti in sorted(collection.task_instances, key=lambda t: (t.start_date is None, t.start_date or 0, t.task_id))
+    ]
 
 
 def run_detail(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
@@ -258,8 +271,14 @@ def _log_lines(response) -> list[str]:
 
 
 def task_log(
-    *, tenant, workflow: Workflow, run_id: str, task_id: str, try_number: int | None = None,
-    offset: int = 0, limit: int = 1000,
+    *,
+    tenant,
+    workflow: Workflow,
+    run_id: str,
+    task_id: str,
+    try_number: int | None = None,
+    offset: int = 0,
+    limit: int = 1000,
 ) -> dict[str, Any]:
     """One page of a task's log, as lines from `offset`. While the task runs, call again with `next_offset`
     to tail it; `complete` is true once the task instance has finished and the page reached the end."""
@@ -284,7 +303,7 @@ def task_log(
         except AirflowError as exc:
             if exc.status != 404:
                 raise
-    page = lines[offset: offset + limit]
+    page = lines[offset : offset + limit]
     next_offset = offset + len(page)
     finished = state in ("success", "failed", "skipped", "upstream_failed", "removed")
     return {
@@ -343,8 +362,13 @@ def task_clear(
     except AirflowError as exc:
         raise _not_found(exc, f"No run {run_id!r} for this workflow.") from None
     cleared = sorted({ti.task_id for ti in result.task_instances or []})
-    _audit(tenant, AuditAction.TASK_RETRY, workflow, run_id, f"tasks {', '.join(task_ids)[:200]}; cleared "
-           f"{', '.join(cleared)[:250]}")
+    _audit(
+        tenant,
+        AuditAction.TASK_RETRY,
+        workflow,
+        run_id,
+        f"tasks {', '.join(task_ids)[:200]}; cleared {', '.join(cleared)[:250]}",
+    )
     return cleared
 
 
@@ -373,12 +397,20 @@ def workflow_pause_set(*, tenant, workflow: Workflow, paused: bool) -> Workflow:
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     if workflow.deployed_version_id is not None:
         try:
-            _write(tenant_airflow(tenant=tenant), lambda api: api.dag.patch_dag(dag_id, DAGPatchBody(is_paused=bool(paused))))
+            _write(
+                tenant_airflow(tenant=tenant),
+                lambda api: api.dag.patch_dag(dag_id, DAGPatchBody(is_paused=bool(paused))),
+            )
         except AirflowError as exc:
             if exc.status != 404:
                 raise
     Workflow.objects.filter(pk=workflow.pk).update(paused=bool(paused))
     workflow.paused = bool(paused)
-    audit_record(tenant=tenant, action=AuditAction.WORKFLOW_PAUSE if paused else AuditAction.WORKFLOW_UNPAUSE,
-                 object_type="workflow", object_id=workflow.slug, object_repr=workflow.name)
+    audit_record(
+        tenant=tenant,
+        action=AuditAction.WORKFLOW_PAUSE if paused else AuditAction.WORKFLOW_UNPAUSE,
+        object_type="workflow",
+        object_id=workflow.slug,
+        object_repr=workflow.name,
+    )
     return workflow

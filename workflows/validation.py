@@ -61,8 +61,10 @@ def json_types(schema: Any, root: dict[str, Any] | None = None) -> set[str] | No
                     return None
                 types |= option_types
             return types
-    values = schema.get("enum") if isinstance(schema.get("enum"), list) else (
-        [schema["const"]] if "const" in schema else None
+    values = (
+        schema.get("enum")
+        if isinstance(schema.get("enum"), list)
+        else ([schema["const"]] if "const" in schema else None)
     )
     if values is not None:
         return {_value_type(v) for v in values}
@@ -240,9 +242,9 @@ def _check_node(spec, node, operator_versions, ancestors, params, errors) -> Non
         )
     input_schema = operator_version.input_schema or {}
     properties = _properties(input_schema)
-    required = [r for r in input_schema.get("required", []) if isinstance(r, str)] if isinstance(
-        input_schema, dict
-    ) else []
+    required = (
+        [r for r in input_schema.get("required", []) if isinstance(r, str)] if isinstance(input_schema, dict) else []
+    )
 
     for name in sorted(node.inputs):
         if properties and name not in properties:
@@ -252,8 +254,9 @@ def _check_node(spec, node, operator_versions, ancestors, params, errors) -> Non
             add_error(errors, "is required", node.id, f"inputs.{name}")
 
     literal_values = {
-        name: binding.value for name, binding in node.inputs.items() if isinstance(binding, LiteralInput)
-        and (not properties or name in properties)
+        name: binding.value
+        for name, binding in node.inputs.items()
+        if isinstance(binding, LiteralInput) and (not properties or name in properties)
     }
     _check_literals(node.id, input_schema, literal_values, errors)
 

@@ -63,8 +63,9 @@ def workflow_list(request):
     template = "workflows/partials/workflow_rows.html" if request.htmx else "workflows/list.html"
     from workflows.models import DeployState
 
-    return render(request, template, {"workflows": workflows, "q": search, "state": state,
-                                      "states": DeployState.choices})
+    return render(
+        request, template, {"workflows": workflows, "q": search, "state": state, "states": DeployState.choices}
+    )
 
 
 @require_role("editor")

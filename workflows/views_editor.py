@@ -170,9 +170,7 @@ def palette_groups(tenant) -> list[dict]:
     """The newest version of each operator, grouped by repository."""
     groups: dict[str, dict] = {}
     seen = set()
-    rows = operator_versions_qs(tenant).select_related("repository").order_by(
-        "repository__name", "name", "-created_at"
-    )
+    rows = operator_versions_qs(tenant).select_related("repository").order_by("repository__name", "name", "-created_at")
     for operator_version in rows:
         key = (operator_version.repository_id, operator_version.name)
         if key in seen:
@@ -181,17 +179,19 @@ def palette_groups(tenant) -> list[dict]:
         repository = operator_version.repository
         group = groups.setdefault(repository.slug, {"repository": repository, "operators": []})
         style = style_of(operator_version)
-        group["operators"].append({
-            "id": operator_version.pk,
-            "name": operator_version.name,
-            "version": operator_version.version,
-            "label": style["label"],
-            "colour": style["colour"],
-            "icon": style["icon"],
-            "icon_id": style["icon_id"],
-            "description": (operator_version.metadata or {}).get("description", ""),
-            "search": f"{operator_version.name} {style['label']} {repository.slug} {repository.name}".lower(),
-        })
+        group["operators"].append(
+            {
+                "id": operator_version.pk,
+                "name": operator_version.name,
+                "version": operator_version.version,
+                "label": style["label"],
+                "colour": style["colour"],
+                "icon": style["icon"],
+                "icon_id": style["icon_id"],
+                "description": (operator_version.metadata or {}).get("description", ""),
+                "search": f"{operator_version.name} {style['label']} {repository.slug} {repository.name}".lower(),
+            }
+        )
     return list(groups.values())
 
 
@@ -312,7 +312,7 @@ def _split_errors(node_errors: dict) -> tuple[dict, list[str]]:
     for key, msgs in (node_errors or {}).items():
         msgs = msgs if isinstance(msgs, list) else [str(msgs)]
         if key.startswith("inputs."):
-            field_errors[key[len("inputs."):]] = msgs
+            field_errors[key[len("inputs.") :]] = msgs
         else:
             other.extend(msgs if key == "node" else [f"{key.replace('_', ' ')}: {m}" for m in msgs])
     return field_errors, other
@@ -325,11 +325,14 @@ def _render_node_form(request, node, operator_version, upstream, params, field_e
         "operator_version": operator_version,
         "form_html": jsf.render_form(
             schema, inputs=node.get("inputs") or {}, errors=field_errors, upstream=upstream, params=params
-        ) if operator_version else "",
+        )
+        if operator_version
+        else "",
         "other_errors": other_errors,
         "can_edit": request.membership.has_role(EDITOR_ROLE),
         "execution_modes": (operator_version.metadata or {}).get("execution_modes") or ["local", "batch", "kubernetes"]
-        if operator_version else ["local"],
+        if operator_version
+        else ["local"],
         "update_url": request.path.replace("node-form", "node-update"),
     }
     return render(request, "workflows/partials/node_form.html", context, status=status)
@@ -386,8 +389,11 @@ def node_update(request, slug: str):
         if top in properties and top == name and raw and top not in inputs:
             inputs[top] = {"value": _best_effort(raw[-1], jsf.field_type(properties[top], schema))}
     node["inputs"] = inputs
-    detail: dict[str, Any] = {"node_id": node_id, "inputs": inputs,
-                              "errors": {f"inputs.{k}": v for k, v in errors.items()}}
+    detail: dict[str, Any] = {
+        "node_id": node_id,
+        "inputs": inputs,
+        "errors": {f"inputs.{k}": v for k, v in errors.items()},
+    }
     label = request.POST.get("label")
     if label is not None:
         node["label"] = detail["label"] = label.strip()[:200]

@@ -44,8 +44,14 @@ def runs_index(request):
             break
         runs.extend({**run, "workflow": workflow} for run in result["results"])
     runs.sort(key=lambda r: r.get("run_after") or r.get("queued_at") or "", reverse=True)
-    context = {"runs": runs[:100], "workflows": workflows, "slug": slug, "state": state, "problem": problem,
-               "states": ("queued", "running", "success", "failed")}
+    context = {
+        "runs": runs[:100],
+        "workflows": workflows,
+        "slug": slug,
+        "state": state,
+        "problem": problem,
+        "states": ("queued", "running", "success", "failed"),
+    }
     template = "workflows/partials/run_rows.html" if request.htmx else "workflows/runs.html"
     return render(request, template, context)
 
@@ -61,8 +67,10 @@ def graph_layout(spec: dict, states: dict[str, str]) -> dict:
     boxes = {}
     for node, x, y in zip(nodes, xs, ys, strict=True):
         boxes[node["id"]] = {
-            "id": node["id"], "label": (node.get("label") or node["id"])[:28],
-            "x": round(x - min_x + 10), "y": round(y - min_y + 10),
+            "id": node["id"],
+            "label": (node.get("label") or node["id"])[:28],
+            "x": round(x - min_x + 10),
+            "y": round(y - min_y + 10),
             "state": states.get(node["id"]) or "none",
         }
     edges = []
@@ -74,8 +82,14 @@ def graph_layout(spec: dict, states: dict[str, str]) -> dict:
             edges.append(f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}")
     width = max(b["x"] for b in boxes.values()) + NODE_W + 20
     height = max(b["y"] for b in boxes.values()) + NODE_H + 20
-    return {"nodes": list(boxes.values()), "edges": edges, "width": width, "height": height,
-            "node_w": NODE_W, "node_h": NODE_H}
+    return {
+        "nodes": list(boxes.values()),
+        "edges": edges,
+        "width": width,
+        "height": height,
+        "node_w": NODE_W,
+        "node_h": NODE_H,
+    }
 
 
 def _run_context(request, workflow, run_id: str) -> dict:
@@ -89,7 +103,9 @@ def _run_context(request, workflow, run_id: str) -> dict:
     spec = version.spec if version else {}
     states = {t["task_id"]: t["state"] for t in run["tasks"]}
     return {
-        "workflow": workflow, "run": run, "graph": graph_layout(spec, states),
+        "workflow": workflow,
+        "run": run,
+        "graph": graph_layout(spec, states),
         "live": run["state"] not in TERMINAL,
         "selected": request.GET.get("task", ""),
     }
@@ -100,8 +116,12 @@ def run_detail(request, slug: str, run_id: str):
     try:
         context = _run_context(request, workflow, run_id)
     except AirflowError as exc:
-        return render(request, "workflows/run.html", {"workflow": workflow, "run": None, "problem": str(exc),
-                                                      "run_id": run_id}, status=502)
+        return render(
+            request,
+            "workflows/run.html",
+            {"workflow": workflow, "run": None, "problem": str(exc), "run_id": run_id},
+            status=502,
+        )
     if context["selected"] not in {t["task_id"] for t in context["run"]["tasks"]}:
         context["selected"] = ""
     template = "workflows/partials/run_live.html" if request.htmx else "workflows/run.html"
@@ -114,15 +134,26 @@ def task_log(request, slug: str, run_id: str, task_id: str):
 
     workflow = workflow_or_404(slug)
     try:
-        page = task_log_page(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id,
-                             offset=0, limit=5000)
+        page = task_log_page(
+            tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, offset=0, limit=5000
+        )
     except RunNotFound as exc:
         raise Http404(str(exc)) from None
     except AirflowError as exc:
-        page = {"lines": [f"Airflow did not answer: {exc}"], "complete": False, "state": None,
-                "task_id": task_id, "try_number": None}
-    context = {"workflow": workflow, "run_id": run_id, "task_id": task_id, "page": page,
-               "follow": not page.get("complete")}
+        page = {
+            "lines": [f"Airflow did not answer: {exc}"],
+            "complete": False,
+            "state": None,
+            "task_id": task_id,
+            "try_number": None,
+        }
+    context = {
+        "workflow": workflow,
+        "run_id": run_id,
+        "task_id": task_id,
+        "page": page,
+        "follow": not page.get("complete"),
+    }
     return render(request, "workflows/partials/task_log.html", context)
 
 
@@ -246,11 +277,16 @@ def run_action(request, slug: str, run_id: str, action: str):
         elif action == "clear":
             only_failed = request.POST.get("only_failed") == "1"
             supervision.run_clear(tenant=request.tenant, workflow=workflow, run_id=run_id, only_failed=only_failed)
-            messages.success(request, "Cleared the failed tasks; they run again." if only_failed
-                             else "Cleared the run; all its tasks run again.")
+            messages.success(
+                request,
+                "Cleared the failed tasks; they run again."
+                if only_failed
+                else "Cleared the run; all its tasks run again.",
+            )
         elif action == "retry" and task_id:
-            cleared = supervision.task_clear(tenant=request.tenant, workflow=workflow, run_id=run_id,
-                                             task_ids=[task_id])
+            cleared = supervision.task_clear(
+                tenant=request.tenant, workflow=workflow, run_id=run_id, task_ids=[task_id]
+            )
             messages.success(request, f"Retrying {', '.join(cleared) or task_id}.")
         else:
             raise Http404("Unknown action.")

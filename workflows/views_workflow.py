@@ -26,10 +26,15 @@ def cron_text(schedule: str | None) -> tuple[str, str]:
     """(human-readable description, error) of a schedule: None, a preset, or a cron expression."""
     if not schedule:
         return "Runs only when started by hand.", ""
-    presets = {"@once": "Runs once, at the start date.", "@hourly": "Every hour, at minute 0.",
-               "@daily": "Every day at 00:00 UTC.", "@weekly": "Every Sunday at 00:00 UTC.",
-               "@monthly": "On day 1 of every month at 00:00 UTC.", "@yearly": "On 1 January at 00:00 UTC.",
-               "@continuous": "Continuously: a new run as soon as the previous one ends."}
+    presets = {
+        "@once": "Runs once, at the start date.",
+        "@hourly": "Every hour, at minute 0.",
+        "@daily": "Every day at 00:00 UTC.",
+        "@weekly": "Every Sunday at 00:00 UTC.",
+        "@monthly": "On day 1 of every month at 00:00 UTC.",
+        "@yearly": "On 1 January at 00:00 UTC.",
+        "@continuous": "Continuously: a new run as soon as the previous one ends.",
+    }
     if schedule in presets:
         return presets[schedule], ""
     from croniter import croniter
@@ -78,14 +83,26 @@ def _params_from_post(post) -> tuple[list[dict], list[str]]:
         default = None
         if raw:
             try:
-                default = {"string": str, "integer": int, "number": float,
-                           "boolean": lambda v: {"true": True, "false": False}[v.lower()]}[kind](raw)
+                default = {
+                    "string": str,
+                    "integer": int,
+                    "number": float,
+                    "boolean": lambda v: {"true": True, "false": False}[v.lower()],
+                }[kind](raw)
             except (ValueError, KeyError):
-                errors.append(f"Parameter {name!r}: the default {raw!r} is not {_a(kind)}"
-                              + (" (use true or false)." if kind == "boolean" else "."))
+                errors.append(
+                    f"Parameter {name!r}: the default {raw!r} is not {_a(kind)}"
+                    + (" (use true or false)." if kind == "boolean" else ".")
+                )
                 continue
-        params.append({"name": name, "type": kind, "default": default,
-                       "description": descriptions[index].strip() if index < len(descriptions) else ""})
+        params.append(
+            {
+                "name": name,
+                "type": kind,
+                "default": default,
+                "description": descriptions[index].strip() if index < len(descriptions) else "",
+            }
+        )
     return params, errors
 
 
@@ -114,15 +131,21 @@ def workflow_settings(request, slug: str):
         tags = [t.strip() for t in request.POST.get("tags", "").split(",") if t.strip()]
         if not errors:
             try:
-                services.workflow_update(workflow=workflow, name=request.POST.get("name", workflow.name),
-                                         description=request.POST.get("description", workflow.description))
+                services.workflow_update(
+                    workflow=workflow,
+                    name=request.POST.get("name", workflow.name),
+                    description=request.POST.get("description", workflow.description),
+                )
                 new_spec = {**spec, "schedule": schedule, "params": params, "tags": tags}
                 if start_date:
                     new_spec["start_date"] = start_date
                 base_text = request.POST.get("base_version", "")
                 services.workflow_save_version(
-                    workflow=workflow, spec=new_spec, base_version=int(base_text) if base_text.isdigit() else None,
-                    user=request.user, message="Settings changed",
+                    workflow=workflow,
+                    spec=new_spec,
+                    base_version=int(base_text) if base_text.isdigit() else None,
+                    user=request.user,
+                    message="Settings changed",
                 )
             except services.WorkflowConflict as exc:
                 errors.append(str(exc))
@@ -137,10 +160,15 @@ def workflow_settings(request, slug: str):
     schedule = spec.get("schedule")
     preview, _ = cron_text(schedule)
     context = {
-        "workflow": workflow, "version": version, "spec": spec, "errors": errors,
-        "presets": SCHEDULE_PRESETS, "preset": schedule if schedule in SCHEDULE_PRESETS or not schedule else "cron",
+        "workflow": workflow,
+        "version": version,
+        "spec": spec,
+        "errors": errors,
+        "presets": SCHEDULE_PRESETS,
+        "preset": schedule if schedule in SCHEDULE_PRESETS or not schedule else "cron",
         "cron": schedule if schedule and schedule not in SCHEDULE_PRESETS else "",
-        "preview": preview, "param_types": PARAM_TYPES,
+        "preview": preview,
+        "param_types": PARAM_TYPES,
         "params": [*spec.get("params", []), {"name": "", "type": "string", "default": None, "description": ""}],
         "start_date": (spec.get("start_date") or "")[:16],
         "tags": ", ".join(spec.get("tags") or []),
@@ -172,8 +200,13 @@ def workflow_version(request, slug: str, number: int):
         except WorkflowNotFound:
             against = None
     diff = versions_diff(old=against.spec if against else {}, new=version.spec)
-    context = {"workflow": workflow, "version": version, "against": against, "diff": diff,
-               "spec_json": json.dumps(version.spec, indent=2)}
+    context = {
+        "workflow": workflow,
+        "version": version,
+        "against": against,
+        "diff": diff,
+        "spec_json": json.dumps(version.spec, indent=2),
+    }
     return render(request, "workflows/version.html", context)
 
 
@@ -204,8 +237,11 @@ def deploy_badge(request, slug: str):
         except AirflowError:
             pass  # recorded as waiting_for_airflow; the badge says so
         workflow.refresh_from_db()
-    return render(request, "workflows/partials/deploy_badge.html", {"workflow": workflow,
-                                                                     "pending": workflow.deploy_state in PENDING_STATES})
+    return render(
+        request,
+        "workflows/partials/deploy_badge.html",
+        {"workflow": workflow, "pending": workflow.deploy_state in PENDING_STATES},
+    )
 
 
 @require_POST
@@ -225,8 +261,11 @@ def workflow_deploy(request, slug: str):
     except (services.WorkflowNotDeployable, AirflowUnavailable) as exc:
         error = str(exc)
     if request.htmx:
-        response = render(request, "workflows/partials/deploy_badge.html", {
-            "workflow": workflow, "pending": workflow.deploy_state in PENDING_STATES, "error": error})
+        response = render(
+            request,
+            "workflows/partials/deploy_badge.html",
+            {"workflow": workflow, "pending": workflow.deploy_state in PENDING_STATES, "error": error},
+        )
         return response
     if error:
         messages.error(request, error)

@@ -157,9 +157,7 @@ class AirflowClient:
                     continue
                 raise self._error(exc) from None
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise AirflowUnavailable(
-                    f"Airflow at {self.url} is unreachable: {exc.__class__.__name__}"
-                ) from None
+                raise AirflowUnavailable(f"Airflow at {self.url} is unreachable: {exc.__class__.__name__}") from None
         raise AirflowError("Airflow rejected a freshly issued token", status=401)  # pragma: no cover
 
     def _error(self, exc: af.ApiException) -> AirflowError:

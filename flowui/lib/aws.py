@@ -347,7 +347,10 @@ def batch_job_definition_register(
         container["executionRoleArn"] = execution_role_arn
     try:
         return client("batch").register_job_definition(
-            jobDefinitionName=name, type="container", containerProperties=container, tags=tags or {},
+            jobDefinitionName=name,
+            type="container",
+            containerProperties=container,
+            tags=tags or {},
         )["jobDefinitionArn"]
     except (ClientError, BotoCoreError) as exc:
         raise translate(f"batch register job definition {name}", exc) from None

@@ -93,11 +93,16 @@ class Remote:
         return text
 
 
-def _run(args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float, what: str,
-         binary: bool = False) -> str | bytes:
+def _run(
+    args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float, what: str, binary: bool = False
+) -> str | bytes:
     try:
         result = subprocess.run(
-            ["git", *remote.config_args(), *args], cwd=cwd, env=remote.env(), capture_output=True, timeout=timeout_s,
+            ["git", *remote.config_args(), *args],
+            cwd=cwd,
+            env=remote.env(),
+            capture_output=True,
+            timeout=timeout_s,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
@@ -124,9 +129,21 @@ def fetch(*, cache_dir: Path, key: str, remote: Remote, timeout_s: float = 120) 
         path.mkdir(parents=True, exist_ok=True)
         _run(["init", "-q", "--bare"], cwd=path, remote=remote, timeout_s=30, what="git init")
     _run(
-        ["fetch", "-q", "--force", "--prune", "--no-auto-gc", "--no-recurse-submodules", remote.url,
-         "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-        cwd=path, remote=remote, timeout_s=timeout_s, what=f"fetching {remote.scrub(remote.url)}",
+        [
+            "fetch",
+            "-q",
+            "--force",
+            "--prune",
+            "--no-auto-gc",
+            "--no-recurse-submodules",
+            remote.url,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+        cwd=path,
+        remote=remote,
+        timeout_s=timeout_s,
+        what=f"fetching {remote.scrub(remote.url)}",
     )
     return path
 
@@ -141,8 +158,11 @@ def resolve(*, repo: Path, ref: str) -> str:
     for candidate in candidates:
         try:
             return _run(
-                ["rev-parse", "--verify", "-q", f"{candidate}^{{commit}}"], cwd=repo, remote=remote,
-                timeout_s=30, what="rev-parse",
+                ["rev-parse", "--verify", "-q", f"{candidate}^{{commit}}"],
+                cwd=repo,
+                remote=remote,
+                timeout_s=30,
+                what="rev-parse",
             ).strip()
         except GitError:
             continue
@@ -182,8 +202,12 @@ def export(*, repo: Path, commit: str, paths: list[str], destination: Path) -> N
     if not paths:
         return
     data = _run(
-        ["archive", "--format=tar", commit, "--", *paths], cwd=repo, remote=Remote(url=""), timeout_s=120,
-        what="git archive", binary=True,
+        ["archive", "--format=tar", commit, "--", *paths],
+        cwd=repo,
+        remote=Remote(url=""),
+        timeout_s=120,
+        what="git archive",
+        binary=True,
     )
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:

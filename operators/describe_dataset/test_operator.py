@@ -3,7 +3,9 @@ import pytest
 
 
 def test_it_profiles_each_column(operator_module, run_env):
-    (run_env.storage / "d.csv").write_text("city,temp,rainy,count\nParis,10.5,true,1\nRome,,false,2\nParis,20.5,true,3\n")
+    (run_env.storage / "d.csv").write_text(
+        "city,temp,rainy,count\nParis,10.5,true,1\nRome,,false,2\nParis,20.5,true,3\n"
+    )
     out = operator_module.operator_function(operator_module.InputModel(dataset_path="d.csv", top_values=1))
     assert (out.row_count, out.column_count) == (3, 4)
     city, temp, rainy, count = out.columns

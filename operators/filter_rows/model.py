@@ -10,7 +10,9 @@ Operation = Literal[
 
 class Condition(BaseModel):
     column: str = Field(min_length=1, description="Column the condition tests.")
-    op: Operation = Field(default="==", description="Comparison; 'in'/'not_in' take a list, 'is_null'/'not_null' no value.")
+    op: Operation = Field(
+        default="==", description="Comparison; 'in'/'not_in' take a list, 'is_null'/'not_null' no value."
+    )
     value: Any = Field(default=None, description="Value compared with (a number, a text, or a list for 'in').")
 
 
@@ -24,9 +26,7 @@ class InputModel(BaseModel):
     combine: Literal["all", "any"] = Field(
         default="all", description="'all': a row must meet every condition (AND); 'any': at least one (OR)."
     )
-    columns: list[str] = Field(
-        default_factory=list, description="Columns to keep, in this order (empty: all columns)."
-    )
+    columns: list[str] = Field(default_factory=list, description="Columns to keep, in this order (empty: all columns).")
     output_name: str = Field(
         default="filtered.csv", pattern=r"^[A-Za-z0-9_.-]+\.csv$", description="Name of the CSV written."
     )

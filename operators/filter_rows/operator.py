@@ -35,7 +35,9 @@ def operator_function(input_model: InputModel) -> OutputModel:
 def _require_columns(frame: pd.DataFrame, names: list[str]) -> None:
     missing = [name for name in dict.fromkeys(names) if name not in frame.columns]
     if missing:
-        raise ValueError(f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}")
+        raise ValueError(
+            f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}"
+        )
 
 
 def _mask(frame: pd.DataFrame, condition: Condition) -> pd.Series:
@@ -58,7 +60,12 @@ def _mask(frame: pd.DataFrame, condition: Condition) -> pd.Series:
     value = _coerce(series, value, condition)
     try:
         return {
-            "==": series.eq, "!=": series.ne, ">": series.gt, ">=": series.ge, "<": series.lt, "<=": series.le,
+            "==": series.eq,
+            "!=": series.ne,
+            ">": series.gt,
+            ">=": series.ge,
+            "<": series.lt,
+            "<=": series.le,
         }[op](value)
     except TypeError:
         raise ValueError(f"column {condition.column!r} cannot be compared with {value!r} using {op}") from None

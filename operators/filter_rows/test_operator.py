@@ -34,12 +34,18 @@ def test_it_combines_with_any_and_supports_lists_text_and_nulls(operator_module,
         conditions=[{"column": "city", "op": "in", "value": ["Rome"]}, {"column": "age", "op": "<", "value": 20}],
     )
     assert names(out) == ["bob", "dee"]
-    assert names(run(operator_module, dataset_path=people, conditions=[{"column": "score", "op": "is_null"}])) == ["bob"]
+    assert names(run(operator_module, dataset_path=people, conditions=[{"column": "score", "op": "is_null"}])) == [
+        "bob"
+    ]
     assert names(
         run(operator_module, dataset_path=people, conditions=[{"column": "city", "op": "contains", "value": "er"}])
     ) == ["bob"]
     assert names(
-        run(operator_module, dataset_path=people, conditions=[{"column": "name", "op": "not_in", "value": ["ann", "bob"]}])
+        run(
+            operator_module,
+            dataset_path=people,
+            conditions=[{"column": "name", "op": "not_in", "value": ["ann", "bob"]}],
+        )
     ) == ["cid", "dee"]
     assert run(operator_module, dataset_path=people).rows_out == 4
 

@@ -16,7 +16,9 @@ def operator_function(input_model: InputModel) -> OutputModel:
     wanted = input_model.group_by + [aggregation.column for aggregation in aggregations]
     missing = [name for name in dict.fromkeys(wanted) if name not in frame.columns]
     if missing:
-        raise ValueError(f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}")
+        raise ValueError(
+            f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}"
+        )
     for aggregation in aggregations:
         if aggregation.func in NUMERIC_FUNCS and not pd.api.types.is_numeric_dtype(frame[aggregation.column]):
             raise ValueError(f"{aggregation.func} needs a numeric column; {aggregation.column!r} is not numeric")

@@ -6,9 +6,7 @@ from pydantic import BaseModel, Field
 
 class InputModel(BaseModel):
     url: str = Field(pattern=r"^https?://", description="Address to call (http:// or https://).")
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
-        default="GET", description="HTTP method."
-    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(default="GET", description="HTTP method.")
     params: dict[str, str] = Field(default_factory=dict, description="Query-string parameters added to the URL.")
     headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
     json_body: Any = Field(

@@ -18,7 +18,10 @@ def test_it_joins_on_differently_named_keys_and_counts_unmatched(operator_module
     assert (out.row_count, out.left_only, out.right_only) == (2, 1, 1)
     assert out.column_names == ["order_id", "customer_id", "total_left", "id", "name", "total_right"]
     rows = pd.read_csv(out.dataset_path)
-    assert rows[["order_id", "name"]].to_dict("records") == [{"order_id": 1, "name": "ann"}, {"order_id": 2, "name": "bob"}]
+    assert rows[["order_id", "name"]].to_dict("records") == [
+        {"order_id": 1, "name": "ann"},
+        {"order_id": 2, "name": "bob"},
+    ]
 
 
 def test_it_keeps_unmatched_rows_for_left_and_outer_joins(operator_module, tables, run_env):

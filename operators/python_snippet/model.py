@@ -15,7 +15,7 @@ class InputModel(BaseModel):
     )
     variables: dict[str, Any] = Field(
         default_factory=dict,
-        description="JSON values given to the code as global variables, e.g. {\"rows\": [1, 2], \"factor\": 3}.",
+        description='JSON values given to the code as global variables, e.g. {"rows": [1, 2], "factor": 3}.',
         json_schema_extra={"widget": "code", "language": "json"},
     )
     result_variable: str = Field(

@@ -6,9 +6,7 @@ from pydantic import BaseModel, Field
 
 class InputModel(BaseModel):
     dataset_path: str = Field(min_length=1, description="CSV dataset to plot: a path in the tenant storage.")
-    chart_type: Literal["line", "bar", "scatter", "histogram"] = Field(
-        default="line", description="Kind of chart."
-    )
+    chart_type: Literal["line", "bar", "scatter", "histogram"] = Field(default="line", description="Kind of chart.")
     x_column: str = Field(
         default="", description="Column on the horizontal axis (ignored by histograms; empty: the row number)."
     )

@@ -23,7 +23,9 @@ def operator_function(input_model: InputModel) -> OutputModel:
     wanted = list(input_model.y_columns) + ([input_model.x_column] if input_model.x_column else [])
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
-        raise ValueError(f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}")
+        raise ValueError(
+            f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}"
+        )
     if input_model.chart_type == "bar" and len(frame) > MAX_BARS:
         raise ValueError(
             f"a bar chart of {len(frame)} rows is unreadable (at most {MAX_BARS}); aggregate first "
@@ -91,11 +93,11 @@ def _page(png: bytes, frame: pd.DataFrame, input_model: InputModel) -> str:
         note = f"<p>First {len(shown)} of {len(frame)} rows.</p>" if len(frame) > len(shown) else ""
         table = f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>{note}"
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>body{{font-family:sans-serif;margin:1rem}}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
         "img{max-width:100%}</style></head><body>"
-        f"<h1>{title}</h1><img alt=\"{title}\" src=\"data:image/png;base64,{image}\">{table}</body></html>\n"
+        f'<h1>{title}</h1><img alt="{title}" src="data:image/png;base64,{image}">{table}</body></html>\n'
     )
 
 

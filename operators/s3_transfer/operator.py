@@ -14,7 +14,7 @@ LISTED_KEYS = 1000
 
 
 def operator_function(input_model: InputModel, secrets: SecretsModel) -> OutputModel:
-    bucket, _, key = input_model.s3_uri[len("s3://"):].partition("/")
+    bucket, _, key = input_model.s3_uri[len("s3://") :].partition("/")
     client = _client(input_model, secrets)
     try:
         if input_model.direction == "upload":
@@ -22,8 +22,10 @@ def operator_function(input_model: InputModel, secrets: SecretsModel) -> OutputM
         return _download(client, bucket, key, input_model)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise RuntimeError(f"S3 {input_model.direction} of {input_model.s3_uri} failed: "
-                           f"{error.get('Code', 'Error')}: {error.get('Message', '')}") from None
+        raise RuntimeError(
+            f"S3 {input_model.direction} of {input_model.s3_uri} failed: "
+            f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+        ) from None
     except (BotoCoreError, Boto3Error) as exc:
         raise RuntimeError(f"S3 {input_model.direction} of {input_model.s3_uri} failed: {exc}") from None
 
@@ -46,8 +48,9 @@ def _upload(client, bucket: str, key: str, input_model: InputModel) -> OutputMod
     if source.is_file():
         files = [(source, key if key and not key.endswith("/") else prefix + source.name)]
     elif source.is_dir():
-        files = [(path, prefix + path.relative_to(source).as_posix()) for path in sorted(source.rglob("*"))
-                 if path.is_file()]
+        files = [
+            (path, prefix + path.relative_to(source).as_posix()) for path in sorted(source.rglob("*")) if path.is_file()
+        ]
         if len(files) > input_model.max_objects:
             raise ValueError(f"{input_model.local_path} holds {len(files)} files, more than max_objects")
     else:
@@ -57,9 +60,7 @@ def _upload(client, bucket: str, key: str, input_model: InputModel) -> OutputMod
         client.upload_file(str(path), bucket, object_key)
         total += path.stat().st_size
     uri = f"s3://{bucket}/{files[0][1] if source.is_file() else prefix}"
-    return OutputModel(
-        s3_uri=uri, keys=[k for _, k in files][:LISTED_KEYS], object_count=len(files), total_bytes=total
-    )
+    return OutputModel(s3_uri=uri, keys=[k for _, k in files][:LISTED_KEYS], object_count=len(files), total_bytes=total)
 
 
 def _download(client, bucket: str, key: str, input_model: InputModel) -> OutputModel:
@@ -70,7 +71,10 @@ def _download(client, bucket: str, key: str, input_model: InputModel) -> OutputM
         target.parent.mkdir(parents=True, exist_ok=True)
         client.download_file(bucket, key, str(target))
         return OutputModel(
-            local_path=target, s3_uri=input_model.s3_uri, keys=[key], object_count=1,
+            local_path=target,
+            s3_uri=input_model.s3_uri,
+            keys=[key],
+            object_count=1,
             total_bytes=target.stat().st_size,
         )
     objects = []
@@ -83,13 +87,16 @@ def _download(client, bucket: str, key: str, input_model: InputModel) -> OutputM
     folder = _inside(run_dir, input_model.local_path or "download")
     total = 0
     for item in objects:
-        target = _inside(folder, item["Key"][len(key):])
+        target = _inside(folder, item["Key"][len(key) :])
         target.parent.mkdir(parents=True, exist_ok=True)
         client.download_file(bucket, item["Key"], str(target))
         total += item["Size"]
     return OutputModel(
-        local_path=folder, s3_uri=input_model.s3_uri, keys=[item["Key"] for item in objects][:LISTED_KEYS],
-        object_count=len(objects), total_bytes=total,
+        local_path=folder,
+        s3_uri=input_model.s3_uri,
+        keys=[item["Key"] for item in objects][:LISTED_KEYS],
+        object_count=len(objects),
+        total_bytes=total,
     )
 
 

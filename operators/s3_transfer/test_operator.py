@@ -19,7 +19,12 @@ def test_it_uploads_a_file_and_a_folder(operator_module, run_env, s3):
     (reports / "summary.csv").write_text("a,b\n1,2\n")
     (reports / "2024" / "jan.csv").write_text("x\n")
     one = run(operator_module, direction="upload", s3_uri="s3://lake/in/", local_path="reports/summary.csv")
-    assert (one.s3_uri, one.keys, one.total_bytes, one.local_path) == ("s3://lake/in/summary.csv", ["in/summary.csv"], 8, None)
+    assert (one.s3_uri, one.keys, one.total_bytes, one.local_path) == (
+        "s3://lake/in/summary.csv",
+        ["in/summary.csv"],
+        8,
+        None,
+    )
     assert s3.get_object(Bucket="lake", Key="in/summary.csv")["Body"].read() == b"a,b\n1,2\n"
     renamed = run(operator_module, direction="upload", s3_uri="s3://lake/final.csv", local_path="reports/summary.csv")
     assert renamed.keys == ["final.csv"]

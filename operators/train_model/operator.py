@@ -25,7 +25,9 @@ def operator_function(input_model: InputModel) -> OutputModel:
     features = input_model.feature_columns or [column for column in frame.columns if column != target]
     missing = [name for name in [target, *features] if name not in frame.columns]
     if missing:
-        raise ValueError(f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}")
+        raise ValueError(
+            f"unknown column(s) {', '.join(missing)}; the dataset has: {', '.join(map(str, frame.columns))}"
+        )
     if target in features:
         raise ValueError(f"the target column {target!r} cannot also be a feature")
     frame = frame.dropna(subset=[target])

@@ -25,7 +25,11 @@ def run(module, **values):
 
 def test_it_trains_a_regression_and_writes_model_and_metrics(operator_module, data):
     out = run(
-        operator_module, dataset_path=data, target_column="price", feature_columns=["size", "district"], algorithm="linear"
+        operator_module,
+        dataset_path=data,
+        target_column="price",
+        feature_columns=["size", "district"],
+        algorithm="linear",
     )
     assert out.task == "regression"
     assert out.metrics["r2"] > 0.99 and out.metrics["mae"] < 10

@@ -6,126 +6,237 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DependencyGroup',
+            name="DependencyGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('requirements', models.JSONField(default=list)),
-                ('requirements_hash', models.CharField(max_length=16)),
-                ('image', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("requirements", models.JSONField(default=list)),
+                ("requirements_hash", models.CharField(max_length=16)),
+                ("image", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name', '-created_at'],
+                "ordering": ["name", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Repository',
+            name="Repository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('url', models.CharField(help_text='https://github.com/org/repo.git, any git URL, or file:///path', max_length=500)),
-                ('source', models.CharField(choices=[('github', 'GitHub (https URL + token)'), ('git', 'Any git URL (also a local path or file://)')], default='git', max_length=10)),
-                ('ref', models.CharField(default='main', help_text='Tag, branch or commit to sync.', max_length=200)),
-                ('access_token_encrypted', models.TextField(blank=True)),
-                ('sync_interval_minutes', models.PositiveIntegerField(default=60, help_text='Periodic sync interval; 0 turns periodic syncs off.')),
-                ('last_sync_state', models.CharField(choices=[('never', 'Never synced'), ('running', 'Syncing'), ('ok', 'Synced'), ('partial', 'Synced with operator errors'), ('failed', 'Failed')], default='never', max_length=10)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('last_synced_commit', models.CharField(blank=True, max_length=40)),
-                ('last_sync_error', models.TextField(blank=True)),
-                ('available_tags', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(blank=True, help_text='Empty: platform-wide. Set: private to that tenant.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='operator_repositories', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "url",
+                    models.CharField(
+                        help_text="https://github.com/org/repo.git, any git URL, or file:///path", max_length=500
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("github", "GitHub (https URL + token)"),
+                            ("git", "Any git URL (also a local path or file://)"),
+                        ],
+                        default="git",
+                        max_length=10,
+                    ),
+                ),
+                ("ref", models.CharField(default="main", help_text="Tag, branch or commit to sync.", max_length=200)),
+                ("access_token_encrypted", models.TextField(blank=True)),
+                (
+                    "sync_interval_minutes",
+                    models.PositiveIntegerField(
+                        default=60, help_text="Periodic sync interval; 0 turns periodic syncs off."
+                    ),
+                ),
+                (
+                    "last_sync_state",
+                    models.CharField(
+                        choices=[
+                            ("never", "Never synced"),
+                            ("running", "Syncing"),
+                            ("ok", "Synced"),
+                            ("partial", "Synced with operator errors"),
+                            ("failed", "Failed"),
+                        ],
+                        default="never",
+                        max_length=10,
+                    ),
+                ),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("last_synced_commit", models.CharField(blank=True, max_length=40)),
+                ("last_sync_error", models.TextField(blank=True)),
+                ("available_tags", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: platform-wide. Set: private to that tenant.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="operator_repositories",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'repositories',
-                'ordering': ['name'],
+                "verbose_name_plural": "repositories",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='OperatorVersion',
+            name="OperatorVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('version', models.CharField(max_length=50)),
-                ('commit', models.CharField(max_length=40)),
-                ('tree_hash', models.CharField(help_text='git tree hash of operators/{name} (incremental sync).', max_length=40)),
-                ('input_schema', models.JSONField(default=dict)),
-                ('output_schema', models.JSONField(blank=True, null=True)),
-                ('secrets_schema', models.JSONField(blank=True, null=True)),
-                ('metadata', models.JSONField(default=dict)),
-                ('image', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dependency_group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='operator_versions', to='registry.dependencygroup')),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='operator_versions', to='registry.repository')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=80)),
+                ("version", models.CharField(max_length=50)),
+                ("commit", models.CharField(max_length=40)),
+                (
+                    "tree_hash",
+                    models.CharField(help_text="git tree hash of operators/{name} (incremental sync).", max_length=40),
+                ),
+                ("input_schema", models.JSONField(default=dict)),
+                ("output_schema", models.JSONField(blank=True, null=True)),
+                ("secrets_schema", models.JSONField(blank=True, null=True)),
+                ("metadata", models.JSONField(default=dict)),
+                ("image", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dependency_group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="operator_versions",
+                        to="registry.dependencygroup",
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="operator_versions",
+                        to="registry.repository",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['repository__name', 'name', '-created_at'],
+                "ordering": ["repository__name", "name", "-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='dependencygroup',
-            name='repository',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dependency_groups', to='registry.repository'),
+            model_name="dependencygroup",
+            name="repository",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="dependency_groups", to="registry.repository"
+            ),
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('trigger', models.CharField(default='manual', max_length=20)),
-                ('commit', models.CharField(blank=True, max_length=40)),
-                ('progress_done', models.PositiveIntegerField(default=0)),
-                ('progress_total', models.PositiveIntegerField(default=0)),
-                ('report', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='registry.repository')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("trigger", models.CharField(default="manual", max_length=20)),
+                ("commit", models.CharField(blank=True, max_length=40)),
+                ("progress_done", models.PositiveIntegerField(default=0)),
+                ("progress_total", models.PositiveIntegerField(default=0)),
+                ("report", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sync_runs", to="registry.repository"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='BatchJobDefinition',
+            name="BatchJobDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_definition_name', models.CharField(max_length=128)),
-                ('job_definition_arn', models.CharField(max_length=300)),
-                ('job_queue_arn', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batch_job_definitions', to='tenants.tenant')),
-                ('operator_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batch_definitions', to='registry.operatorversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job_definition_name", models.CharField(max_length=128)),
+                ("job_definition_arn", models.CharField(max_length=300)),
+                ("job_queue_arn", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batch_job_definitions",
+                        to="tenants.tenant",
+                    ),
+                ),
+                (
+                    "operator_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="batch_definitions",
+                        to="registry.operatorversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tenant', 'operator_version'],
-                'constraints': [models.UniqueConstraint(fields=('operator_version', 'tenant'), name='one_batch_definition_per_tenant')],
+                "ordering": ["tenant", "operator_version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("operator_version", "tenant"), name="one_batch_definition_per_tenant"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='operatorversion',
-            index=models.Index(fields=['repository', 'name', 'tree_hash'], name='registry_op_reposit_45b97c_idx'),
+            model_name="operatorversion",
+            index=models.Index(fields=["repository", "name", "tree_hash"], name="registry_op_reposit_45b97c_idx"),
         ),
         migrations.AddConstraint(
-            model_name='operatorversion',
-            constraint=models.UniqueConstraint(fields=('repository', 'name', 'version', 'commit'), name='one_operator_version_per_commit'),
+            model_name="operatorversion",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "name", "version", "commit"), name="one_operator_version_per_commit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dependencygroup',
-            constraint=models.UniqueConstraint(fields=('repository', 'name', 'requirements_hash', 'image'), name='one_dependency_group_row'),
+            model_name="dependencygroup",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "name", "requirements_hash", "image"), name="one_dependency_group_row"
+            ),
         ),
     ]

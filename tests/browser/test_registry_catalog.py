@@ -11,7 +11,7 @@ from tests.browser.conftest import DESKTOP, PHONE, log_in, no_horizontal_overflo
 
 pytestmark = pytest.mark.timeout(300)
 
-MODEL = '''from pydantic import BaseModel, Field
+MODEL = """from pydantic import BaseModel, Field
 
 class InputModel(BaseModel):
     text: str = Field(description="Text to shout.")
@@ -19,7 +19,7 @@ class InputModel(BaseModel):
 
 class OutputModel(BaseModel):
     shouted: str = Field(description="The shouted text.")
-'''
+"""
 OPERATOR = "def operator_function(input_model):\n    return {'shouted': input_model.text.upper()}\n"
 
 
@@ -35,8 +35,13 @@ def catalog_setup(live_tenant, django_user_model, git_repo):
         files[f"operators/{name}/model.py"] = MODEL
         files[f"operators/{name}/operator.py"] = OPERATOR
         files[f"operators/{name}/metadata.json"] = json.dumps(
-            {"name": name, "version": "1.0.0", "description": f"The {name} operator.", "tags": tags,
-             "style": {"label": name.replace("_", " ").title(), "colour": "#2f6fed"}}
+            {
+                "name": name,
+                "version": "1.0.0",
+                "description": f"The {name} operator.",
+                "tags": tags,
+                "style": {"label": name.replace("_", " ").title(), "colour": "#2f6fed"},
+            }
         )
     path, _ = git_repo(files)
     Repository.objects.filter(slug="browser-catalog").delete()

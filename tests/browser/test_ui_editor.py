@@ -11,16 +11,25 @@ from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.timeout(300)
 
-LOAD = {"properties": {"source": {"type": "string", "minLength": 1, "description": "Where the data is."}},
-        "required": ["source"], "type": "object"}
-LOAD_OUT = {"properties": {"dataset_path": {"type": "string", "format": "path"}, "row_count": {"type": "integer"}},
-            "type": "object"}
-CHART = {"properties": {
-    "dataset_path": {"type": "string", "minLength": 1},
-    "y_columns": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-    "bins": {"type": "integer", "default": 20, "minimum": 1, "maximum": 500},
-    "chart_type": {"enum": ["line", "bar"], "type": "string", "default": "line"},
-}, "required": ["dataset_path", "y_columns"], "type": "object"}
+LOAD = {
+    "properties": {"source": {"type": "string", "minLength": 1, "description": "Where the data is."}},
+    "required": ["source"],
+    "type": "object",
+}
+LOAD_OUT = {
+    "properties": {"dataset_path": {"type": "string", "format": "path"}, "row_count": {"type": "integer"}},
+    "type": "object",
+}
+CHART = {
+    "properties": {
+        "dataset_path": {"type": "string", "minLength": 1},
+        "y_columns": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        "bins": {"type": "integer", "default": 20, "minimum": 1, "maximum": 500},
+        "chart_type": {"enum": ["line", "bar"], "type": "string", "default": "line"},
+    },
+    "required": ["dataset_path", "y_columns"],
+    "type": "object",
+}
 CHART_OUT = {"properties": {"png_path": {"type": "string", "format": "path"}}, "type": "object"}
 
 
@@ -33,8 +42,14 @@ def editor_setup(live_tenant, django_user_model):
     repository = Repository.objects.create(slug="ui-editor-ops", name="Editor ops", url="file:///nowhere")
     for name, schema, output in (("load", LOAD, LOAD_OUT), ("chart", CHART, CHART_OUT)):
         OperatorVersion.objects.create(
-            repository=repository, name=name, version="1.0.0", commit="a" * 40, tree_hash=name[0] * 40,
-            input_schema=schema, output_schema=output, metadata={"style": {"label": name.title()}},
+            repository=repository,
+            name=name,
+            version="1.0.0",
+            commit="a" * 40,
+            tree_hash=name[0] * 40,
+            input_schema=schema,
+            output_schema=output,
+            metadata={"style": {"label": name.title()}},
         )
     editor = django_user_model.objects.create_user("edna", "edna@example.com", "pw")
     membership_set(user=editor, tenant=tenant, role="editor")

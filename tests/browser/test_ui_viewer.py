@@ -12,9 +12,14 @@ from tests.browser.conftest import DESKTOP, PHONE, log_in, no_horizontal_overflo
 
 pytestmark = pytest.mark.timeout(300)
 
-SCHEMA = {"properties": {"path": {"type": "string", "description": "CSV file."},
-                         "limit": {"type": "integer", "default": 10, "minimum": 1, "maximum": 100}},
-          "required": ["path"], "type": "object"}
+SCHEMA = {
+    "properties": {
+        "path": {"type": "string", "description": "CSV file."},
+        "limit": {"type": "integer", "default": 10, "minimum": 1, "maximum": 100},
+    },
+    "required": ["path"],
+    "type": "object",
+}
 OUTPUT = {"properties": {"dataset_path": {"type": "string"}}, "type": "object"}
 
 
@@ -28,18 +33,37 @@ def viewer_setup(live_tenant, django_user_model):
     repository = Repository.objects.create(slug="ui-browser-ops", name="Browser ops", url="file:///nowhere")
     for name, colour in (("load_csv", "#2f6fed"), ("describe", "#c62828")):
         OperatorVersion.objects.create(
-            repository=repository, name=name, version="1.0.0", commit="a" * 40, tree_hash=name[0] * 40,
-            input_schema=SCHEMA, output_schema=OUTPUT, metadata={"style": {"label": name, "colour": colour}},
+            repository=repository,
+            name=name,
+            version="1.0.0",
+            commit="a" * 40,
+            tree_hash=name[0] * 40,
+            input_schema=SCHEMA,
+            output_schema=OUTPUT,
+            metadata={"style": {"label": name, "colour": colour}},
         )
     viewer = django_user_model.objects.create_user("vicky", "vicky@example.com", "pw")
     membership_set(user=viewer, tenant=tenant, role="viewer")
     operator = {"repository": "ui-browser-ops", "version": "1.0.0"}
-    spec = {"nodes": [
-        {"id": "load", "label": "Load", "operator": {**operator, "name": "load_csv"}, "position": {"x": 40, "y": 60},
-         "inputs": {"path": {"value": "dataset/a.csv"}}},
-        {"id": "describe", "label": "Describe", "operator": {**operator, "name": "describe"},
-         "position": {"x": 320, "y": 60}, "inputs": {"path": {"from": "load", "field": "dataset_path"}}},
-    ], "edges": [{"source": "load", "target": "describe"}]}
+    spec = {
+        "nodes": [
+            {
+                "id": "load",
+                "label": "Load",
+                "operator": {**operator, "name": "load_csv"},
+                "position": {"x": 40, "y": 60},
+                "inputs": {"path": {"value": "dataset/a.csv"}},
+            },
+            {
+                "id": "describe",
+                "label": "Describe",
+                "operator": {**operator, "name": "describe"},
+                "position": {"x": 320, "y": 60},
+                "inputs": {"path": {"from": "load", "field": "dataset_path"}},
+            },
+        ],
+        "edges": [{"source": "load", "target": "describe"}],
+    }
     with tenant_context(tenant):
         workflow = services.workflow_create(name="Viewer sees this", user=None, spec=spec)
     return base, workflow
@@ -85,8 +109,12 @@ def test_it_lets_a_viewer_look_but_not_edit_or_run(viewer_setup, ui_page, artifa
 
     # Phone size: the pages reflow, nothing sticks out sideways.
     page.set_viewport_size(PHONE)
-    for path, name in (("/", "dashboard"), (f"/workflows/{workflow.slug}/edit/", "editor"), ("/workflows/", "list"),
-                       (f"/workflows/{workflow.slug}/versions/", "versions")):
+    for path, name in (
+        ("/", "dashboard"),
+        (f"/workflows/{workflow.slug}/edit/", "editor"),
+        ("/workflows/", "list"),
+        (f"/workflows/{workflow.slug}/versions/", "versions"),
+    ):
         page.goto(base + path)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(artifacts / f"viewer-{name}-390x844.png"), full_page=True)

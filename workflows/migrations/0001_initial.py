@@ -5,62 +5,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Workflow',
+            name="Workflow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_by_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deploy_state', models.CharField(choices=[('not_deployed', 'Not deployed'), ('pending', 'Pending'), ('live', 'Live'), ('failed', 'Failed'), ('waiting_for_airflow', 'Waiting for Airflow')], default='not_deployed', max_length=24)),
-                ('deploy_error', models.TextField(blank=True)),
-                ('deploy_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('deploy_live_at', models.DateTimeField(blank=True, null=True)),
-                ('deploy_written_at', models.DateTimeField(blank=True, null=True)),
-                ('paused', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_by_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deploy_state",
+                    models.CharField(
+                        choices=[
+                            ("not_deployed", "Not deployed"),
+                            ("pending", "Pending"),
+                            ("live", "Live"),
+                            ("failed", "Failed"),
+                            ("waiting_for_airflow", "Waiting for Airflow"),
+                        ],
+                        default="not_deployed",
+                        max_length=24,
+                    ),
+                ),
+                ("deploy_error", models.TextField(blank=True)),
+                ("deploy_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("deploy_live_at", models.DateTimeField(blank=True, null=True)),
+                ("deploy_written_at", models.DateTimeField(blank=True, null=True)),
+                ("paused", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WorkflowVersion',
+            name="WorkflowVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('spec', models.JSONField()),
-                ('author_id', models.BigIntegerField(blank=True, null=True)),
-                ('author_name', models.CharField(blank=True, max_length=150)),
-                ('message', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workflow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='workflows.workflow')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("spec", models.JSONField()),
+                ("author_id", models.BigIntegerField(blank=True, null=True)),
+                ("author_name", models.CharField(blank=True, max_length=150)),
+                ("message", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workflow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="workflows.workflow"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workflow_id', '-number'],
+                "ordering": ["workflow_id", "-number"],
             },
         ),
         migrations.AddField(
-            model_name='workflow',
-            name='current_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workflows.workflowversion'),
+            model_name="workflow",
+            name="current_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="workflows.workflowversion",
+            ),
         ),
         migrations.AddField(
-            model_name='workflow',
-            name='deployed_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='workflows.workflowversion'),
+            model_name="workflow",
+            name="deployed_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="workflows.workflowversion",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='workflowversion',
-            constraint=models.UniqueConstraint(fields=('workflow', 'number'), name='one_number_per_workflow_version'),
+            model_name="workflowversion",
+            constraint=models.UniqueConstraint(fields=("workflow", "number"), name="one_number_per_workflow_version"),
         ),
     ]
