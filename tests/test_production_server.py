@@ -24,7 +24,9 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG", "PYTEST_CURRENT_TEST")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests' live server in this process: not a deployment's.
+    dropped = ("DJANGO_SETTINGS_MODULE", "DEBUG", "PYTEST_CURRENT_TEST", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {
             "FLOWUI_PRODUCTION": "true",

@@ -199,8 +199,13 @@ def test_deleting_20_workflows_at_once_keeps_dag_processing_alive(
         fresh = services.workflow_create(name=f"{prefix} new", slug=f"{prefix}-new", spec=spec, user=user)
         started = time.monotonic()
         services.workflow_deploy(tenant=tenant_a, workflow=fresh, user=user)
+        # Asked of Airflow directly (what GET .../deploy/ does), so a Celery worker busy with the 20 deletions'
+        # retries does not count against the dag-processor.
         wait_for(
-            lambda: Workflow.objects.get(pk=fresh.pk).deploy_state == DeployState.LIVE,
+            lambda: (
+                services.workflow_deploy_check(tenant=tenant_a, workflow=Workflow.objects.get(pk=fresh.pk))
+                == DeployState.LIVE
+            ),
             timeout_s=60,
             interval_s=0.2,
             what="the new deploy live",
