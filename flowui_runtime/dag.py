@@ -39,7 +39,9 @@ def build_dag(spec: dict[str, Any]) -> DAG:
         catchup=False,
         tags=tags,
         params=params,
-        max_active_runs=16,
+        # Airflow refuses a continuous schedule with more than one active run (its next run starts when the
+        # previous one ends).
+        max_active_runs=1 if dag_spec.schedule == "@continuous" else 16,
     )
     operators: dict[str, FlowUIOperator] = {}
     with dag:
