@@ -35,7 +35,7 @@ def test_it_uploads_previews_and_deletes_a_dataset_in_the_browser(data_setup, ui
     page.wait_for_url(f"{base}/data/")
     page.click("#data-browser >> text=samples/")
     page.wait_for_selector("#data-browser >> text=sales.csv")
-    assert page.url.endswith("/data/?path=samples")
+    page.wait_for_url(f"{base}/data/?path=samples")  # htmx pushes the URL after its swap
     page.click("#data-browser tr:has-text('sales.csv') >> text=Preview")
     page.wait_for_selector("#data-panel th:has-text('amount')")
     assert page.locator("#data-panel tbody tr").count() >= 25
