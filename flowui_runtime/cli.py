@@ -277,6 +277,8 @@ def _sandboxed_start(
     from flowui_runtime.contracts import entrypoint_command
 
     try:
+        if not sandbox.enabled():
+            raise sandbox.SandboxUnavailable("--sandbox was asked for, but FLOWUI_SANDBOX=off turns the sandbox off")
         sandbox.check_available()
     except sandbox.SandboxUnavailable as exc:
         raise CliError(str(exc))

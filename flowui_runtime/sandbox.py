@@ -197,11 +197,9 @@ class Sandbox:
         """Start argv in the sandbox (kwargs go to subprocess.Popen: stdout, stderr, text, ...). The result
         behaves like a Popen; its process group is the caller's to kill (start_new_session is set)."""
         if not enabled():
-            env = dict(self.env)
-            return SandboxedProcess(
-                subprocess.Popen(argv, env=env, cwd=kwargs.pop("host_cwd", None), start_new_session=True, **kwargs)
-            )
-        kwargs.pop("host_cwd", None)
+            # argv names paths inside the sandbox: callers that honour FLOWUI_SANDBOX=off run their own
+            # host command instead of getting this one run bare with paths that do not exist.
+            raise SandboxUnavailable(f"{OFF_WARNING}: this command only runs in the sandbox")
         check_available(network=self.network)
         return self._start(argv, **kwargs)
 

@@ -700,6 +700,16 @@ def _venv_install(venv: Path, requirements: list[str]) -> None:
     where local tasks will see it (so its scripts name that path). uv shares the platform's download cache;
     wheels-only keeps anything built by a tenant out of it."""
     uv = Path(sys.executable).parent / "uv"  # installed by `make setup`: seconds where pip takes minutes
+    if not sandbox.enabled():  # development only: the same wheels-only install, bare
+        logger.warning("%s (venv build of %s)", sandbox.OFF_WARNING, venv.name)
+        python = str(venv / "bin" / "python")
+        bare = (
+            [str(uv), "pip", "install", "-q", "--no-build", "--python", python]
+            if uv.exists()
+            else [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--only-binary=:all:"]
+        )
+        subprocess.run([*bare, *requirements], check=True, capture_output=True, timeout=1800, env=_build_env())
+        return
     inside_python = f"{sandbox.INSIDE_VENV}/bin/python"
     env = {"PATH": f"{sandbox.INSIDE_VENV}/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
     ro: list[tuple[str, str]] = []

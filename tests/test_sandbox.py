@@ -299,3 +299,12 @@ def test_it_never_writes_or_reads_through_a_symlink_in_a_run_folder(tmp_path):
     os.mkfifo(run / "fifo.json")
     with pytest.raises(safefs.UnsafeFile):
         safefs.read_regular(run / "fifo.json", max_bytes=1024)
+
+
+def test_it_never_runs_a_sandbox_command_bare_when_the_sandbox_is_off(monkeypatch, tmp_path):
+    """With FLOWUI_SANDBOX=off the command (whose paths exist only inside) is refused, not run on the host;
+    callers that honour the setting (tasks, schema extraction, venv builds) run their own host command."""
+    monkeypatch.setenv("FLOWUI_SANDBOX", "off")
+    box, python = sandbox.python_sandbox(python=AIRFLOW_PYTHON, venv=sandbox.venv_of(AIRFLOW_PYTHON), env={})
+    with pytest.raises(sandbox.SandboxUnavailable, match="only runs in the sandbox"):
+        box.popen([python, "-c", "print(1)"])
