@@ -31,7 +31,7 @@ class RepositoryForm(forms.ModelForm):
 
     def clean_ref(self):
         try:
-            return services._ref_check(self.cleaned_data["ref"])
+            return services.ref_check(self.cleaned_data["ref"])
         except ValidationError as exc:
             raise forms.ValidationError(exc.messages)
 
@@ -41,7 +41,7 @@ class RepositoryForm(forms.ModelForm):
         cleaned = super().clean()
         if "url" in cleaned:
             try:
-                cleaned["url"] = services._url_check(
+                cleaned["url"] = services.url_check(
                     url=cleaned["url"],
                     source=cleaned.get("source") or Repository.Source.GIT,
                     tenant=cleaned.get("tenant"),

@@ -396,10 +396,10 @@ def test_it_refuses_a_second_concurrent_sync_of_one_repository(git_repo):
     with psycopg.connect(
         host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
     ) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [services._LOCK_NAMESPACE, repository.pk])
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [services.LOCK_NAMESPACE, repository.pk])
         refused = services.repository_sync_now(repository=repository)
         # Released explicitly: a closing backend drops its locks only when its process has ended.
-        other.execute("SELECT pg_advisory_unlock(%s, %s)", [services._LOCK_NAMESPACE, repository.pk])
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [services.LOCK_NAMESPACE, repository.pk])
     assert refused.state == SyncRun.State.FAILED
     assert "Another sync of this repository is running" in refused.error
     assert services.repository_sync_now(repository=repository).state == SyncRun.State.DONE
