@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/", include("flowui.api_urls")),
     path("operators/", include("registry.urls")),
     path("data/", include("datasets.urls")),
+    path("settings/repositories/", include("registry.urls_settings")),  # before the portal's settings/
     path("", include("workflows.urls")),
 ]

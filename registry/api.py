@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from flowui.inputs import without_nul
 from registry import selectors, services
 from registry.serializers import (
     OperatorDetailSerializer,
@@ -28,7 +29,7 @@ class _RegistryView(GenericAPIView):
 
 def _param(request, name: str) -> str:
     """A query parameter without NUL characters (PostgreSQL rejects them in text)."""
-    return request.query_params.get(name, "").replace("\x00", "").strip()
+    return without_nul(request.query_params.get(name))
 
 
 def _require_admin(request) -> None:

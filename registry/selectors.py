@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from flowui.inputs import has_nul
 from flowui_runtime.contracts import OperatorRef
-from registry.models import OperatorVersion, Repository, SyncRun
+from registry.models import BatchJobDefinition, OperatorVersion, Repository, SyncRun
 
 
 def repositories_for_tenant(*, tenant) -> QuerySet[Repository]:
@@ -36,7 +37,7 @@ def operator_version_get(*, repository_slug: str, name: str, version: str | None
 
 def operator_version_for_tenant(*, tenant, repository_slug: str, name: str, version: str | None = None):
     """Like operator_version_get, but only among what the tenant can see (None otherwise)."""
-    if "\x00" in f"{repository_slug}{name}{version or ''}":
+    if has_nul(repository_slug, name, version):
         return None
     qs = operator_versions_for_tenant(tenant=tenant).filter(repository__slug=repository_slug, name=name)
     if version is not None:
@@ -50,7 +51,7 @@ def operator_versions_for_pins(*, tenant, pins) -> dict[tuple[str, str, str], Op
     Missing keys are unknown, not synced, or not available to the tenant. Used where a whole workflow's
     nodes are resolved at once (validation, DAG writing), so the query count does not grow with nodes.
     """
-    keys = {(p[0], p[1], p[2]) for p in pins if "\x00" not in f"{p[0]}{p[1]}{p[2]}"}
+    keys = {(p[0], p[1], p[2]) for p in pins if not has_nul(p[0], p[1], p[2])}
     if not keys:
         return {}
     condition = Q()
@@ -112,7 +113,7 @@ def operator_latest_versions(
 
 def operator_versions_of(*, tenant, repository_slug: str, name: str) -> list[OperatorVersion]:
     """All stored versions of one operator, highest version first (newest commit first within one version)."""
-    if "\x00" in name or "\x00" in repository_slug:  # PostgreSQL rejects NUL in text: no such operator
+    if has_nul(name, repository_slug):  # PostgreSQL rejects NUL in text: no such operator
         return []
     rows = list(
         operator_versions_for_tenant(tenant=tenant)
@@ -150,8 +151,6 @@ def operator_sync_error(*, repository: Repository, name: str) -> str | None:
 
 def batch_job_definitions(*, tenant) -> list[tuple[str, str, str]]:
     """(definition name, definition ARN, queue ARN) of each job definition registered for the tenant."""
-    from registry.models import BatchJobDefinition
-
     rows = (
         BatchJobDefinition.objects.filter(tenant=tenant)
         .select_related("operator_version")

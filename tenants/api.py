@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flowui.inputs import has_nul, without_nul
 from tenants import selectors, services
 from tenants.models import ApiToken
 from tenants.models_audit import AuditAction, AuditEvent
@@ -32,7 +33,7 @@ class TokenCreateSerializer(serializers.Serializer):
     )
 
     def validate_name(self, value: str) -> str:
-        if "\x00" in value:
+        if has_nul(value):
             raise serializers.ValidationError("Null characters are not allowed.")
         return value
 
@@ -107,7 +108,7 @@ class AuditQuerySerializer(serializers.Serializer):
     offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=1_000_000)
 
     def validate_actor(self, value: str) -> str:
-        return value.replace("\x00", "")
+        return without_nul(value)
 
 
 class AuditEventSerializer(serializers.ModelSerializer):

@@ -1,4 +1,6 @@
-"""Tenant settings (admin role): members and roles, private operator repositories, secrets (write-only)."""
+"""Tenant settings: members and roles, secrets (write-only), API tokens, the audit log.
+
+The operator repositories' pages are in registry/views_settings.py."""
 
 from __future__ import annotations
 
@@ -9,17 +11,16 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from tenants.models import ROLE_RANK, Membership, Role
+from flowui.inputs import validation_error_text, without_nul
+from tenants.models import ROLE_RANK, ApiToken, Membership, Role
+from tenants.models_audit import AuditAction
 from tenants.permissions import require_role
-from tenants.services import membership_remove, membership_set
+from tenants.selectors import api_tokens_for, audit_events
+from tenants.services import api_token_create, api_token_revoke, membership_remove, membership_set
+from tenants.services_secrets import secret_delete as tenant_secret_delete
+from tenants.services_secrets import secret_set, secrets_list
 
 ADMIN = "admin"
-
-
-def _error_text(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return " ".join(f"{m}" for msgs in exc.message_dict.values() for m in msgs)
-    return " ".join(exc.messages)
 
 
 def _grantable_roles(membership) -> list[tuple[str, str]]:
@@ -93,106 +94,9 @@ def member_change(request, user_id: int):
     return redirect("tenant_members")
 
 
-# --- repositories -----------------------------------------------------------------------------
-def _tenant_repository(request, slug: str):
-    from registry.selectors import repository_for_tenant
-
-    repository = repository_for_tenant(tenant=request.tenant, slug=slug)
-    if repository is None:
-        raise Http404("No such repository.")
-    return repository
-
-
-@require_role(ADMIN)
-def repositories(request):
-    from registry import services as registry_services
-    from registry.models import Repository
-    from registry.selectors import repositories_for_tenant
-
-    errors = []
-    form = {"slug": "", "name": "", "url": "", "ref": "main", "source": Repository.Source.GIT}
-    if request.method == "POST":
-        form = {key: request.POST.get(key, default).strip() for key, default in form.items()}
-        try:
-            repository = registry_services.repository_create(
-                slug=form["slug"],
-                name=form["name"],
-                url=form["url"],
-                source=form["source"],
-                ref=form["ref"] or "main",
-                tenant=request.tenant,
-                access_token=request.POST.get("access_token", ""),
-            )
-        except ValidationError as exc:
-            errors.append(_error_text(exc))
-        else:
-            registry_services.repository_sync_request(repository=repository, user=request.user)
-            messages.success(request, f"Added {repository.name}; the first sync has started.")
-            return redirect("tenant_repositories")
-    rows = list(repositories_for_tenant(tenant=request.tenant))
-    context = {
-        "repositories": rows,
-        "errors": errors,
-        "form": form,
-        "sources": Repository.Source.choices,
-        "section": "repositories",
-    }
-    return render(request, "tenants/repositories.html", context, status=400 if errors else 200)
-
-
-@require_role(ADMIN)
-def repository_status(request, slug: str):
-    repository = _tenant_repository(request, slug)
-    from registry.selectors import sync_run_latest
-
-    return render(
-        request,
-        "tenants/partials/repository_status.html",
-        {"repository": repository, "sync": sync_run_latest(repository=repository)},
-    )
-
-
-@require_POST
-@require_role(ADMIN)
-def repository_sync(request, slug: str):
-    from registry import services as registry_services
-
-    repository = _tenant_repository(request, slug)
-    if repository.tenant_id != request.tenant.pk:
-        raise PermissionDenied("Platform repositories are synced by the platform's staff.")
-    registry_services.repository_sync_request(repository=repository, user=request.user)
-    messages.success(request, f"Sync of {repository.name} requested.")
-    return redirect("tenant_repositories")
-
-
-@require_POST
-@require_role(ADMIN)
-def repository_pin(request, slug: str):
-    from registry import services as registry_services
-
-    repository = _tenant_repository(request, slug)
-    if repository.tenant_id != request.tenant.pk:
-        raise PermissionDenied("Platform repositories are pinned by the platform's staff.")
-    ref = request.POST.get("ref", "").strip()
-    pin = getattr(registry_services, "repository_pin", None) or getattr(registry_services, "repository_ref_set", None)
-    if pin is None:
-        messages.error(request, "Pinning is not available in this version of the registry.")
-        return redirect("tenant_repositories")
-    try:
-        pin(repository=repository, ref=ref)
-    except ValidationError as exc:
-        messages.error(request, _error_text(exc))
-        return redirect("tenant_repositories")
-    registry_services.repository_sync_request(repository=repository, user=request.user)
-    messages.success(request, f"{repository.name} is pinned to {ref}; syncing it.")
-    return redirect("tenant_repositories")
-
-
 # --- secrets ----------------------------------------------------------------------------------
 @require_role(ADMIN)
 def secrets(request):
-    from tenants.services_secrets import secret_set, secrets_list
-
     errors = []
     name = ""
     if request.method == "POST":
@@ -200,7 +104,7 @@ def secrets(request):
         try:
             secret_set(tenant=request.tenant, name=name, value=request.POST.get("value", ""))
         except ValidationError as exc:
-            errors.append(_error_text(exc))
+            errors.append(validation_error_text(exc))
         else:
             messages.success(request, f"Saved secret {name}. Its value is not shown again.")
             return redirect("tenant_secrets")
@@ -211,17 +115,13 @@ def secrets(request):
 @require_POST
 @require_role(ADMIN)
 def secret_delete(request, name: str):
-    from tenants.services_secrets import secret_delete as delete
-
-    if delete(tenant=request.tenant, name=name):
+    if tenant_secret_delete(tenant=request.tenant, name=name):
         messages.success(request, f"Deleted secret {name}.")
     return redirect("tenant_secrets")
 
 
 # --- API tokens (every member, their own) -------------------------------------------------------
 def _token_roles(membership) -> list[tuple[str, str]]:
-    from tenants.models import ApiToken
-
     mine = ROLE_RANK[Role(membership.role)]
     return [(v, label) for v, label in ApiToken.TokenRole.choices if ROLE_RANK[Role(v)] <= mine]
 
@@ -229,9 +129,6 @@ def _token_roles(membership) -> list[tuple[str, str]]:
 @require_role(Role.VIEWER)
 def tokens(request):
     """Create (the key is shown on the answer page only), list and revoke the member's own API tokens."""
-    from tenants.selectors import api_tokens_for
-    from tenants.services import api_token_create
-
     errors, created_key = [], None
     form = {"name": "", "role": _token_roles(request.membership)[-1][0], "expires_in_days": ""}
     if request.method == "POST":
@@ -249,7 +146,7 @@ def tokens(request):
                 max_role=request.membership.role,
             )
         except ValidationError as exc:
-            errors.append(_error_text(exc))
+            errors.append(validation_error_text(exc))
     context = {
         "tokens": api_tokens_for(user=request.user, tenant=request.tenant),
         "roles": _token_roles(request.membership),
@@ -264,9 +161,6 @@ def tokens(request):
 @require_POST
 @require_role(Role.VIEWER)
 def token_revoke(request, token_id: int):
-    from tenants.selectors import api_tokens_for
-    from tenants.services import api_token_revoke
-
     token = api_tokens_for(user=request.user, tenant=request.tenant).filter(pk=token_id).first()
     if token is None:
         raise Http404("No such token of yours.")
@@ -281,13 +175,10 @@ AUDIT_PAGE = 50
 
 @require_role(ADMIN)
 def audit(request):
-    from tenants.models_audit import AuditAction
-    from tenants.selectors import audit_events
-
     action = request.GET.get("action", "")
     if action not in AuditAction.values:
         action = ""
-    actor = request.GET.get("actor", "").replace("\x00", "").strip()[:200]
+    actor = without_nul(request.GET.get("actor"), max_chars=200)
     page = request.GET.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     rows = list(

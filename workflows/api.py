@@ -16,6 +16,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from flowui.inputs import without_nul
 from flowui.lib.airflow import AirflowUnavailable
 from tenants.permissions import TenantRolePermission
 from workflows import results, selectors, services, supervision
@@ -106,7 +107,7 @@ class WorkflowListView(WorkflowApiView):
         responses={200: s.WorkflowSerializer(many=True)},
     )
     def get(self, request):
-        search = (request.query_params.get("search") or "").replace("\x00", "")[:200]
+        search = without_nul(request.query_params.get("search"), max_chars=200)
         state = request.query_params.get("deploy_state") or ""
         if state and state not in s.DeployState.values:
             return _error(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import IO, Any
 
+from flowui.inputs import has_nul
 from flowui_runtime import safefs
 from flowui_runtime.contracts import RESULT_FILE, safe_path_part
 from tenants.selectors import tenant_storage_root
@@ -72,7 +73,7 @@ def _task_parts(*, tenant, workflow: Workflow, run_id: str, task_id: str | None)
 
 def _relative_parts(path: str) -> list[str]:
     """A file path relative to a task folder, as its segments; anything that could leave the folder is refused."""
-    if not path or "\x00" in path or "\\" in path or path.startswith("/"):
+    if not path or has_nul(path) or "\\" in path or path.startswith("/"):
         raise ResultNotFound(f"No result file {path!r}.")
     parts = path.split("/")
     if len(parts) > MAX_DEPTH or any(part in ("", ".", "..") for part in parts):

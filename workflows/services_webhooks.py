@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flowui import crypto
+from flowui.inputs import has_nul
 from tenants.audit import CURRENT_TENANT, audit_record
 from tenants.models_audit import AuditAction
 from workflows import supervision
@@ -62,7 +63,7 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
 def webhook_create(*, workflow: Workflow, name: str, user=None) -> tuple[Webhook, str]:
     """Create a webhook; returns it and its secret (shown once; stored encrypted to check signatures)."""
     name = (name or "").strip()
-    if not name or len(name) > 100 or "\x00" in name:
+    if not name or len(name) > 100 or has_nul(name):
         raise ValidationError({"name": "Give a name of 1-100 characters."})
     secret = "whsec_" + secrets.token_urlsafe(32)
     webhook = Webhook.objects.create(

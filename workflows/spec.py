@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flowui.inputs import has_nul
 from flowui_runtime.contracts import ExecutionMode, InputBinding, ParamSpec
 
 # Airflow task ids allow letters, digits, '-', '_' and '.'; we keep '.' out (it is used for task groups).
@@ -138,7 +139,7 @@ def _loc_text(loc: tuple) -> str:
 
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return has_nul(value)
     if isinstance(value, dict):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list):
