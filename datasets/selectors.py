@@ -23,13 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flowui_runtime import safefs
+from tenants.models import Tenant
 from tenants.selectors import tenant_storage_root
-
-if TYPE_CHECKING:
-    from tenants.models import Tenant
 from workflows.results import content_type_for, result_headers
 
 DATASET_FOLDER = "dataset"
@@ -72,7 +73,7 @@ def name_problem(name: str) -> str:
         return f"{name!r}: hidden names (starting with '.') are not allowed"
     if len(name) > MAX_NAME_CHARS:
         return f"names are at most {MAX_NAME_CHARS} characters"
-    if any(c in "\\\x00" or not c.isprintable() for c in name):
+    if "\\" in name or not name.isprintable():  # NUL and the other control characters are not printable
         return "NUL, control characters and backslashes are not allowed"
     return ""
 
@@ -351,11 +352,6 @@ def _preview_json(handle: IO[bytes], *, size: int, rows: int) -> dict[str, Any]:
 
 
 def _preview_parquet(handle: IO[bytes], *, rows: int) -> dict[str, Any]:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - pyarrow is in requirements.txt
-        raise DatasetPreviewUnavailable("Parquet preview needs pyarrow, which is not installed.") from None
     try:
         parquet = pq.ParquetFile(handle)
         total = parquet.metadata.num_rows

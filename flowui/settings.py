@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -12,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from flowui.config import BASE_DIR, env_bool, env_choice, env_int, env_list, env_path, env_str
 
-TESTING = "pytest" in sys.modules or env_bool("FLOWUI_TESTING", False)
+# The test run says so itself: pytest sets FLOWUI_TESTING=true (pyproject.toml, [tool.pytest.ini_options] env).
+TESTING = env_bool("FLOWUI_TESTING", False)
 
 # --- the design's names -------------------------------------------------------------------
 PROJECT_NAME = env_str("PROJECT_NAME", "flowui")

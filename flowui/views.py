@@ -11,7 +11,9 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from flowui.celery import app
 from flowui.lib.airflow import AirflowClient, AirflowError
+from tenants.selectors import tenant_primary_domain, tenants_for_user
 
 
 def _check_database() -> str:
@@ -77,8 +79,6 @@ def _airflow_components() -> tuple[str, dict[str, dict]]:
 
 def _check_celery() -> str:
     """At least one Celery worker answers a ping through the broker (1 s at most)."""
-    from flowui.celery import app
-
     replies = app.control.ping(timeout=1.0, limit=1)
     return "ok" if replies else "down: no Celery worker answered a ping"
 
@@ -115,7 +115,5 @@ def healthz(request):
 def landing(request):
     tenants = []
     if request.user.is_authenticated:
-        from tenants.selectors import tenant_primary_domain, tenants_for_user
-
         tenants = [(t, tenant_primary_domain(tenant=t)) for t in tenants_for_user(user=request.user)]
     return render(request, "landing.html", {"tenants": tenants, "port": request.get_port()})

@@ -1,6 +1,10 @@
 import logging
 
 from django.apps import AppConfig
+from django.conf import settings
+from django_tenants.signals import schema_migrated
+
+from tenants.schemas import base_schema_ensure, clone_function_ensure
 
 
 class TenantsConfig(AppConfig):
@@ -8,8 +12,6 @@ class TenantsConfig(AppConfig):
     verbose_name = "Tenants"
 
     def ready(self) -> None:
-        from django_tenants.signals import schema_migrated
-
         schema_migrated.connect(_template_schema_refresh, dispatch_uid="tenants.template_schema_refresh")
 
 
@@ -20,11 +22,9 @@ def _template_schema_refresh(sender, schema_name: str, **kwargs) -> None:
     """After `migrate_schemas` migrated the public schema, bring the tenant template schema up to date too,
     so the next tenant is cloned from current tables (tenants.schemas)."""
     global _refreshing
-    from django.conf import settings
 
     if _refreshing or schema_name != settings.PUBLIC_SCHEMA_NAME or not settings.FLOWUI_TENANT_CLONE:
         return
-    from tenants.schemas import base_schema_ensure, clone_function_ensure
 
     _refreshing = True
     try:

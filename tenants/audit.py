@@ -12,6 +12,10 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from django.conf import settings
+from django.db import connection
+
+from tenants.models import Tenant
 from tenants.models_audit import AuditAction, AuditEvent
 
 logger = logging.getLogger(__name__)
@@ -59,11 +63,6 @@ CURRENT_TENANT = object()  # audit_record's default: the tenant of the database 
 
 
 def _connection_tenant():
-    from django.conf import settings
-    from django.db import connection
-
-    from tenants.models import Tenant
-
     tenant = getattr(connection, "tenant", None)
     if tenant is None or tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
         return None

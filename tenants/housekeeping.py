@@ -20,10 +20,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+from django_tenants.utils import quote_schema_name, schema_exists
 
 from flowui.lib import aws
 from tenants.models import Tenant, TenantResources
+from tenants.provisioning import BUCKET_LIFECYCLE_RULES, _slug
 from tenants.selectors import tenant_shared_dags_folder, tenant_storage_root
 
 logger = logging.getLogger(__name__)
@@ -192,9 +195,6 @@ def _schema_tables_dump(schema_name: str, dest: Path) -> list[str]:
     """Every table of the tenant's schema as CSV (with header), through the platform's own connection so it
     also sees uncommitted work. The schema's structure is that of its migrations, listed in the
     django_migrations.csv it includes. Returns the file names written."""
-    from django.db import connection
-    from django_tenants.utils import quote_schema_name, schema_exists
-
     if not schema_exists(schema_name):
         return []
     dest.mkdir(parents=True, exist_ok=True)
@@ -217,8 +217,6 @@ def _schema_tables_dump(schema_name: str, dest: Path) -> list[str]:
 
 
 def archive_bucket_name() -> str:
-    from tenants.provisioning import _slug
-
     return settings.FLOWUI_ARCHIVE_BUCKET or _slug(f"{settings.PROJECT_NAME}-archive")
 
 
@@ -247,8 +245,6 @@ def tenant_data_archive(*, tenant: Tenant) -> tuple[str, str]:
             raise ArchiveError(f"cannot pack {root}: {exc.strerror or exc}") from None
         size, sha = file_digest(tar_path)
         if _deploy_mode(tenant) == "aws":
-            from tenants.provisioning import BUCKET_LIFECYCLE_RULES
-
             bucket = archive_bucket_name()
             aws.s3_bucket_ensure(
                 name=bucket, tags={"flowui:project": settings.PROJECT_NAME}, lifecycle_rules=BUCKET_LIFECYCLE_RULES

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 
+from tenants.audit import audit_request_reset, audit_request_set
 from tenants.models import Tenant
 from tenants.selectors import membership_for
 
@@ -30,7 +32,6 @@ class TenantAccessMiddleware:
         if not request.user.is_authenticated:
             if request.path == "/":
                 # The tenant's front door is its login page (no redirect hop).
-                from django.contrib.auth.views import LoginView
 
                 return LoginView.as_view()(request).render()
             return redirect_to_login(request.get_full_path())
@@ -40,7 +41,6 @@ class TenantAccessMiddleware:
         if tenant.status != Tenant.Status.ACTIVE:
             if request.htmx or request.headers.get("Accept", "").startswith("application/json"):
                 return JsonResponse({"error": "tenant_suspended", "detail": "This tenant is suspended."}, status=403)
-            from django.shortcuts import render
 
             return render(request, "tenants/suspended.html", {"tenant": tenant}, status=403)
         request.membership = membership
@@ -54,8 +54,6 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from tenants.audit import audit_request_reset, audit_request_set
-
         token = audit_request_set(request)
         try:
             return self.get_response(request)

@@ -1,4 +1,7 @@
-"""Tenants, their domains, who may enter them (memberships) and API tokens."""
+"""Tenants, their domains, who may enter them (memberships) and API tokens.
+
+The app's other models live in their own modules (audit log, provisioning, secrets) and are imported here, the
+module Django loads for the app, so they are registered with it; `__all__` names what this module provides."""
 
 from __future__ import annotations
 
@@ -7,9 +10,29 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
 
 from flowui import crypto
+from tenants.models_audit import AuditAction, AuditEvent
+from tenants.models_provisioning import ProvisioningStep, TenantResources
+from tenants.models_secrets import TenantSecret
+from tenants.schemas import tenant_schema_create
+
+__all__ = [
+    "ROLE_RANK",
+    "ApiToken",
+    "AuditAction",
+    "AuditEvent",
+    "Domain",
+    "Membership",
+    "ProvisioningStep",
+    "Role",
+    "Tenant",
+    "TenantResources",
+    "TenantSecret",
+]
 
 
 class Role(models.TextChoices):
@@ -56,10 +79,6 @@ class Tenant(TenantMixin):
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
         """Clone the template schema (tenants.schemas) instead of django-tenants' clone + fake migrate run;
         the outcome (method, duration) is kept on the instance for the provisioning record."""
-        from django_tenants.utils import schema_exists
-
-        from tenants.schemas import tenant_schema_create
-
         if self.is_public or not sync_schema:
             return super().create_schema(check_if_exists, sync_schema, verbosity)
         if check_if_exists and schema_exists(self.schema_name):
@@ -134,8 +153,6 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.key_prefix}…) for {self.user} in {self.tenant}"
 
     def is_expired(self, now=None) -> bool:
-        from django.utils import timezone
-
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
@@ -145,8 +162,3 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "flw_" + secrets.token_urlsafe(32)
-
-
-from tenants.models_audit import AuditAction, AuditEvent  # noqa: E402,F401  (see there)
-from tenants.models_provisioning import ProvisioningStep, TenantResources  # noqa: E402,F401  (see there)
-from tenants.models_secrets import TenantSecret  # noqa: E402,F401  (kept in its own file; see there)

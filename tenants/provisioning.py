@@ -21,10 +21,14 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django_tenants.utils import schema_exists
 
+from flowui.lib import aws
+from flowui.lib.airflow import AirflowError
 from flowui_runtime.contracts import STORAGE_FOLDERS
 from tenants.models import Tenant, TenantResources
 from tenants.selectors import (
+    tenant_airflow,
     tenant_dag_id_prefix,
     tenant_dags_folder,
     tenant_shared_dags_folder,
@@ -149,8 +153,6 @@ BATCH_TRUST_POLICY = {
 
 # --- the steps --------------------------------------------------------------------------------
 def run_schema(tenant: Tenant, resources: TenantResources) -> dict:
-    from django_tenants.utils import schema_exists
-
     if not schema_exists(tenant.schema_name):
         raise StepError(f"schema {tenant.schema_name!r} does not exist")
     return {"schema": tenant.schema_name}
@@ -180,8 +182,8 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
         raise StepError(f"cannot prepare the storage folders under {root}: {exc.strerror or exc}") from None
     # dataset/samples/: so a first load -> filter -> chart workflow runs without an upload (kept if present).
     # datasets sits above tenants (it uses the results' header rules): imported here, at run time only.
-    from datasets.selectors import DatasetError
-    from datasets.services import samples_install
+    from datasets.selectors import DatasetError  # cycle: datasets imports tenants (the one upward import)
+    from datasets.services import samples_install  # cycle: datasets imports tenants (the one upward import)
 
     try:
         samples = samples_install(tenant=tenant)
@@ -211,8 +213,6 @@ def run_storage(tenant: Tenant, resources: TenantResources) -> dict:
 
 
 def run_bucket(tenant: Tenant, resources: TenantResources) -> dict:
-    from flowui.lib import aws
-
     name = resources.bucket_name or bucket_name_for(tenant.schema_name)
     result = aws.s3_bucket_ensure(name=name, tags=resource_tags(tenant), lifecycle_rules=BUCKET_LIFECYCLE_RULES)
     resources.bucket_name, resources.bucket_arn = result["name"], result["arn"]
@@ -221,8 +221,6 @@ def run_bucket(tenant: Tenant, resources: TenantResources) -> dict:
 
 
 def run_access_point(tenant: Tenant, resources: TenantResources) -> dict:
-    from flowui.lib import aws
-
     file_system_id = settings.FLOWUI_EFS_FILE_SYSTEM_ID
     if not file_system_id:
         raise StepError("FLOWUI_EFS_FILE_SYSTEM_ID is not set: the platform's EFS file system is needed in aws mode")
@@ -242,8 +240,6 @@ def run_access_point(tenant: Tenant, resources: TenantResources) -> dict:
 
 
 def run_role(tenant: Tenant, resources: TenantResources) -> dict:
-    from flowui.lib import aws
-
     if not (resources.bucket_arn and resources.access_point_arn):
         raise StepError("the bucket and the access point must exist before the role")
     # The tenant's operator secrets (Secrets Manager), current values: its Batch job definitions reference it.
@@ -267,9 +263,6 @@ def run_role(tenant: Tenant, resources: TenantResources) -> dict:
 
 
 def run_airflow(tenant: Tenant, resources: TenantResources) -> dict:
-    from flowui.lib.airflow import AirflowError
-    from tenants.selectors import tenant_airflow
-
     dags = tenant_dags_folder(tenant=tenant)
     if tenant.airflow_mode != Tenant.AirflowMode.DEDICATED:
         try:

@@ -20,6 +20,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CLONE_SCHEMA_FUNCTION
 from django_tenants.utils import quote_schema_name, schema_exists
 
@@ -50,8 +51,6 @@ def base_schema_name() -> str:
 @lru_cache(maxsize=1)
 def _expected_migrations() -> frozenset[tuple[str, str]]:
     """Every migration on disk (the migration files do not change while a process runs)."""
-    from django.db.migrations.loader import MigrationLoader
-
     loader = MigrationLoader(None, ignore_no_migrations=True)
     return frozenset(loader.graph.nodes)
 

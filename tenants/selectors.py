@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Count, Q
 
-from tenants.models import Membership, Tenant
+from flowui.lib.airflow import AirflowClient
+from tenants.models import ApiToken, Membership, ProvisioningStep, Tenant, TenantResources
+from tenants.models_audit import AuditEvent
 
 
 def membership_for(*, user, tenant: Tenant) -> Membership | None:
@@ -17,15 +20,11 @@ def membership_for(*, user, tenant: Tenant) -> Membership | None:
 
 def api_tokens_for(*, user, tenant: Tenant):
     """The user's own tokens in this tenant, newest first (no keys: only hashes are stored)."""
-    from tenants.models import ApiToken
-
     return ApiToken.objects.filter(user=user, tenant=tenant).order_by("-created_at", "-id")
 
 
 def audit_events(*, tenant: Tenant, action: str = "", actor: str = ""):
     """The tenant's audit log, newest first; `actor` matches a part of the actor's name (user, token, webhook)."""
-    from tenants.models_audit import AuditEvent
-
     events = AuditEvent.objects.filter(tenant=tenant)
     if action:
         events = events.filter(action=action)
@@ -64,8 +63,6 @@ def tenant_dags_folder(*, tenant: Tenant) -> Path:
 
 def tenant_airflow(*, tenant: Tenant):
     """The AirflowClient for this tenant: its dedicated Airflow, or the shared one."""
-    from flowui.lib.airflow import AirflowClient
-
     if tenant.airflow_mode == Tenant.AirflowMode.DEDICATED and tenant.airflow_url:
         return AirflowClient(
             tenant.airflow_url, tenant.airflow_username, tenant.airflow_password, settings.AIRFLOW_TIMEOUT_S
@@ -82,10 +79,6 @@ def tenant_dag_id_prefix(*, tenant: Tenant) -> str:
 # --- provisioning -----------------------------------------------------------------------------------
 def tenants_with_provisioning():
     """Tenants (public excluded) annotated with steps_total, steps_done, steps_failed, steps_running."""
-    from django.db.models import Count, Q
-
-    from tenants.models import ProvisioningStep
-
     done, failed, running = (ProvisioningStep.State.DONE, ProvisioningStep.State.FAILED, ProvisioningStep.State.RUNNING)
     return Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).annotate(
         steps_total=Count("provisioning_steps"),
@@ -122,6 +115,4 @@ def tenant_provisioning_progress(*, tenant: Tenant) -> dict:
 
 
 def tenant_resources(*, tenant: Tenant):
-    from tenants.models import TenantResources
-
     return TenantResources.objects.filter(tenant=tenant).first()

@@ -13,12 +13,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_tenants.utils import schema_context
 
+from flowui.lib import aws
 from flowui.lib.airflow import AirflowError
 from flowui.lib.aws import AwsError
 from tenants import provisioning
 from tenants.audit import audit_record
+from tenants.housekeeping import tenant_data_archive
 from tenants.models import (
     ROLE_RANK,
     ApiToken,
@@ -287,7 +290,7 @@ def tenant_provisioning_plan(*, tenant: Tenant, mode: str | None = None) -> list
 
 def tenant_provisioning_enqueue(*, tenant: Tenant) -> None:
     """Run the steps that are not done yet as a Celery chain, after the current transaction commits."""
-    from tenants.tasks import provisioning_chain
+    from tenants.tasks import provisioning_chain  # cycle: tenants.tasks imports tenants.services
 
     tenant_id = tenant.pk
 
@@ -413,8 +416,6 @@ def tenant_reactivate(*, tenant: Tenant) -> Tenant:
 def tenant_archive(*, tenant: Tenant) -> TenantResources:
     """Deletion, first step: pack the tenant's files and schema into a verified archive and mark the
     tenant archived (its users are refused from now on). Nothing is removed. Idempotent."""
-    from tenants.housekeeping import tenant_data_archive
-
     if tenant.is_public:
         raise ValidationError("The public tenant cannot be archived.")
     resources, _ = TenantResources.objects.get_or_create(
@@ -458,7 +459,6 @@ def tenant_delete(*, tenant: Tenant, confirm: bool = False) -> dict:
     result = {"tenant": tenant.schema_name, "archive": resources.archive_location, "plan": plan, "removed": []}
     if not confirm:
         return result
-    from flowui.lib import aws
 
     removed = result["removed"]
     if resources.role_name and aws.iam_role_delete(name=resources.role_name):
@@ -491,8 +491,6 @@ HOUSEKEEPING_TASK_NAME = "flowui: tenant housekeeping (archive old run results)"
 def housekeeping_schedule_ensure() -> None:
     """Register the housekeeping dispatcher with Celery beat once (the migration does it too; this also
     restores it after a database flush). An existing entry, with its interval as edited, is kept."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     if PeriodicTask.objects.filter(name=HOUSEKEEPING_TASK_NAME).exists():
         return
     interval, _ = IntervalSchedule.objects.get_or_create(

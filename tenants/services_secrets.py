@@ -18,7 +18,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from flowui.lib import aws
+from flowui.lib.aws import AwsError
 from flowui_runtime import secrets as runtime_secrets
+from flowui_runtime.kubernetes import tenant_secret
 from tenants.audit import audit_record
 from tenants.models_audit import AuditAction
 from tenants.models_secrets import TenantSecret, secret_name_validator
@@ -77,8 +80,6 @@ def secrets_file_path(*, tenant):
 
 def operator_secret_ensure(*, tenant) -> str:
     """aws mode: the ARN of the tenant's Secrets Manager secret, created (with the current values) if missing."""
-    from flowui.lib import aws
-
     arn = aws.secretsmanager_secret_arn(name=operator_secret_name(tenant=tenant))
     return arn or secrets_publish(tenant=tenant, aws_mode=True)["secret_arn"]
 
@@ -86,8 +87,6 @@ def operator_secret_ensure(*, tenant) -> str:
 def secrets_publish(*, tenant, aws_mode: bool | None = None) -> dict:
     """Write the tenant's current secrets where operators read them: the Secrets Manager secret first (aws
     mode), then the local secrets file. Idempotent; returns what was written (never values)."""
-    from flowui.lib import aws
-
     values = secrets_values(tenant=tenant)
     result: dict = {"names": sorted(values)}
     if aws_mode if aws_mode is not None else settings.FLOWUI_DEPLOY_MODE == "aws":
@@ -106,15 +105,11 @@ def secrets_publish(*, tenant, aws_mode: bool | None = None) -> dict:
 def kubernetes_secret(*, tenant):
     """Kubernetes mode: the tenant's V1Secret (its current values) that its pods reference, to apply with the
     Kubernetes API (flowui_runtime.kubernetes.tenant_secret; needs the `kubernetes` client package)."""
-    from flowui_runtime.kubernetes import tenant_secret
-
     return tenant_secret(tenant.schema_name, secrets_values(tenant=tenant))
 
 
 def secrets_unpublish(*, tenant) -> list[str]:
     """Remove the tenant's secrets file and (aws mode) its Secrets Manager secret; returns what was removed."""
-    from flowui.lib import aws
-
     removed = []
     if runtime_secrets.remove_tenant_secrets(settings.FLOWUI_SECRETS_DIR, tenant.schema_name):
         removed.append(f"secrets file {secrets_file_path(tenant=tenant)}")
@@ -128,8 +123,6 @@ def secrets_unpublish(*, tenant) -> list[str]:
 def _change_and_publish(tenant, change):
     """Run `change()` and publish the result in one transaction: when publishing fails (AWS unreachable, disk)
     the change is rolled back and reported as a ValidationError."""
-    from flowui.lib.aws import AwsError
-
     try:
         with transaction.atomic():
             result = change()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import chain, shared_task
 
+from tenants.housekeeping import tenant_runs_archive
 from tenants.models import ProvisioningStep, Tenant
+from tenants.services import tenant_provisioning_step_run
 
 
 @shared_task(bind=True, name="tenants.provisioning_step")
 def provisioning_step(self, tenant_id: int, step_name: str) -> str:
-    from tenants.services import tenant_provisioning_step_run
-
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return "gone"
@@ -49,8 +49,6 @@ def housekeeping_dispatch() -> int:
 
 @shared_task(name="tenants.tenant_housekeeping")
 def tenant_housekeeping(tenant_id: int) -> dict:
-    from tenants.housekeeping import tenant_runs_archive
-
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return {}

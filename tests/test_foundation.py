@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 
 from flowui.config import BASE_DIR
 
@@ -145,6 +147,18 @@ def test_it_lets_the_environment_override_config_ini(tmp_path):
     ).stdout.strip()
     assert run(base) == "from-ini"
     assert run({**base, "PROJECT_NAME": "from-env"}) == "from-env"
+
+
+def test_it_takes_the_test_settings_from_flowui_testing_only():
+    """pytest's run sets FLOWUI_TESTING (pyproject.toml); a process that merely imported pytest is not a test run."""
+    assert settings.TESTING and os.environ["FLOWUI_TESTING"] == "true"
+    code = "import pytest, django; django.setup(); from django.conf import settings; print(settings.TESTING)"
+    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "flowui.settings"}
+    run = lambda env: subprocess.run(  # noqa: E731
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert run(base).stdout.strip() == "False", run(base).stderr
+    assert run({**base, "FLOWUI_TESTING": "true"}).stdout.strip() == "True"
 
 
 def test_it_keeps_the_runtime_package_free_of_django_and_celery():

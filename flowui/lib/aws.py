@@ -7,6 +7,11 @@ Functions per service live below (append; keep each one thin and idempotent).
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+from urllib.parse import unquote
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
@@ -67,7 +72,7 @@ def s3_bucket_ensure(*, name: str, tags: dict[str, str], lifecycle_rules: list[d
     created = False
     try:
         if not s3_bucket_exists(name=name):
-            kwargs = {"Bucket": name}
+            kwargs: dict[str, Any] = {"Bucket": name}
             if settings.AWS_REGION_NAME != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION_NAME}
             try:
@@ -129,8 +134,6 @@ def s3_file_upload(*, bucket: str, key: str, path, sha256: str) -> None:
 
 def s3_object_digest(*, bucket: str, key: str) -> tuple[int, str]:
     """(size, sha256 hex) of an object, computed from its bytes as stored."""
-    import hashlib
-
     try:
         body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
         digest = hashlib.sha256()
@@ -228,8 +231,6 @@ def iam_role_ensure(
     *, name: str, trust_policy: dict, inline_policy_name: str, inline_policy: dict, tags: dict[str, str]
 ) -> dict:
     """A role (looked up by name first) with exactly one inline policy `inline_policy_name`, (re)written."""
-    import json
-
     iam = client("iam")
     created = False
     try:
@@ -253,9 +254,6 @@ def iam_role_ensure(
 
 def iam_role_policy(*, name: str, policy_name: str) -> dict:
     """The inline policy document of a role, as a dict."""
-    import json
-    from urllib.parse import unquote
-
     try:
         document = client("iam").get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
     except (ClientError, BotoCoreError) as exc:
