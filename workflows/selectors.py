@@ -63,7 +63,7 @@ def _node_map(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["id"]: n for n in nodes or [] if isinstance(n, dict) and isinstance(n.get("id"), str)}
 
 
-def _edge_set(spec: dict[str, Any]) -> set[tuple[str, str]]:
+def _edge_set(spec: dict[str, Any]) -> set[tuple[Any, Any]]:  # the spec as saved: not checked yet
     edges = spec.get("edges") if isinstance(spec, dict) else None
     return {(e.get("source"), e.get("target")) for e in edges or [] if isinstance(e, dict)}
 

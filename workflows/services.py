@@ -175,7 +175,7 @@ def workflow_save_version(
     A spec with validation problems is saved (work is never lost); only a malformed one is refused."""
     data = _normalised_spec(spec)
     locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    current = locked.current_version.number if locked.current_version_id else None
+    current = locked.current_version.number if locked.current_version else None
     if base_version != current:
         raise WorkflowConflict(base_version=base_version, current_version=current)
     version = WorkflowVersion.objects.create(
@@ -198,7 +198,7 @@ def workflow_restore_version(
 ) -> WorkflowVersion:
     """Save an old version's spec as a new version (history is never rewritten)."""
     old = version_get(workflow=workflow, number=number)
-    current = workflow.current_version.number if workflow.current_version_id else None
+    current = workflow.current_version.number if workflow.current_version else None
     return workflow_save_version(
         workflow=workflow,
         spec=old.spec,
@@ -257,7 +257,7 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
     Celery task workflow_deploy_build builds the venvs, writes the file and then watches Airflow."""
     if version_number is not None:
         version = version_get(workflow=workflow, number=version_number)
-    elif workflow.current_version_id:
+    elif workflow.current_version is not None:
         version = workflow.current_version
     else:
         raise WorkflowNotDeployable("The workflow has no saved version.")
@@ -353,6 +353,8 @@ def workflow_deploy_build(*, tenant, workflow: Workflow) -> str:
     if workflow.deploy_state != DeployState.PENDING or workflow.deploy_written_at is not None:
         return workflow.deploy_state  # written already (a retry), or superseded / failed meanwhile
     version = workflow.deployed_version
+    if version is None:  # undeployed meanwhile
+        return DeployState.NOT_DEPLOYED
     requested_at = workflow.deploy_requested_at
     try:
         operator_versions = _materialize_operators(tenant=tenant, version=version)
@@ -401,7 +403,7 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
     if workflow.deploy_written_at is None:
         return DeployState.PENDING  # its dependency venvs are being built (workflow_deploy_build); no file yet
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
-    version_tag = f"v{workflow.deployed_version.number}" if workflow.deployed_version_id else None
+    version_tag = f"v{workflow.deployed_version.number}" if workflow.deployed_version else None
     client = tenant_airflow(tenant=tenant)
     try:
         try:
@@ -536,10 +538,11 @@ def dag_files_restore(*, tenant) -> list[str]:
     written = []
     deployed = Workflow.objects.filter(deployed_version__isnull=False, deploy_written_at__isnull=False)
     for workflow in deployed.select_related("deployed_version").order_by("slug"):
-        if workflow_dag_file(tenant=tenant, workflow=workflow).exists():
+        version = workflow.deployed_version  # never None: the query keeps deployed workflows only
+        if version is None or workflow_dag_file(tenant=tenant, workflow=workflow).exists():
             continue
         try:
-            dag_file_write(tenant=tenant, workflow=workflow, version=workflow.deployed_version)
+            dag_file_write(tenant=tenant, workflow=workflow, version=version)
         except DagWriteError as exc:
             logger.warning("DAG file of %s/%s not restored: %s", tenant.schema_name, workflow.slug, exc)
             continue

@@ -93,9 +93,13 @@ class Remote:
         return text
 
 
-def _run(
-    args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float, what: str, binary: bool = False
-) -> str | bytes:
+def _run(args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float, what: str) -> str:
+    """git's output as text (undecodable bytes replaced); GitError naming `what` when git fails."""
+    output = _run_bytes(args, cwd=cwd, remote=remote, timeout_s=timeout_s, what=what)
+    return output.decode("utf-8", "replace")
+
+
+def _run_bytes(args: list[str], *, cwd: Path | None, remote: Remote, timeout_s: float, what: str) -> bytes:
     try:
         result = subprocess.run(
             ["git", *remote.config_args(), *args],
@@ -114,7 +118,7 @@ def _run(
         lines = [line for line in stderr.splitlines() if line.strip() and not line.startswith("hint:")]
         reason = remote.scrub(" / ".join(lines[-3:]) or f"exit code {result.returncode}")
         raise GitError(f"{what}: {reason}")
-    return result.stdout if binary else result.stdout.decode("utf-8", "replace")
+    return result.stdout
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
@@ -201,13 +205,12 @@ def export(*, repo: Path, commit: str, paths: list[str], destination: Path) -> N
     """Write `paths` (folders or files) as they are at `commit` under `destination` (keeping their paths)."""
     if not paths:
         return
-    data = _run(
+    data = _run_bytes(
         ["archive", "--format=tar", commit, "--", *paths],
         cwd=repo,
         remote=Remote(url=""),
         timeout_s=120,
         what="git archive",
-        binary=True,
     )
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
