@@ -6,7 +6,7 @@ from celery import chain, shared_task
 
 from tenants.housekeeping import tenant_runs_archive
 from tenants.models import ProvisioningStep, Tenant
-from tenants.services import tenant_provisioning_step_run
+from tenants.services_provisioning import tenant_provisioning_step_run
 
 
 @shared_task(bind=True, name="tenants.provisioning_step")
