@@ -25,7 +25,6 @@ from flowui_runtime import sandbox
 from flowui_runtime.checks import (
     DEPENDENCIES_MAP_PATH,
     OperatorCheck,
-    dependencies_map_parse,
     dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
@@ -37,6 +36,7 @@ from flowui_runtime.contracts import VENV_READY_MARKER, batch_job_names, operato
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, extract_schemas
 from registry import sources
+from registry.layouts import repository_layout
 from registry.models import BatchJobDefinition, DependencyGroup, OperatorVersion, Repository, SyncRun
 from tenants.models_audit import AuditAction
 
@@ -315,17 +315,15 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     cache = repository_cache_fetch(repository=repository)
     commit = git.resolve(repo=cache, ref=repository.ref)
     tags = git.tags(repo=cache)
-    entries = git.tree_entries(repo=cache, commit=commit, folder="operators")
-    folders = {
-        name: obj for name, (kind, obj) in sorted(entries.items()) if kind == "tree" and not name.startswith((".", "_"))
-    }
+    layout = repository_layout(repo=cache, commit=commit)  # FlowUI's operators/ or a Domino pieces/ repository
+    folders = layout.folders
     sync_run.commit = commit
     if not folders:
         return _sync_fail(
             sync_run,
             f"No operator folders: operators/{{name}}/ is empty or missing at {repository.ref} ({commit[:8]}).",
         )
-    deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
+    deps_map = layout.deps_map
     groups, group_errors = _groups_ensure(repository=repository, deps_map=deps_map)
 
     report: dict = {"operators": {}, "warnings": [], "extracted": 0}
@@ -341,9 +339,7 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
 
     # A broken operator whose files, the dependencies map, the set of operators and the built venvs are all
     # as in the last finished sync keeps its error without being extracted again (a hang costs its timeout once).
-    map_blob = git.tree_entries(repo=cache, commit=commit, folder="dependencies").get(
-        "dependencies_map.json", ("", "")
-    )[1]
+    map_blob = layout.map_id
     ready_venvs = sorted(g.requirements_hash for g in groups.values() if dependency_venv_python(g) != sys.executable)
     fingerprint = requirements_hash([f"map={map_blob}", f"venvs={ready_venvs}", f"operators={sorted(folders)}"])
     report["fingerprint"] = fingerprint
@@ -394,10 +390,12 @@ def _sync(sync_run: SyncRun, on_progress=None, full: bool = False) -> SyncRun:
     advance(force=True)
     with tempfile.TemporaryDirectory(prefix="flowui-sync-") as workdir:
         export_root = Path(workdir)
-        git.export(repo=cache, commit=commit, paths=[f"operators/{name}" for name in changed], destination=export_root)
+        export_warnings = layout.export(names=changed, destination=export_root)
         checks: dict[str, OperatorCheck] = {
             name: operator_dir_check(export_root / "operators" / name, folder=name) for name in changed
         }
+        for name, warnings in export_warnings.items():
+            checks[name].warnings[:0] = warnings
         # Unchanged operators still claim their names (a changed folder may not take one of them).
         all_checks = {name: OperatorCheck(folder=name) for name in folders} | checks
         duplicate_names_mark(all_checks)
@@ -763,11 +761,8 @@ def operator_code_materialize(*, tenant, operator_version: OperatorVersion) -> P
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
     try:
-        git.export(
-            repo=cache,
-            commit=operator_version.commit,
-            paths=[f"operators/{operator_version.name}"],
-            destination=staging,
+        repository_layout(repo=cache, commit=operator_version.commit).export(
+            names=[operator_version.name], destination=staging
         )
         exported = staging / "operators" / operator_version.name
         (exported / ".flowui-tree").write_text(operator_version.tree_hash + "\n")
