@@ -187,6 +187,7 @@ def domino_repository_map(*, piece_names: list[str], read_text: Callable[[str], 
             name, data, version=version, group=group, secrets=secrets, batch_only=batch_only
         )
     repository.deps_map = DependenciesMap(groups=groups)
+    repository.warnings = {name: [f"Domino piece: {w}" for w in notes] for name, notes in warnings.items()}
     return repository
 
 
@@ -206,3 +207,25 @@ def piece_operator_write(*, piece_dir: Path, target: Path, metadata: dict | None
         (target / "model.py").write_text(MODEL_PY, encoding="utf-8")
     if (piece_dir / "piece.py").is_file():
         (target / "operator.py").write_text(OPERATOR_PY, encoding="utf-8")
+
+
+def domino_repository_convert(root: Path, destination: Path) -> dict[str, list[str]]:
+    """The Domino repository at `root` (a checkout) as a FlowUI repository under `destination` (operators/ and
+    dependencies/dependencies_map.json), for offline checks; returns the mapping's warnings per piece."""
+    pieces = root / PIECES_FOLDER
+    names = sorted(p.name for p in pieces.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+    def read_text(relative: str) -> str | None:
+        path = root / relative
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+
+    mapped = domino_repository_map(piece_names=names, read_text=read_text)
+    for name in names:
+        piece_operator_write(
+            piece_dir=pieces / name, target=destination / "operators" / name, metadata=mapped.metadata.get(name)
+        )
+    (destination / "dependencies").mkdir(parents=True, exist_ok=True)
+    (destination / "dependencies" / "dependencies_map.json").write_text(
+        mapped.deps_map.model_dump_json(indent=2), encoding="utf-8"
+    )
+    return mapped.warnings

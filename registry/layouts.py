@@ -69,7 +69,7 @@ class RepositoryLayout:
                     target=destination / "operators" / name,
                     metadata=mapped.metadata.get(name),
                 )
-        return {name: [f"Domino piece: {w}" for w in warnings] for name, warnings in mapped.warnings.items()}
+        return mapped.warnings
 
 
 def repository_layout(*, repo: Path, commit: str) -> RepositoryLayout:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from flowui_runtime.checks import validate_path
 from flowui_runtime.domino_compat import files_as_paths
 from flowui_runtime.domino_layout import domino_repository_map, piece_operator_write
 from tests.domino_fixtures.pieces import domino_repo_files
@@ -121,3 +122,17 @@ def test_it_types_domino_file_outputs_as_paths_and_installs_no_domino_package():
     assert retyped.model_fields["note"].annotation is str
     # The platform's environment has no `domino` package: the stand-in exists only on a piece's sys.path.
     assert importlib.util.find_spec("domino") is None
+
+
+def test_it_checks_a_domino_checkout_offline_as_the_sync_maps_it(tmp_path):
+    for relative, text in domino_repo_files().items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    (tmp_path / "pieces" / "CountRowsPiece" / "models.py").write_text("from pydantic import BaseModel\n1 / 0\n")
+    report = validate_path(tmp_path, sandboxed=True)
+    assert report["errors"] == []
+    entries = report["operators"]
+    assert entries["WriteCsvPiece"]["ok"] and entries["WriteCsvPiece"]["version"] == "0.2.1"
+    assert entries["WriteCsvPiece"]["output_schema"]["properties"]["csv_file_path"]["format"] == "path"
+    assert entries["CountRowsPiece"]["errors"] == ["models.py line 2: ZeroDivisionError: division by zero"]
+    assert entries["GpuTrainPiece"]["warnings"][0].startswith("Domino piece: dependency.dockerfile 'Dockerfile_gpu'")
