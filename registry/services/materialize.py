@@ -10,6 +10,7 @@ from django.conf import settings
 
 from flowui.lib import git
 from flowui_runtime.contracts import operator_code_dir
+from registry.layouts import repository_layout
 from registry.models import OperatorVersion
 from registry.selectors import operator_ref
 from registry.services.repositories import repository_cache_fetch, repository_cache_key
@@ -34,11 +35,8 @@ def operator_code_materialize(*, tenant: Tenant, operator_version: OperatorVersi
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}"
     try:
-        git.export(
-            repo=cache,
-            commit=operator_version.commit,
-            paths=[f"operators/{operator_version.name}"],
-            destination=staging,
+        repository_layout(repo=cache, commit=operator_version.commit).export(
+            names=[operator_version.name], destination=staging
         )
         exported = staging / "operators" / operator_version.name
         (exported / ".flowui-tree").write_text(operator_version.tree_hash + "\n")

@@ -24,7 +24,6 @@ from flowui.lib import git
 from flowui_runtime.checks import (
     DEPENDENCIES_MAP_PATH,
     OperatorCheck,
-    dependencies_map_parse,
     dependency_group_errors,
     duplicate_names_mark,
     operator_dir_check,
@@ -34,6 +33,7 @@ from flowui_runtime.checks import (
 from flowui_runtime.dockerfiles import group_image
 from flowui_runtime.inspect import InspectJob, InspectResult, extract_schemas
 from flowui_runtime.metadata import DependenciesMap
+from registry.layouts import RepositoryLayout, repository_layout
 from registry.models import DependencyGroup, OperatorVersion, Repository, SyncRun
 from registry.services.repositories import repository_cache_fetch
 from registry.services.venvs import dependency_venv_python
@@ -56,6 +56,7 @@ class _Sync:
     tags: list[str]
     folders: dict[str, str]  # operator folder name -> git tree hash
     deps_map: DependenciesMap
+    layout: RepositoryLayout
     groups: dict[str, DependencyGroup] = field(default_factory=dict)
     group_errors: dict[str, str] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=lambda: {"operators": {}, "warnings": [], "extracted": 0})
@@ -118,14 +119,12 @@ def _tree_read(sync_run: SyncRun, *, on_progress: ProgressCallback | None) -> _S
     cache = repository_cache_fetch(repository=repository)
     commit = git.resolve(repo=cache, ref=repository.ref)
     tags = git.tags(repo=cache)
-    entries = git.tree_entries(repo=cache, commit=commit, folder="operators")
-    folders = {
-        name: obj for name, (kind, obj) in sorted(entries.items()) if kind == "tree" and not name.startswith((".", "_"))
-    }
+    layout = repository_layout(repo=cache, commit=commit)  # FlowUI's operators/ or a Domino pieces/ repository
+    folders = layout.folders
     sync_run.commit = commit
     if not folders:
         return None
-    deps_map = dependencies_map_parse(git.file_text(repo=cache, commit=commit, path=DEPENDENCIES_MAP_PATH))
+    deps_map = layout.deps_map
     return _Sync(
         sync_run=sync_run,
         cache=cache,
@@ -133,6 +132,7 @@ def _tree_read(sync_run: SyncRun, *, on_progress: ProgressCallback | None) -> _S
         tags=tags,
         folders=folders,
         deps_map=deps_map,
+        layout=layout,
         on_progress=on_progress,
     )
 
@@ -180,9 +180,7 @@ def _previous_errors(state: _Sync, *, full: bool) -> tuple[SyncRun | None, dict[
     """A broken operator whose files, the dependencies map, the set of operators and the built venvs are all
     as in the last finished sync keeps its error without being extracted again (a hang costs its timeout once):
     that sync and its errors, by operator name (none when `full` or when anything of the above changed)."""
-    map_blob = git.tree_entries(repo=state.cache, commit=state.commit, folder="dependencies").get(
-        "dependencies_map.json", ("", "")
-    )[1]
+    map_blob = state.layout.map_id
     ready_venvs = sorted(
         g.requirements_hash for g in state.groups.values() if dependency_venv_python(g) != sys.executable
     )
@@ -231,13 +229,10 @@ def _changed_folders(state: _Sync, *, previous_errors: tuple[SyncRun | None, dic
 
 def _changed_check(state: _Sync, *, changed: list[str], export_root: Path) -> dict[str, OperatorCheck]:
     """Export the changed folders and check them (files, metadata, names unique across all folders)."""
-    git.export(
-        repo=state.cache,
-        commit=state.commit,
-        paths=[f"operators/{name}" for name in changed],
-        destination=export_root,
-    )
+    export_warnings = state.layout.export(names=changed, destination=export_root)
     checks = {name: operator_dir_check(export_root / "operators" / name, folder=name) for name in changed}
+    for name, warnings in export_warnings.items():
+        checks[name].warnings[:0] = warnings
     # Unchanged operators still claim their names (a changed folder may not take one of them).
     duplicate_names_mark({name: OperatorCheck(folder=name) for name in state.folders} | checks)
     return checks
