@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from flowui_runtime import contracts, safefs, sandbox
+from flowui_runtime import branches, contracts, safefs, sandbox
 from flowui_runtime.secrets import SecretsError, airflow_mask, mask, tenant_secret_values
 
 # The folder this package was imported from, symlinks kept: Airflow's PYTHONPATH folder holds only the runtime,
@@ -85,6 +85,7 @@ class FlowUIOperator(BaseOperator):
     # --- execute ------------------------------------------------------------------------------
     def execute(self, context: Any) -> dict[str, Any]:
         spec = contracts.TaskSpec.model_validate(self.task_spec)
+        self._branch_check(spec, context)
         storage_root = Path(self.storage_root)
         folder = contracts.run_dir(storage_root, self.dag_id, context["run_id"], spec.task_id)
         folder.mkdir(parents=True, exist_ok=True)
@@ -134,6 +135,20 @@ class FlowUIOperator(BaseOperator):
             )
 
         return self._complete(spec, folder=folder, exit_code=exit_code, context=context)
+
+    def _branch_check(self, spec: contracts.TaskSpec, context: Any) -> None:
+        """Skip this task (Airflow's `skipped`) when flowui_runtime.branches says so."""
+        try:
+            reason = branches.skip_reason(
+                spec,
+                lambda task_id: context["ti"].xcom_pull(task_ids=task_id),
+                branch_aware=getattr(self.trigger_rule, "value", self.trigger_rule) == branches.BRANCH_TRIGGER_RULE,
+            )
+        except branches.ConditionError as exc:
+            raise self._failure(AirflowFailException, f"{spec.task_id}: {exc}") from None
+        if reason is not None:
+            self.log.info("FlowUI: %s skipped: %s", spec.task_id, reason)
+            raise AirflowSkipException(f"{spec.task_id}: {reason}")
 
     def execute_batch_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Where a deferred Batch task resumes once BatchJobTrigger saw its job reach a terminal state."""
