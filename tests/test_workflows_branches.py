@@ -14,6 +14,7 @@ from flowui_runtime import branches, contracts
 from tests.workflows_support import node, operator_version_make
 from workflows import services
 from workflows.dag_writer import dag_spec_build
+from workflows.selectors import version_get, versions_diff
 from workflows.spec import has_errors
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,6 +110,15 @@ def test_it_writes_conditions_into_the_dag_spec_and_keeps_plain_edges_plain(tena
         assert version.spec["edges"][0]["when"] == {"field": "length", "op": ">", "value": 5}
         assert version.spec["edges"][2] == {"source": "b", "target": "d"}
         dag_spec = dag_spec_build(tenant=tenant_a, workflow=workflow, version=version)
+        edited = branch_spec(field="length", op=">", value=7)
+        edited["edges"][1].pop("when")
+        services.workflow_save_version(workflow=workflow, spec=edited, base_version=1, user=editor)
+        diff = versions_diff(old=version.spec, new=version_get(workflow=workflow, number=2).spec)
+    assert diff["edges"] == {
+        "added": [],
+        "removed": [],
+        "changed": [{"source": "a", "target": "b"}, {"source": "a", "target": "c"}],
+    }
     tasks = {t.task_id: t for t in dag_spec.tasks}
     assert tasks["a"].conditions == [] and tasks["d"].conditions == []
     assert [(c.source, c.when.op, c.when.value) for c in tasks["b"].conditions] == [("a", ">", 5)]

@@ -231,6 +231,7 @@ class NodesDiffSerializer(serializers.Serializer):
 class EdgesDiffSerializer(serializers.Serializer):
     added = EdgeRefSerializer(many=True)
     removed = EdgeRefSerializer(many=True)
+    changed = EdgeRefSerializer(many=True, help_text="Edges whose branch condition (when) changed.")
 
 
 class DiffSerializer(serializers.Serializer):
