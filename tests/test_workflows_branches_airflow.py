@@ -35,13 +35,16 @@ def branch_spec(repository: str) -> dict:
     }
 
 
-def test_it_runs_one_branch_or_the_other_and_the_join_after_either(airflow, tenant_a, make_user, git_repo, db):
+def test_it_runs_one_branch_or_the_other_and_the_join_after_either(
+    airflow, tenant_a, make_user, tenant_client, git_repo, db
+):
     from registry.services import repository_create, repository_sync_now
 
     path, _ = git_repo(echo_repo_files(), name="echo-branches")
     repository = repository_create(slug="echo-branches", name="Echo", url=f"file://{path}")
     assert repository_sync_now(repository=repository).state == "done"
-    client = api(tenant_a, make_user("branch-editor", tenant=tenant_a, role="editor"))
+    user = make_user("branch-editor", tenant=tenant_a, role="editor")
+    client = api(tenant_a, user)
     created = post(
         client, "/api/workflows/", {"name": f"Branches {uuid.uuid4().hex[:6]}", "spec": branch_spec("echo-branches")}
     )
@@ -69,3 +72,6 @@ def test_it_runs_one_branch_or_the_other_and_the_join_after_either(airflow, tena
     assert any("no branch condition holds" in line for line in log["lines"]), log["lines"][-20:]
     log = client.get(f"/api/workflows/{slug}/runs/{short_run['run_id']}/tasks/e/logs/?limit=5000").json()
     assert any("bound to 'b', which was skipped" in line for line in log["lines"]), log["lines"][-20:]
+    # The run page draws the skipped tasks in their own style.
+    page = tenant_client(tenant_a, user).get(f"/workflows/{slug}/runs/{short_run['run_id']}/").content.decode()
+    assert 'class="gnode state-skipped' in page and 'data-task="b" data-state="skipped"' in page
