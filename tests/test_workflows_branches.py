@@ -194,3 +194,29 @@ def test_it_builds_a_dag_whose_branches_and_joins_have_the_right_trigger_rules(t
         "d": [branch, ["b", "c"]],
         "e": [branch, ["d"]],
     }
+
+
+def test_it_accepts_and_returns_conditions_through_the_api_and_names_a_bad_one(tenant_a, make_user, echo):
+    from django.test import Client
+
+    from tenants.services import api_token_create
+
+    _, key = api_token_create(user=make_user("branch-api", tenant=tenant_a, role="editor"), tenant=tenant_a)
+    client = Client(HTTP_HOST=f"{tenant_a.schema_name}.localhost", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    def create(name, spec):
+        return client.post("/api/workflows/", json.dumps({"name": name, "spec": spec}), content_type="application/json")
+
+    created = create("Branch api", branch_spec())
+    assert created.status_code == 201, created.content
+    slug = created.json()["slug"]
+    edges = client.get(f"/api/workflows/{slug}/versions/1/").json()["spec"]["edges"]
+    assert edges[1] == {"source": "a", "target": "c", "when": {"field": "length", "op": "<=", "value": 5}}
+    checked = client.post(f"/api/workflows/{slug}/validate/", "{}", content_type="application/json").json()
+    assert checked["valid"] is True
+
+    bad = create("Branch api bad", branch_spec(field="length", op="between", value=[1, 2]))
+    assert bad.status_code == 400
+    assert "edge 'a' -> 'b': when.op: Input should be" in json.dumps(bad.json())
+    schema = client.get("/api/schema/?format=json").json()
+    assert '"truthy"' in json.dumps(schema) and "branch condition" in json.dumps(schema)
