@@ -97,6 +97,25 @@ class ParamInput(_Strict):
 
 InputBinding = Union[UpstreamInput, ParamInput, LiteralInput]
 
+ConditionOp = Literal["==", "!=", ">", ">=", "<", "<=", "in", "truthy"]
+CONDITION_OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "in", "truthy")
+
+
+class Condition(_Strict):
+    """A branch condition on an edge: `field` of the upstream node's output compared with `value` (a list for
+    `in`; none for `truthy`). Evaluated by flowui_runtime.branches."""
+
+    field: str = Field(min_length=1, max_length=200, description="A field of the upstream node's output.")
+    op: ConditionOp = Field(description="==, !=, >, >=, <, <=, in (value is a list) or truthy (no value).")
+    value: Any = None
+
+
+class BranchCondition(_Strict):
+    """An incoming conditional edge of a task: it runs only if one of these holds on its source's output."""
+
+    source: str
+    when: Condition
+
 
 class TaskSpec(_Strict):
     """Everything the runtime needs to run one node of a workflow."""
@@ -114,6 +133,10 @@ class TaskSpec(_Strict):
     secrets: list[str] = Field(default_factory=list, description="Secret names the operator declares.")
     network: bool = Field(default=False, description="The operator declares that it needs outbound network.")
     upstream: list[str] = Field(default_factory=list, description="task_ids this task depends on.")
+    conditions: list[BranchCondition] = Field(
+        default_factory=list,
+        description="Incoming conditional edges: the task is skipped unless one holds (see flowui_runtime.branches).",
+    )
     dependency_hash: str = Field(
         default="",
         description="flowui_runtime.checks.requirements_hash() of the dependency group: local mode runs FLOWUI_VENVS_DIR/<hash>/bin/python "

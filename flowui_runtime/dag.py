@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param
 
-from flowui_runtime import contracts
+from flowui_runtime import branches, contracts
 from flowui_runtime.airflow_operator import FlowUIOperator
 
 _PARAM_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
@@ -44,17 +44,22 @@ def build_dag(spec: dict[str, Any]) -> DAG:
         max_active_runs=1 if dag_spec.schedule == "@continuous" else 16,
     )
     operators: dict[str, FlowUIOperator] = {}
+    branch_aware = branches.branch_tasks(dag_spec.tasks)
     with dag:
         # The validated spec is handed on as the raw dicts it came from: execute() validates its TaskSpec
         # again, and re-dumping 50 models here would be parse time spent for nothing.
         for task, raw_task in zip(dag_spec.tasks, spec["tasks"], strict=True):
+            extra: dict[str, Any] = {}
+            if task.task_id in branch_aware:  # joins run with the branch that ran (flowui_runtime.branches)
+                extra["trigger_rule"] = branches.BRANCH_TRIGGER_RULE
             operators[task.task_id] = FlowUIOperator(
-                task_spec=raw_task, storage_root=dag_spec.storage_root, tenant=dag_spec.tenant
+                task_spec=raw_task, storage_root=dag_spec.storage_root, tenant=dag_spec.tenant, **extra
             )
     for task in dag_spec.tasks:
         # An input bound to another node's output is a dependency even if `upstream` forgot it.
         bound = [b.from_node for b in task.inputs.values() if isinstance(b, contracts.UpstreamInput)]
-        for upstream in dict.fromkeys([*task.upstream, *bound]):
+        conditional = [c.source for c in task.conditions]
+        for upstream in dict.fromkeys([*task.upstream, *bound, *conditional]):
             if upstream not in operators:
                 raise ValueError(f"task {task.task_id!r} depends on {upstream!r}, which is not a task of this DAG")
             operators[upstream] >> operators[task.task_id]

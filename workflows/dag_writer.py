@@ -14,12 +14,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flowui_runtime.contracts import DagSpec, ParamSpec, Resources, TaskSpec, UpstreamInput
+from flowui_runtime.contracts import BranchCondition, DagSpec, ParamSpec, Resources, TaskSpec
 from flowui_runtime.safefs import atomic_write
 from tenants.selectors import tenant_storage_root
+from workflows import graph
 from workflows.models import Workflow, WorkflowVersion
 from workflows.selectors import operator_versions_for_nodes, workflow_dag_file, workflow_dag_id
-from workflows.spec import WorkflowSpec, parse_spec
+from workflows.spec import parse_spec
 
 # Airflow's safe-mode heuristic skips a file unless it contains both "airflow" and "dag".
 _TEMPLATE = '''\
@@ -39,14 +40,6 @@ dag = build_dag(SPEC)
 
 class DagWriteError(Exception):
     """The version cannot be turned into a DAG (e.g. an operator vanished from the registry)."""
-
-
-def _upstream(spec: WorkflowSpec, node_id: str) -> list[str]:
-    sources = {edge.source for edge in spec.edges if edge.target == node_id}
-    node = spec.node(node_id)
-    if node is not None:
-        sources |= {b.from_node for b in node.inputs.values() if isinstance(b, UpstreamInput)}
-    return sorted(sources)
 
 
 def dag_spec_build(*, tenant, workflow: Workflow, version: WorkflowVersion) -> DagSpec:
@@ -80,7 +73,12 @@ def dag_spec_build(*, tenant, workflow: Workflow, version: WorkflowVersion) -> D
                 image=operator_version.image or (group.image if group is not None else ""),
                 secrets=sorted(metadata.get("secrets") or []),
                 network=bool(metadata.get("network", False)),
-                upstream=_upstream(spec, node.id),
+                upstream=graph.upstream_of(spec, node.id),
+                conditions=[
+                    BranchCondition(source=edge.source, when=edge.when)
+                    for edge in spec.edges
+                    if edge.target == node.id and edge.when is not None
+                ],
                 dependency_hash=group.requirements_hash if group is not None else "",
             )
         )

@@ -63,14 +63,15 @@ def _node_map(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n["id"]: n for n in nodes or [] if isinstance(n, dict) and isinstance(n.get("id"), str)}
 
 
-def _edge_set(spec: dict[str, Any]) -> set[tuple[Any, Any]]:  # the spec as saved: not checked yet
+def _edge_map(spec: dict[str, Any]) -> dict[tuple[Any, Any], Any]:  # the spec as saved: not checked yet
+    """(source, target) -> the edge's branch condition (None for a plain edge)."""
     edges = spec.get("edges") if isinstance(spec, dict) else None
-    return {(e.get("source"), e.get("target")) for e in edges or [] if isinstance(e, dict)}
+    return {(e.get("source"), e.get("target")): e.get("when") for e in edges or [] if isinstance(e, dict)}
 
 
 def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """What changed between two specs: nodes added/removed/changed (with their input and setting changes),
-    edges added/removed, and the workflow-level settings (schedule, start date, tags, params) that differ."""
+    edges added/removed/changed (a branch condition), and the workflow-level settings (schedule, start date, tags, params) that differ."""
     old_nodes, new_nodes = _node_map(old), _node_map(new)
     changed = []
     for node_id in sorted(old_nodes.keys() & new_nodes.keys()):
@@ -88,7 +89,7 @@ def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
         )
         if any(inputs.values()) or settings_changed:
             changed.append({"id": node_id, "inputs": inputs, "settings": settings_changed})
-    old_edges, new_edges = _edge_set(old), _edge_set(new)
+    old_edges, new_edges = _edge_map(old), _edge_map(new)
     workflow_changed = sorted(
         key for key in ("schedule", "start_date", "tags", "params") if (old or {}).get(key) != (new or {}).get(key)
     )
@@ -99,8 +100,14 @@ def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
             "changed": changed,
         },
         "edges": {
-            "added": [{"source": s, "target": t} for s, t in sorted(new_edges - old_edges, key=str)],
-            "removed": [{"source": s, "target": t} for s, t in sorted(old_edges - new_edges, key=str)],
+            "added": [{"source": s, "target": t} for s, t in sorted(new_edges.keys() - old_edges.keys(), key=str)],
+            "removed": [{"source": s, "target": t} for s, t in sorted(old_edges.keys() - new_edges.keys(), key=str)],
+            # edges in both versions whose branch condition changed (set, removed or edited)
+            "changed": [
+                {"source": s, "target": t}
+                for s, t in sorted(old_edges.keys() & new_edges.keys(), key=str)
+                if old_edges[(s, t)] != new_edges[(s, t)]
+            ],
         },
         "workflow": workflow_changed,
     }

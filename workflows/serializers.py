@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from flowui_runtime.contracts import CONDITION_OPS
 from workflows.models import DeployState, Workflow, WorkflowVersion
 
 MAX_INT = 2**31 - 1
@@ -15,6 +16,30 @@ MAX_INT = 2**31 - 1
         "type": "object",
         "additionalProperties": True,
         "description": "A workflow spec: nodes, edges, schedule, start_date, tags, params (see the README).",
+        "properties": {
+            "edges": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "target"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "target": {"type": "string"},
+                        "when": {
+                            "type": "object",
+                            "description": "Optional branch condition on the source's output: the target runs "
+                            "only if one of its conditional edges holds, else it is skipped.",
+                            "required": ["field", "op"],
+                            "properties": {
+                                "field": {"type": "string", "description": "A field of the source's output."},
+                                "op": {"type": "string", "enum": list(CONDITION_OPS)},
+                                "value": {"description": "A list for 'in'; none for 'truthy'."},
+                            },
+                        },
+                    },
+                },
+            }
+        },
         "example": {
             "nodes": [
                 {
@@ -206,6 +231,7 @@ class NodesDiffSerializer(serializers.Serializer):
 class EdgesDiffSerializer(serializers.Serializer):
     added = EdgeRefSerializer(many=True)
     removed = EdgeRefSerializer(many=True)
+    changed = EdgeRefSerializer(many=True, help_text="Edges whose branch condition (when) changed.")
 
 
 class DiffSerializer(serializers.Serializer):

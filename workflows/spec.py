@@ -16,10 +16,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from flowui.inputs import has_nul
-from flowui_runtime.contracts import ExecutionMode, InputBinding, ParamSpec
+from flowui_runtime.contracts import Condition, ExecutionMode, InputBinding, ParamSpec
 
 # Airflow task ids allow letters, digits, '-', '_' and '.'; we keep '.' out (it is used for task groups).
 NODE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -72,6 +72,19 @@ class NodeSpec(_Strict):
 class EdgeSpec(_Strict):
     source: str
     target: str
+    when: Condition | None = Field(
+        default=None,
+        description='A branch condition on the source\'s output, e.g. {"field": "rows", "op": ">", "value": 5}: '
+        "the target runs only if one of its conditional edges holds.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_when(self, handler: Any) -> dict[str, Any]:
+        # Edges without a condition keep their old form ({source, target}) in saved specs and the API.
+        data = handler(self)
+        if data.get("when") is None:
+            data.pop("when", None)
+        return data
 
 
 class WorkflowSpec(_Strict):
@@ -166,6 +179,7 @@ def parse_spec(data: Any) -> WorkflowSpec:
     except ValidationError as exc:
         errors = empty_errors()
         raw_nodes = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+        raw_edges = data.get("edges") if isinstance(data.get("edges"), list) else []
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
             message = error["msg"]
@@ -181,6 +195,10 @@ def parse_spec(data: Any) -> WorkflowSpec:
                 else:
                     field = _loc_text(rest) if rest else "node"
                 add_error(errors, message, node_key, field)
+            elif len(loc) >= 3 and loc[0] == "edges" and isinstance(loc[1], int) and loc[1] < len(raw_edges):
+                raw = raw_edges[loc[1]] if isinstance(raw_edges[loc[1]], dict) else {}
+                name = f"edge {raw.get('source')!r} -> {raw.get('target')!r}"
+                add_error(errors, f"{name}: {_loc_text(loc[2:])}: {message}")
             else:
                 add_error(errors, f"{_loc_text(loc)}: {message}")
         raise SpecError(errors) from None

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from workflows import views, views_editor, views_runs, views_workflow
+from workflows import views, views_conditions, views_editor, views_runs, views_workflow
 
 W = "workflows/<slug:slug>"
 R = "workflows/<slug:slug>/runs/<str:run_id>"
@@ -20,6 +20,8 @@ urlpatterns = [
     path(f"{W}/editor/connect/", views_editor.connect, name="editor_connect"),
     path(f"{W}/editor/save/", views_editor.save, name="editor_save"),
     path(f"{W}/editor/validate/", views_editor.validate, name="editor_validate"),
+    path(f"{W}/editor/edge-form/", views_conditions.edge_form, name="editor_edge_form"),
+    path(f"{W}/editor/edge-condition/", views_conditions.edge_condition, name="editor_edge_condition"),
     path(f"{W}/settings/", views_workflow.workflow_settings, name="workflow_settings"),
     path(f"{W}/versions/", views_workflow.workflow_versions, name="workflow_versions"),
     path(f"{W}/versions/<int:number>/", views_workflow.workflow_version, name="workflow_version"),

@@ -15,10 +15,12 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from flowui_runtime.contracts import LiteralInput, ParamInput, UpstreamInput
+from workflows import graph
 from workflows.selectors import operator_versions_for_nodes
 from workflows.spec import (
     PARAM_NAME_RE,
     SCHEDULE_PRESETS,
+    EdgeSpec,
     SpecError,
     WorkflowSpec,
     add_error,
@@ -122,13 +124,16 @@ def validate_spec(*, tenant, spec_data: Any) -> dict[str, Any]:
     errors = empty_errors()
     _check_workflow(spec, errors)
     node_ids = _check_node_ids(spec, errors)
-    parents = _check_edges(spec, node_ids, errors)
-    ancestors = _ancestors(parents, node_ids)
-    _check_cycles(spec, parents, errors)
+    edges = _check_edges(spec, node_ids, errors)
+    ancestors = graph.all_ancestors(node_ids, edges)
+    _check_cycles(spec, edges, errors)
     operator_versions = operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes)
     params = {p.name: p for p in spec.params}
     for node in spec.nodes:
         _check_node(spec, node, operator_versions, ancestors, params, errors)
+    for edge in spec.edges:
+        if edge.when is not None and {edge.source, edge.target} <= node_ids:
+            _check_condition(edge, operator_versions, errors)
     return errors
 
 
@@ -169,8 +174,9 @@ def _check_node_ids(spec: WorkflowSpec, errors: dict[str, Any]) -> set[str]:
     return set(counts)
 
 
-def _check_edges(spec: WorkflowSpec, node_ids: set[str], errors: dict[str, Any]) -> dict[str, set[str]]:
-    parents: dict[str, set[str]] = defaultdict(set)
+def _check_edges(spec: WorkflowSpec, node_ids: set[str], errors: dict[str, Any]) -> list[graph.Edge]:
+    """The edges between known nodes (each other edge is an error)."""
+    edges: list[graph.Edge] = []
     for edge in spec.edges:
         unknown = [n for n in (edge.source, edge.target) if n not in node_ids]
         if unknown:
@@ -179,41 +185,12 @@ def _check_edges(spec: WorkflowSpec, node_ids: set[str], errors: dict[str, Any])
         if edge.source == edge.target:
             add_error(errors, f"an edge connects {edge.source!r} to itself", edge.source, "edges")
             continue
-        parents[edge.target].add(edge.source)
-    return parents
+        edges.append((edge.source, edge.target))
+    return edges
 
 
-def _ancestors(parents: dict[str, set[str]], node_ids: set[str]) -> dict[str, set[str]]:
-    result: dict[str, set[str]] = {}
-    for node_id in node_ids:
-        seen: set[str] = set()
-        stack = list(parents.get(node_id, ()))
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            stack.extend(parents.get(current, ()))
-        result[node_id] = seen
-    return result
-
-
-def _check_cycles(spec: WorkflowSpec, parents: dict[str, set[str]], errors: dict[str, Any]) -> None:
-    """Kahn's algorithm: whatever cannot be ordered lies on (or behind) a cycle."""
-    children: dict[str, set[str]] = defaultdict(set)
-    indegree = {node.id: 0 for node in spec.nodes}
-    for child, sources in parents.items():
-        for source in sources:
-            children[source].add(child)
-            indegree[child] = indegree.get(child, 0) + 1
-    ready = [n for n, d in indegree.items() if d == 0]
-    while ready:
-        current = ready.pop()
-        for child in children[current]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    stuck = sorted(n for n, d in indegree.items() if d > 0)
+def _check_cycles(spec: WorkflowSpec, edges: list[graph.Edge], errors: dict[str, Any]) -> None:
+    stuck = graph.cycle_nodes([node.id for node in spec.nodes], edges)
     if stuck:
         add_error(errors, f"The edges form a cycle through: {', '.join(stuck)}.")
         for node_id in stuck:
@@ -333,3 +310,57 @@ def _check_upstream(spec, node, name, binding, target_types, operator_versions, 
             node.id,
             field,
         )
+
+
+_ORDERED_TYPES = {"integer", "number", "string"}
+_NUMBERS = {"integer", "number"}
+
+
+def _value_fits(value: Any, field_types: set[str] | None) -> bool:
+    """Can a condition compare this value with the field? Numbers compare with numbers (2.5 with an integer)."""
+    value_type = _value_type(value)
+    if value_type in _NUMBERS and field_types is not None and field_types & _NUMBERS:
+        return True
+    return types_compatible({value_type}, field_types)
+
+
+def _check_condition(edge, operator_versions, errors) -> None:
+    source_version = operator_versions.get(edge.source)
+    if source_version is None:
+        return  # reported on the source node
+    problem = condition_problem(edge=edge, source_version=source_version)
+    if problem:
+        add_error(errors, problem, edge.target, "edges")
+
+
+def condition_problem(*, edge: EdgeSpec, source_version: Any) -> str | None:
+    """What is wrong with an edge's branch condition (naming the edge and the field), or None: the field must
+    be one of the source operator's outputs and the value must fit the field's type."""
+    when = edge.when
+    if when is None:
+        return None
+    prefix = f"edge {edge.source} -> {edge.target}: condition on {when.field!r}"
+    output_schema = source_version.output_schema or {}
+    outputs = _properties(output_schema)
+    if when.field not in outputs:
+        known = ", ".join(sorted(outputs)) or "no output fields"
+        return f"{prefix}: {edge.source!r} has no output field {when.field!r} (it has: {known})"
+    field_types = json_types(outputs[when.field], output_schema)
+    problem = None
+    if when.op == "truthy":
+        if when.value is not None:
+            problem = "op 'truthy' takes no value"
+    elif when.op == "in":
+        if not isinstance(when.value, list) or not when.value:
+            problem = "op 'in' needs a non-empty list of values, e.g. [1, 2]"
+        else:
+            wrong = [v for v in when.value if not _value_fits(v, field_types)]
+            if wrong:
+                problem = f"{wrong[0]!r} in the list is not a {_describe(field_types)}"
+    elif when.value is None and when.op not in ("==", "!="):
+        problem = f"op {when.op!r} needs a value"
+    elif not _value_fits(when.value, field_types):
+        problem = f"the value {when.value!r} is a {_value_type(when.value)}; the field is {_describe(field_types)}"
+    elif when.op not in ("==", "!=") and field_types is not None and not (field_types - {"null"}) <= _ORDERED_TYPES:
+        problem = f"op {when.op!r} compares numbers or strings; the field is {_describe(field_types)}"
+    return f"{prefix}: {problem}" if problem else None

@@ -22,6 +22,7 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_POST
 
 from tenants.permissions import require_role
+from workflows import graph
 from workflows import jsonschema_form as jsf
 from workflows.selectors import WorkflowNotFound, workflow_get
 
@@ -128,37 +129,12 @@ def posted_spec(request) -> dict:
 
 def ancestors_of(spec: dict, node_id: str) -> list[str]:
     """Node ids upstream of `node_id` (transitively), nearest first."""
-    parents: dict[str, list[str]] = {}
-    for edge in spec.get("edges", []):
-        if isinstance(edge, dict):
-            parents.setdefault(str(edge.get("target")), []).append(str(edge.get("source")))
-    order, seen, frontier = [], {node_id}, [node_id]
-    while frontier:
-        current = frontier.pop(0)
-        for parent in parents.get(current, []):
-            if parent not in seen:
-                seen.add(parent)
-                order.append(parent)
-                frontier.append(parent)
-    return order
+    return graph.ancestors(graph.edges_of(spec), node_id)
 
 
 def creates_cycle(spec: dict, source: str, target: str) -> bool:
     """Would source -> target close a loop (is source reachable from target)?"""
-    children: dict[str, list[str]] = {}
-    for edge in spec.get("edges", []):
-        if isinstance(edge, dict):
-            children.setdefault(str(edge.get("source")), []).append(str(edge.get("target")))
-    stack, seen = [target], set()
-    while stack:
-        current = stack.pop()
-        if current == source:
-            return True
-        if current in seen:
-            continue
-        seen.add(current)
-        stack.extend(children.get(current, []))
-    return False
+    return graph.creates_cycle(graph.edges_of(spec), source, target)
 
 
 def json_error(message: str, status: int = 400, **extra) -> JsonResponse:

@@ -364,5 +364,5 @@
   drawAll();
   if (state.spec.nodes.length && state.spec.nodes.every((n) => !n.position || (!n.position.x && !n.position.y))) autoLayout();
   markDirty(false);
-  window.FlowEditor = { state, editor, specJSON, save, autoLayout, selectNode };
+  window.FlowEditor = { state, editor, specJSON, save, autoLayout, selectNode, markDirty };
 })();
