@@ -151,10 +151,12 @@ def command_organize(args: argparse.Namespace) -> int:
     if "default" in members and "default" not in groups:
         groups["default"] = DependencyGroup()
     for name, group in groups.items():
-        groups[name] = group.model_copy(update={"operators": sorted(members.get(name, []))})
+        wanted = members.get(name, [])  # kept in the map's order, newcomers appended sorted
+        ordered = [o for o in group.operators if o in wanted] + sorted(set(wanted) - set(group.operators))
+        groups[name] = group.model_copy(update={"operators": ordered})
     data = {"groups": {name: group.model_dump() for name, group in groups.items()}}
-    new_text = json.dumps(data, indent=2) + "\n"
-    if map_text == new_text:
+    new_text = map_text_layout(data)
+    if map_text is not None and deps_map.model_dump() == data:  # the same map, maybe laid out otherwise
         print(f"{DEPENDENCIES_MAP_PATH} is up to date")
         return EXIT_OK
     map_path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,6 +165,17 @@ def command_organize(args: argparse.Namespace) -> int:
         print(f"{name}: {', '.join(group.operators) or '(no operators)'}")
     print(f"wrote {map_path}")
     return EXIT_OK
+
+
+def map_text_layout(data: dict) -> str:
+    """The layout of the bundled map: one line per field, lists on their line."""
+    groups = [
+        f"    {json.dumps(name)}: {{\n"
+        + ",\n".join(f"      {json.dumps(key)}: {json.dumps(value)}" for key, value in group.items())
+        + "\n    }"
+        for name, group in data["groups"].items()
+    ]
+    return '{\n  "groups": {\n' + ",\n".join(groups) + "\n  }\n}\n"
 
 
 # --- run: files written outside the run folder ------------------------------------------------------

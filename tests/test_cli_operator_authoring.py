@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -367,6 +368,15 @@ def test_it_organizes_the_dependencies_map_from_the_declared_groups(tmp_path):
     assert "operators/plain/metadata.json: field 'dependency_group': 'gpu' is not a group of" in unknown.stderr
     assert (deps / "dependencies_map.json").read_text() == before  # nothing written on an error
     assert_no_traceback(unknown)
+
+
+def test_it_finds_the_bundled_map_organized_already(tmp_path):
+    for name in ("operators", "dependencies"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    before = (tmp_path / "dependencies" / "dependencies_map.json").read_text()
+    result = cli("organize", cwd=tmp_path)
+    assert result.returncode == 0 and "is up to date" in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "dependencies" / "dependencies_map.json").read_text() == before
 
 
 def test_it_warns_when_a_run_writes_outside_its_run_folder(tmp_path):
