@@ -2,7 +2,9 @@
 
 Airflow lives in its own virtualenv (AIRFLOW_VENV, default .airflow-venv/). One `AirflowInstance` is one
 AIRFLOW_HOME with its api-server, scheduler and dag-processor, each in its own process group.
-The FlowUI runtime package is put on Airflow's PYTHONPATH through a folder holding only it.
+The runtime is installed in the Airflow venv as its distribution (`make setup`: `-e ./runtime`, flowui-runtime);
+this checkout's package also goes first on PYTHONPATH (a folder holding only it), because worktrees share one
+Airflow venv and each must run its own runtime code.
 """
 
 from __future__ import annotations

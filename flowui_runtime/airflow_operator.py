@@ -42,11 +42,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from flowui_runtime import branches, contracts, safefs, sandbox
 from flowui_runtime.local_process import fork_entrypoint, kill_process_group, popen_entrypoint, run_streaming
+from flowui_runtime.runtime_path import runtime_pythonpath
 from flowui_runtime.secrets import SecretsError, airflow_mask, tenant_secret_values
 
-# The folder this package was imported from, symlinks kept: Airflow's PYTHONPATH folder holds only the runtime,
-# and a resolved path would hand operators the whole platform checkout instead.
-RUNTIME_PARENT = Path(os.path.abspath(__file__)).parent.parent
 FILES_XCOM_KEY = "flowui_files"
 # Exit codes of the entrypoint (see entrypoint.py) for which a retry cannot help.
 _PERMANENT_EXIT_CODES = {2, 3}
@@ -380,7 +378,7 @@ def local_env(spec: contracts.TaskSpec, *, folder: Path, storage_root: Path, sec
         {
             "FLOWUI_RUN_DIR": str(folder),
             "FLOWUI_STORAGE_ROOT": str(storage_root),
-            "PYTHONPATH": str(RUNTIME_PARENT),
+            "PYTHONPATH": runtime_pythonpath(),  # the runtime only: never the checkout or Airflow's packages
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -1,4 +1,5 @@
-"""Command line for operator authors, Django-free and offline:
+"""Command line for operator authors, Django-free and offline: `flowui-operator` (the console script of the
+flowui-runtime distribution, runtime/pyproject.toml), also `python -m flowui_runtime.cli`:
 
     python -m flowui_runtime.cli validate PATH [--json] [--no-extract]
         The registry sync's checks on an operator folder or a whole repository (a folder holding
@@ -10,6 +11,8 @@
         in a fresh run folder, and prints the output as JSON on stdout. Operator logs go to stderr.
     python -m flowui_runtime.cli new NAME [--repo PATH]
         Scaffolds operators/NAME with model.py, operator.py, metadata.json and a passing test_operator.py.
+    test NAME | schema NAME | organize: see cli_commands.py (the operator's own tests, its JSON Schemas,
+        dependencies_map.json's operator lists from the operators' declared groups).
 
 Exit codes: 0 success; 1 checks failed or the operator failed; 2 a usage error or an input that is not
 valid (the message says which); 3 the operator cannot be loaded.
@@ -28,13 +31,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from flowui_runtime.cli_commands import (  # CliError and operator_dir_find are used by both modules
+    CliError,
+    operator_dir_find,
+    outside_writes,
+    parsers_add,
+    snapshot,
+    watched_folders,
+)
+from flowui_runtime.runtime_path import runtime_pythonpath
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """A mistake of the person running the command: printed as one clear message, no traceback."""
 
 
 # --- validate ---------------------------------------------------------------------------------------
@@ -155,20 +164,6 @@ def fields_without_description(schema: dict) -> list[str]:
 
 
 # --- run --------------------------------------------------------------------------------------------
-def operator_dir_find(name: str, repo: Path) -> Path:
-    candidate = Path(name)
-    if os.sep in name and candidate.is_dir():
-        return candidate.resolve()
-    operators = repo / "operators"
-    if not operators.is_dir():
-        raise CliError(f"{repo.resolve()} has no operators/ folder: run from a repository root or pass --repo PATH")
-    folder = operators / name
-    if not folder.is_dir():
-        known = sorted(p.name for p in operators.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-        raise CliError(f"no operator {name!r} in {operators.resolve()}; known: {', '.join(known) or 'none'}")
-    return folder.resolve()
-
-
 def json_object_read(path_text: str, what: str) -> dict:
     try:
         text = sys.stdin.read() if path_text == "-" else Path(path_text).read_text(encoding="utf-8")
@@ -236,15 +231,21 @@ def command_run(args: argparse.Namespace) -> int:
         start = _sandboxed_start(args, operator_dir=operator_dir, run_dir=run_dir, storage_root=storage_root,
                                  secrets_file=secrets_file)  # fmt: skip
     else:
+        # HOME and TMPDIR: a fresh folder, as the sandbox gives a private /tmp (also HOME), removed after.
+        scratch = tempfile.TemporaryDirectory(prefix="flowui-home-")
         env = dict(os.environ, FLOWUI_STORAGE_ROOT=str(storage_root), FLOWUI_RUN_DIR=str(run_dir))
+        env.update(HOME=scratch.name, TMPDIR=scratch.name)
         env["FLOWUI_UNSANDBOXED"] = "1"  # operators that run untrusted code (python_snippet) refuse
-        # The runtime package must be importable by the chosen Python even outside this checkout.
-        runtime_parent = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [runtime_parent, env.get("PYTHONPATH")]))
+        # The runtime package must be importable by the chosen Python (a group's venv), and nothing else of ours.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [runtime_pythonpath(), env.get("PYTHONPATH")]))
         start = functools.partial(
             subprocess.Popen, command, env=env, cwd=run_dir, stdout=sys.stderr, start_new_session=True
         )
     print(f"running {operator_dir.name} in {run_dir}", file=sys.stderr, flush=True)
+    # Unsandboxed, nothing stops writes elsewhere; the platform's sandbox would refuse them: say so.
+    watched = [] if args.sandbox else watched_folders(cwd=Path.cwd(), storage_root=storage_root,
+                                                      operator_dir=operator_dir, run_dir=run_dir)  # fmt: skip
+    before = snapshot(watched, run_dir=run_dir)
     try:
         code = _run_process(start, timeout_s=args.timeout)
     except subprocess.TimeoutExpired:
@@ -254,6 +255,16 @@ def command_run(args: argparse.Namespace) -> int:
     finally:
         if secrets_file is not None:
             secrets_file.unlink(missing_ok=True)
+        if not args.sandbox:
+            scratch.cleanup()
+    written = outside_writes(before, snapshot(watched, run_dir=run_dir))
+    if written:
+        shown = ", ".join(written[:10]) + (f" and {len(written) - 10} more" if len(written) > 10 else "")
+        print(
+            f"WARN  {operator_dir.name} wrote files outside its run folder: {shown} (on the platform the storage "
+            "and the operator's code are read-only: write under the run folder, the working directory)",
+            file=sys.stderr,
+        )
 
     result_path = run_dir / RESULT_FILE
     if not result_path.is_file():
@@ -312,27 +323,6 @@ def _run_process(start: Any, *, timeout_s: float) -> int:
         raise
 
 
-# --- new --------------------------------------------------------------------------------------------
-def command_new(args: argparse.Namespace) -> int:
-    from flowui_runtime.scaffold import ScaffoldError, scaffold_operator
-
-    repo = Path(args.repo)
-    try:
-        written = scaffold_operator(repo=repo, name=args.name, group=args.group)
-    except ScaffoldError as exc:
-        raise CliError(str(exc))
-    for path in written:
-        print(f"created {path}")
-    folder = repo / "operators" / args.name
-    print(
-        "next:\n"
-        f"  python -m pytest --import-mode=importlib {folder}\n"
-        f"  python -m flowui_runtime.cli validate {folder}\n"
-        f"  python -m flowui_runtime.cli run {args.name} --repo {repo} --input {folder / 'example_input.json'}"
-    )
-    return EXIT_OK
-
-
 # --- main -------------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors: exit 2 with the usage, like argparse, no traceback
@@ -341,7 +331,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser_build() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m flowui_runtime.cli", description="FlowUI tools for operator authors.")
+    prog = "flowui-operator" if Path(sys.argv[0]).name == "flowui-operator" else "python -m flowui_runtime.cli"
+    parser = _Parser(prog=prog, description="FlowUI tools for operator authors.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     validate = commands.add_parser("validate", help="run the registry's checks on an operator or a repository")
@@ -372,15 +363,7 @@ def parser_build() -> argparse.ArgumentParser:
                      help="run in the platform's bubblewrap sandbox (as a local task runs; needs bwrap)")  # fmt: skip
     run.set_defaults(handler=command_run)
 
-    new = commands.add_parser("new", help="scaffold operators/NAME with model, function, metadata and a test")
-    new.add_argument("name", help="operator name: letters, digits and '_', starting with a letter")
-    new.add_argument("--repo", default=".", help="repository root (default: current folder)")
-    new.add_argument(
-        "--group",
-        default="default",
-        help="dependency group (from dependencies/dependencies_map.json; default: 'default')",
-    )
-    new.set_defaults(handler=command_new)
+    parsers_add(commands)
     return parser
 
 

@@ -3,9 +3,9 @@
     python -m flowui_runtime dockerfiles --map code/dependencies/dependencies_map.json --out docker/groups/
 
 writes `<out>/<group>/Dockerfile` and `<out>/<group>/requirements.txt` for every group. An image holds
-Python, the group's requirements and this runtime package (its entrypoint is what Batch jobs and pods run);
-operator code is not baked in: it comes from the tenant's shared storage at run time. Build from the
-repository root so the runtime package is in the context:
+Python, the group's requirements and this runtime installed as its distribution, flowui-runtime (its
+entrypoint is what Batch jobs and pods run); operator code is not baked in: it comes from the tenant's shared storage at run time. Build from the
+repository root so the runtime (runtime/ and flowui_runtime/) is in the context:
 
     docker build -f docker/groups/<group>/Dockerfile -t <image> .
 """
@@ -54,8 +54,10 @@ FROM {PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY {requirements_path} /opt/flowui/requirements.txt
 RUN pip install -r /opt/flowui/requirements.txt
-COPY flowui_runtime /opt/flowui/flowui_runtime
-ENV PYTHONPATH=/opt/flowui
+# The runtime as its distribution (runtime/pyproject.toml); pydantic comes from the requirements above.
+COPY runtime /opt/flowui/src/runtime
+COPY flowui_runtime /opt/flowui/src/flowui_runtime
+RUN pip install --no-deps /opt/flowui/src/runtime && rm -rf /opt/flowui/src
 RUN useradd --create-home --uid 1000 flowui
 USER flowui
 # Batch jobs and pods override the command with the entrypoint and its arguments.

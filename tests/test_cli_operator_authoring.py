@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -299,3 +300,104 @@ def test_it_warns_about_unknown_metadata_keys_and_file_outputs_typed_str(tmp_pat
     assert "WARN  lenient: metadata.json: unknown key 'x-owner' ignored" in result.stdout
     assert "'counts_file' looks like a file but is not typed pathlib.Path" in result.stdout
     assert "style.color" not in result.stdout  # read as colour
+
+
+# --- test, schema, organize, and writes outside the run folder ---------------------------------
+def test_it_runs_the_operators_own_tests_and_explains_what_is_missing(tmp_path, tmp_path_factory):
+    assert cli("new", "tested", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    passed = cli("test", "tested", cwd=tmp_path)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "2 passed" in passed.stdout and "ok tested: its tests pass" in passed.stderr
+
+    test_file = tmp_path / "operators" / "tested" / "test_operator.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef test_it_fails():\n    assert 1 == 2\n")
+    failed = cli("test", "tested", cwd=tmp_path)
+    assert failed.returncode == 1 and "1 failed, 2 passed" in failed.stdout
+    assert "FAILED tested: its tests did not pass" in failed.stderr
+
+    bare = tmp_path_factory.mktemp("bare")  # a Python without pytest: a venv with nothing installed
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare / "venv")], check=True)
+    no_pytest = cli("test", "tested", "--python", str(bare / "venv" / "bin" / "python"), cwd=tmp_path)
+    assert no_pytest.returncode == 2 and "pytest is not installed for" in no_pytest.stderr
+    test_file.unlink()
+    no_file = cli("test", "tested", cwd=tmp_path)
+    assert no_file.returncode == 2 and f"{test_file}: no such file" in no_file.stderr
+    for result in (failed, no_pytest, no_file):
+        assert_no_traceback(result)
+
+
+def test_it_prints_the_json_schemas_and_names_the_broken_line(tmp_path):
+    assert cli("new", "shaped", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    whole = cli("schema", "shaped", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    schemas = json.loads(whole.stdout)
+    assert set(schemas) == {"input", "output", "secrets"}
+    assert schemas["input"]["properties"]["text"]["type"] == "string"
+    output = json.loads(cli("schema", "shaped", "--which", "output", cwd=tmp_path).stdout)
+    assert output["title"] == "OutputModel" and "result_path" in output["properties"]
+
+    model = tmp_path / "operators" / "shaped" / "model.py"
+    model.write_text(model.read_text() + "\nclass Broken(:\n")
+    broken = cli("schema", "shaped", cwd=tmp_path)
+    assert broken.returncode == 1 and "ERROR shaped: model.py" in broken.stderr and "line" in broken.stderr
+    assert_no_traceback(broken)
+
+
+def test_it_organizes_the_dependencies_map_from_the_declared_groups(tmp_path):
+    deps = tmp_path / "dependencies"
+    deps.mkdir()
+    data_group = {"image": "x/data:1", "requirements": ["pandas==3.1.1"], "operators": ["gone"]}
+    (deps / "dependencies_map.json").write_text(json.dumps({"groups": {"data": data_group}}))
+    assert cli("new", "plain", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    assert cli("new", "tabular", "--repo", str(tmp_path), "--group", "data", cwd=tmp_path).returncode == 0
+
+    organized = cli("organize", cwd=tmp_path)
+    assert organized.returncode == 0, organized.stderr
+    groups = json.loads((deps / "dependencies_map.json").read_text())["groups"]
+    assert groups["data"] == {"image": "x/data:1", "requirements": ["pandas==3.1.1"], "operators": ["tabular"]}
+    assert groups["default"]["operators"] == ["plain"]
+    again = cli("organize", "--repo", str(tmp_path), cwd=tmp_path)
+    assert again.returncode == 0 and "is up to date" in again.stdout
+    assert cli("validate", str(tmp_path), cwd=tmp_path).returncode == 0
+
+    metadata = tmp_path / "operators" / "plain" / "metadata.json"
+    metadata.write_text(metadata.read_text().replace('"default"', '"gpu"'))
+    before = (deps / "dependencies_map.json").read_text()
+    unknown = cli("organize", cwd=tmp_path)
+    assert unknown.returncode == 1
+    assert "operators/plain/metadata.json: field 'dependency_group': 'gpu' is not a group of" in unknown.stderr
+    assert (deps / "dependencies_map.json").read_text() == before  # nothing written on an error
+    assert_no_traceback(unknown)
+
+
+def test_it_finds_the_bundled_map_organized_already(tmp_path):
+    for name in ("operators", "dependencies"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    before = (tmp_path / "dependencies" / "dependencies_map.json").read_text()
+    result = cli("organize", cwd=tmp_path)
+    assert result.returncode == 0 and "is up to date" in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "dependencies" / "dependencies_map.json").read_text() == before
+
+
+def test_it_warns_when_a_run_writes_outside_its_run_folder(tmp_path):
+    assert cli("new", "leaky", "--repo", str(tmp_path), cwd=tmp_path).returncode == 0
+    folder = tmp_path / "operators" / "leaky"
+    clean = cli("run", "leaky", "--input", str(folder / "example_input.json"), cwd=tmp_path)
+    assert clean.returncode == 0 and "WARN" not in clean.stderr, clean.stderr
+
+    operator = folder / "operator.py"
+    operator.write_text(
+        operator.read_text().replace(
+            '    result_path.write_text(result, encoding="utf-8")\n',
+            '    result_path.write_text(result, encoding="utf-8")\n'
+            '    (Path(os.environ["FLOWUI_STORAGE_ROOT"]) / "stray.txt").write_text("x")\n'
+            '    (Path(__file__).parent / "cache.txt").write_text("x")\n'
+            '    (Path.home() / "scratch.txt").write_text("x")  # HOME is a fresh folder, as in the sandbox\n',
+        )
+    )
+    leaky = cli("run", "leaky", "--input", str(folder / "example_input.json"), cwd=tmp_path)
+    assert leaky.returncode == 0, leaky.stderr  # a warning, not a failure
+    warning = next(line for line in leaky.stderr.splitlines() if line.startswith("WARN"))
+    assert "leaky wrote files outside its run folder" in warning
+    assert str(tmp_path / "stray.txt") in warning and str(folder / "cache.txt") in warning
+    assert "scratch.txt" not in warning

@@ -343,8 +343,31 @@ def test_it_documents_every_compose_variable():
 def test_it_builds_the_airflow_image_with_the_runtime():
     dockerfile = (DOCKER / "Dockerfile.airflow").read_text()
     assert "FROM apache/airflow:3.3.2" in dockerfile
-    assert "requirements-airflow.txt" in dockerfile and "COPY --chown=airflow:root flowui_runtime" in dockerfile
+    # The same hash-pinned lock as .airflow-venv, and the runtime installed as its distribution (no PYTHONPATH).
+    assert "pip install --no-cache-dir --require-hashes -r /opt/flowui/requirements-airflow.lock" in dockerfile
+    assert "pip install --no-cache-dir --no-deps /opt/flowui/src/runtime" in dockerfile
+    assert "PYTHONPATH" not in dockerfile
     assert "apache-airflow==3.3.2" in (REPO / "requirements-airflow.txt").read_text()
+    assert "apache-airflow==3.3.2 \\\n    --hash=sha256:" in (REPO / "requirements-airflow.lock").read_text()
+    ignored = (DOCKER / "Dockerfile.airflow.dockerignore").read_text().splitlines()
+    assert {
+        "!requirements-airflow.lock",
+        "!runtime/pyproject.toml",
+        "!runtime/flowui_runtime",
+        "!flowui_runtime",
+    } <= set(ignored)
+
+
+def test_it_builds_the_platform_image_from_the_lock():
+    dockerfile = (DOCKER / "Dockerfile.platform").read_text()
+    assert "pip install --require-hashes -r requirements-platform.lock" in dockerfile
+    platform_lock = (REPO / "requirements-platform.lock").read_text()
+    dev_lock = (REPO / "requirements.lock").read_text()
+    assert "gunicorn==27.0.1 \\\n" in platform_lock and "gunicorn==27.0.1" in (REPO / "requirements.txt").read_text()
+    assert "pytest==" not in platform_lock and "pytest==" in dev_lock  # the image has no dev tools
+    # The same pins as `make setup` installs: every line of the image's lock is in the dev lock.
+    pins = [line for line in platform_lock.splitlines() if "==" in line and not line.startswith(" ")]
+    assert pins and all(pin in dev_lock for pin in pins)
 
 
 def _dockerfiles(map_path: Path, out: Path) -> subprocess.CompletedProcess:
@@ -388,7 +411,8 @@ def test_it_generates_one_dockerfile_per_group_matching_the_map(tmp_path, monkey
     assert "# Image: flowui/flowui-operators-default:latest" in default
     assert "# Operators: load_dataset" in default
     assert f"COPY {(out / 'default' / 'requirements.txt').as_posix()} /opt/flowui/requirements.txt" in default
-    assert "COPY flowui_runtime /opt/flowui/flowui_runtime" in default
+    assert "COPY flowui_runtime /opt/flowui/src/flowui_runtime" in default
+    assert "RUN pip install --no-deps /opt/flowui/src/runtime" in default and "PYTHONPATH" not in default
     ml = (out / "ml" / "Dockerfile").read_text()
     assert "# Image: registry.example.com/flowui-ml:3" in ml and "# Operators: train, evaluate" in ml
 
