@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from flowui.forms_jsonschema import default_inputs, field_type, parse_form, render_form
 from registry import selectors, services
 from tenants.permissions import require_role
 
@@ -17,14 +18,10 @@ def _schema_fields(schema: dict | None) -> list[dict]:
     """Rows for a field table: name, type, required, default, description."""
     if not schema:
         return []
-    try:
-        from workflows.jsonschema_form import field_type
-    except ImportError:  # the form module is optional for the catalog
-        field_type = None
     required = set(schema.get("required") or [])
     rows = []
     for name, prop in (schema.get("properties") or {}).items():
-        kind = field_type(prop, schema) if field_type else prop.get("type", "any")
+        kind = field_type(prop, schema)
         rows.append(
             {
                 "name": name,
@@ -72,12 +69,7 @@ def operator_detail(request, repository: str, name: str):
     versions = _operator_or_404(request, repository, name)
     wanted = request.GET.get("version")
     selected = next((v for v in versions if str(v.pk) == wanted or v.version == wanted), versions[0])
-    try:
-        from workflows.jsonschema_form import default_inputs, render_form
-
-        form_html = render_form(selected.input_schema, inputs=default_inputs(selected.input_schema), prefix="preview")
-    except ImportError:
-        form_html = None
+    form_html = render_form(selected.input_schema, inputs=default_inputs(selected.input_schema), prefix="preview")
     context = {
         "operator": selected,
         "versions": versions,
@@ -96,8 +88,6 @@ def operator_form_preview(request, repository: str, name: str):
     """The live preview: what the generated form's current values become (the node's inputs), or its errors."""
     versions = _operator_or_404(request, repository, name)
     selected = next((v for v in versions if str(v.pk) == request.POST.get("version_id")), versions[0])
-    from workflows.jsonschema_form import parse_form
-
     inputs, errors = parse_form(selected.input_schema, request.POST, prefix="preview")
     values = {key: binding.get("value") for key, binding in inputs.items()}
     return render(

@@ -232,7 +232,7 @@ def test_it_runs_a_pipeline_of_bundled_operators_through_the_runtime(storage, we
 
 
 def test_it_renders_every_operator_input_form_in_the_editor():
-    from workflows.jsonschema_form import render_form
+    from flowui.forms_jsonschema import render_form
 
     report = validate_path(REPO)
     for folder in FOLDERS:
