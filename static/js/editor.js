@@ -249,6 +249,7 @@
       announce(payload.error, "error");
       return;
     }
+    if (!node(source) || !node(target)) return;  // a node was deleted (or undone) while the server answered
     state.spec.edges.push({ source, target });
     markDirty();
     record();
