@@ -44,7 +44,7 @@
     const origin = E.node(originalId) || copy;
     copy.id = freeId(originalId);
     const at = origin.position || { x: 0, y: 0 };
-    copy.position = { x: Math.max(E.EDGE_GAP, (at.x || 0) + 40), y: Math.max(E.EDGE_GAP, (at.y || 0) + 60) };
+    copy.position = { x: Math.max(E.EDGE_GAP, (at.x || 0) + 40), y: Math.max(E.EDGE_GAP, (at.y || 0) + 90) };
     Object.keys(copy.inputs || {}).forEach((k) => { if (copy.inputs[k] && copy.inputs[k].from) delete copy.inputs[k]; });
     if (state.styles[originalId]) state.styles[copy.id] = state.styles[originalId];
     state.spec.nodes.push(copy);
