@@ -34,6 +34,18 @@ from typing import Any
 
 from flowui_runtime import sandbox
 
+
+def with_field_order(schema: dict) -> dict:
+    """The schema with each object's property names also listed in declaration order under `x-order`: the
+    platform stores schemas in PostgreSQL jsonb, which does not keep key order, and the editor shows fields in
+    the order the model declares them (flowui.forms_jsonschema_schema.ordered_properties)."""
+    objects = [schema, *((schema.get("$defs") or {}).values())]
+    for item in objects:
+        if isinstance(item, dict) and isinstance(item.get("properties"), dict):
+            item["x-order"] = list(item["properties"])
+    return schema
+
+
 MODEL_NAMES = {"input_schema": "InputModel", "output_schema": "OutputModel", "secrets_schema": "SecretsModel"}
 MAX_ERROR_CHARS = 2000
 STDERR_MARKER = "--flowui-inspect: next operator--"
@@ -102,7 +114,7 @@ def inspect_operator(operator_dir: Path) -> dict:
                 result["error"] = f"model.py: {class_name} is not a pydantic BaseModel subclass"
                 return result
             try:
-                schema = model.model_json_schema()
+                schema = with_field_order(model.model_json_schema())
                 json.dumps(schema)
             except Exception as exc:  # noqa: BLE001
                 result["error"] = f"model.py: {class_name} has no JSON Schema: {type(exc).__name__}: {exc}"[

@@ -157,3 +157,8 @@ def batch_job_definitions(*, tenant) -> list[tuple[str, str, str]]:
         .order_by("operator_version__name", "operator_version__created_at")
     )
     return [(row.job_definition_name, row.job_definition_arn, row.job_queue_arn) for row in rows]
+
+
+def operator_version_by_id(*, tenant, pk: int) -> OperatorVersion | None:
+    """One operator version by primary key, only if the tenant may use it (the editor's palette posts ids)."""
+    return operator_versions_for_tenant(tenant=tenant).filter(pk=pk).first()

@@ -10,10 +10,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from flowui.forms_jsonschema import default_inputs, field_type, parse_form, render_form
 from flowui.inputs import without_nul
 from registry import selectors, services
 from tenants.permissions import require_role
-from workflows.jsonschema_form import default_inputs, field_type, parse_form, render_form
 
 
 def _schema_fields(schema: dict | None) -> list[dict]:

@@ -110,6 +110,7 @@ def test_it_syncs_one_good_operator_and_reports_five_broken_ones(git_repo, setti
     version = OperatorVersion.objects.get(repository=repository)
     assert (version.name, version.version, version.commit) == ("good_op", "1.0.0", commit)
     assert version.input_schema["properties"]["text"]["description"] == "Text to shout."
+    assert version.input_schema["x-order"] == ["text", "times"]  # declaration order, kept past jsonb (the editor)
     assert version.output_schema["required"] == ["shouted"]
     assert version.metadata["style"]["colour"] == "#336699"
     assert version.dependency_group.name == "default"

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from workflows import views, views_conditions, views_editor, views_runs, views_workflow
+from workflows import views, views_conditions, views_editor, views_editor_node, views_runs, views_workflow
 
 W = "workflows/<slug:slug>"
 R = "workflows/<slug:slug>/runs/<str:run_id>"
@@ -15,8 +15,8 @@ urlpatterns = [
     path(f"{W}/", views_editor.editor_redirect, name="workflow_detail"),
     path(f"{W}/edit/", views_editor.editor, name="workflow_editor"),
     path(f"{W}/editor/add-node/", views_editor.node_add, name="editor_add_node"),
-    path(f"{W}/editor/node-form/", views_editor.node_form, name="editor_node_form"),
-    path(f"{W}/editor/node-update/", views_editor.node_update, name="editor_node_update"),
+    path(f"{W}/editor/node-form/", views_editor_node.node_form, name="editor_node_form"),
+    path(f"{W}/editor/node-update/", views_editor_node.node_update, name="editor_node_update"),
     path(f"{W}/editor/connect/", views_editor.connect, name="editor_connect"),
     path(f"{W}/editor/save/", views_editor.save, name="editor_save"),
     path(f"{W}/editor/validate/", views_editor.validate, name="editor_validate"),

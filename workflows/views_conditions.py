@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
@@ -18,10 +18,10 @@ from pydantic import ValidationError
 from flowui_runtime.contracts import CONDITION_OPS, Condition
 from registry.selectors import operator_versions_for_pins
 from tenants.permissions import require_role
-from workflows.selectors import WorkflowNotFound, workflow_get
 from workflows.spec import EdgeSpec
 from workflows.validation import condition_problem, json_types
-from workflows.views_editor import EDITOR_ROLE, BadRequest, json_error, posted_spec
+from workflows.views_common import BadRequest, json_error, posted_spec, workflow_or_404
+from workflows.views_editor import EDITOR_ROLE
 
 OP_LABELS = {"==": "equals", "!=": "differs from", ">": "greater than", ">=": "at least", "<": "less than",
              "<=": "at most", "in": "one of", "truthy": "is set (true, non-zero, non-empty)"}  # fmt: skip
@@ -29,10 +29,7 @@ OP_LABELS = {"==": "equals", "!=": "differs from", ">": "greater than", ">=": "a
 
 def _edge_context(request, slug: str) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(the posted spec, the edge between the posted source and target, the source's operator version)."""
-    try:
-        workflow_get(slug=slug)
-    except WorkflowNotFound as exc:
-        raise Http404(str(exc)) from None
+    workflow_or_404(slug)
     spec = posted_spec(request)
     source, target = request.POST.get("source", ""), request.POST.get("target", "")
     edge = next(

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from flowui.lib.airflow import AirflowError
 from tenants.permissions import require_role
 from workflows.selectors import workflows_list
-from workflows.views_editor import workflow_or_404
+from workflows.views_common import workflow_or_404
 
 TERMINAL = ("success", "failed")
 TASK_TERMINAL = ("success", "failed", "skipped", "upstream_failed", "removed")

@@ -16,7 +16,7 @@ from tenants.permissions import require_role
 from workflows.models import DeployState
 from workflows.selectors import WorkflowNotFound, version_get, versions_diff, versions_list
 from workflows.spec import PARAM_NAME_RE, SCHEDULE_PRESETS
-from workflows.views_editor import workflow_or_404
+from workflows.views_common import workflow_or_404
 
 PARAM_TYPES = ("string", "integer", "number", "boolean")
 PENDING_STATES = (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW)

@@ -1,5 +1,6 @@
 /* FlowUI workflow editor: the canvas (Drawflow), the working spec kept in the page, and the calls to the
-   server's O(1) action endpoints (add node, node form, connect, save). No build step. */
+   server's O(1) action endpoints (add node, node form, connect, save). Undo/redo (editor_history.js) over every
+   edit; copy/paste/duplicate; fit to view. Deploy and run: editor_deploy.js. No build step. */
 (function () {
   "use strict";
 
@@ -34,6 +35,14 @@
   // --- helpers ------------------------------------------------------------------------------
   function specJSON() { return JSON.stringify(state.spec); }
   function node(id) { return state.spec.nodes.find((n) => n.id === id); }
+  // Every edit ends with record(): one undo step per user action (a node delete also removes its edges in
+  // several Drawflow events: they are gathered into one step).
+  let recordPending = false;
+  function record() {
+    if (recordPending) return;
+    recordPending = true;
+    queueMicrotask(() => { recordPending = false; if (window.FlowEditor.history) window.FlowEditor.history.record(specJSON()); });
+  }
   function markDirty(flag = true) {
     state.dirty = flag;
     root.classList.toggle("dirty", flag);
@@ -65,13 +74,14 @@
     }
     return escapeHtml((style.label || n.operator.name || "?").slice(0, 1));
   }
+  // A node's title: its label, else the operator's display name (never the id: that is shown below it).
+  function titleOf(n) { return n.label || (state.styles[n.id] || {}).label || n.operator.name; }
   function nodeHtml(n, style) {
     const colour = /^#[0-9a-fA-F]{6}$/.test(style.colour || "") ? style.colour : "#4a6fa5";
     return '<div class="fnode" style="--node-colour:' + colour + '">' +
       '<div class="fnode-head"><span class="fnode-icon" aria-hidden="true">' + iconHtml(n, style) + "</span>" +
-      '<span class="fnode-label">' + escapeHtml(n.label || n.id) + "</span></div>" +
-      '<div class="fnode-meta"><span class="fnode-op">' + escapeHtml(n.operator.name) + "</span> " +
-      '<span class="fnode-id">' + escapeHtml(n.id) + '</span></div><span class="fnode-state"></span></div>';
+      '<span class="fnode-label" title="' + escapeHtml(titleOf(n)) + '">' + escapeHtml(titleOf(n)) + "</span></div>" +
+      '<div class="fnode-meta"><span class="fnode-id">' + escapeHtml(n.id) + '</span></div><span class="fnode-state"></span></div>';
   }
 
   // --- drawing ------------------------------------------------------------------------------
@@ -85,7 +95,7 @@
     el.dataset.nodeId = n.id;
     el.setAttribute("tabindex", "0");
     el.setAttribute("role", "button");
-    el.setAttribute("aria-label", "Node " + (n.label || n.id));
+    el.setAttribute("aria-label", "Node " + titleOf(n) + " (" + n.id + ")");
     return flowId;
   }
   function drawAll() {
@@ -151,9 +161,10 @@
     const nodeErrors = state.errors.nodes || (state.errors.nodes = {});
     if (d.errors && Object.keys(d.errors).length) nodeErrors[d.node_id] = d.errors; else delete nodeErrors[d.node_id];
     const el = document.getElementById("node-" + state.flowIdByNode[d.node_id]);
-    if (el) el.querySelector(".fnode-label").textContent = n.label || n.id;
+    if (el) { const label = el.querySelector(".fnode-label"); label.textContent = label.title = titleOf(n); }
     highlightErrors();
     markDirty();
+    record();
   });
   document.addEventListener("click", (event) => {
     const link = event.target.closest("[data-select]");
@@ -162,6 +173,16 @@
     const flowId = state.flowIdByNode[link.dataset.select];
     if (flowId) document.getElementById("node-" + flowId).scrollIntoView({ block: "center", inline: "center" });
     selectNode(link.dataset.select);
+  });
+
+  // The node form's list buttons (Add item / Remove) post the form with what they ask for.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("#node-form [data-form-action]");
+    if (!button) return;
+    event.preventDefault();
+    const form = button.closest("form");
+    form.querySelector("[name=_form_action]").value = button.dataset.formAction;
+    htmx.trigger(form, "submit");
   });
 
   // --- adding nodes ---------------------------------------------------------------------------
@@ -178,9 +199,11 @@
     state.styles[payload.node.id] = payload.style || {};
     drawNode(payload.node);
     markDirty();
+    record();
     announce("Added " + (payload.node.label || payload.node.id) + ".", "ok");
     selectNode(payload.node.id);
   }
+  const EDGE_GAP = 24;  // a node never sits at the canvas' edge, where its input handle would be hidden
   function canvasPoint(clientX, clientY) {
     const rect = editor.precanvas.getBoundingClientRect();
     return { x: (clientX - rect.x) / editor.zoom, y: (clientY - rect.y) / editor.zoom };
@@ -198,7 +221,7 @@
       const operatorId = event.dataTransfer.getData("text/plain");
       if (!operatorId) return;
       const p = canvasPoint(event.clientX, event.clientY);
-      addNode(operatorId, p.x - 80, p.y - 25);
+      addNode(operatorId, Math.max(EDGE_GAP, p.x - 80), Math.max(EDGE_GAP, p.y - 25));
     });
     // Keyboard and touch: the palette's "Add" buttons place the node below the others.
     document.querySelectorAll(".palette-add").forEach((button) => {
@@ -213,7 +236,7 @@
   editor.on("nodeMoved", (flowId) => {
     const n = node(state.nodeByFlowId[flowId]);
     const data = editor.getNodeFromId(flowId);
-    if (n && data) { n.position = { x: Math.round(data.pos_x), y: Math.round(data.pos_y) }; markDirty(); }
+    if (n && data) { n.position = { x: Math.round(data.pos_x), y: Math.round(data.pos_y) }; markDirty(); record(); }
   });
   editor.on("connectionCreated", async (c) => {
     if (state.loading) return;
@@ -226,8 +249,10 @@
       announce(payload.error, "error");
       return;
     }
+    if (!node(source) || !node(target)) return;  // a node was deleted (or undone) while the server answered
     state.spec.edges.push({ source, target });
     markDirty();
+    record();
     announce("Connected " + source + " → " + target + ".", "ok");
     if (state.selected === target) selectNode(target);  // new upstream fields to offer
   });
@@ -236,6 +261,7 @@
     const source = state.nodeByFlowId[c.output_id], target = state.nodeByFlowId[c.input_id];
     state.spec.edges = state.spec.edges.filter((e) => !(e.source === source && e.target === target));
     markDirty();
+    record();
   });
   editor.on("nodeRemoved", (flowId) => {
     const id = state.nodeByFlowId[flowId];
@@ -251,7 +277,8 @@
     if (state.errors.nodes) delete state.errors.nodes[id];
     if (state.selected === id) selectNode(null);
     markDirty();
-    announce("Removed " + id + ".", "ok");
+    record();
+    announce("Removed " + id + ". Ctrl+Z brings it back.", "ok");
   });
   function deleteSelected() {
     if (!state.selected || !canEdit) return;
@@ -303,6 +330,7 @@
     state.spec.nodes.forEach((n) => editor.updateConnectionNodes("node-" + state.flowIdByNode[n.id]));
     fitView(g.graph().width, g.graph().height);
     markDirty();
+    record();
     announce("Laid out " + state.spec.nodes.length + " nodes.", "ok");
   }
   document.querySelectorAll("[data-action]").forEach((button) => {
@@ -322,9 +350,9 @@
     if (payload.conflict) {
       announce(payload.error, "error");
       document.getElementById("conflict").hidden = false;
-      return;
+      return false;
     }
-    if (payload.error && !payload.version) { announce(payload.error, "error"); if (payload.errors) { state.errors = payload.errors; highlightErrors(); } return; }
+    if (payload.error && !payload.version) { announce(payload.error, "error"); if (payload.errors) { state.errors = payload.errors; highlightErrors(); } return false; }
     state.baseVersion = payload.version;
     markDirty(false);
     if (message) message.value = "";
@@ -337,6 +365,7 @@
     const problems = Object.keys(state.errors.nodes || {}).length + (state.errors.workflow || []).length;
     announce("Saved version " + payload.version + "." + (problems ? " Fix the highlighted problems before deploying." : " Ready to deploy."), problems ? "warn" : "ok");
     if (state.selected) selectNode(state.selected);
+    return problems === 0;
   }
   // Deploy and Run act on saved versions: ask for a save first rather than deploy something older.
   document.addEventListener("htmx:confirm", (event) => {
@@ -347,14 +376,14 @@
   });
   window.addEventListener("beforeunload", (event) => { if (state.dirty) { event.preventDefault(); event.returnValue = ""; } });
   document.addEventListener("keydown", (event) => {
-    if ((event.ctrlKey || event.metaKey) && event.key === "s" && canEdit) { event.preventDefault(); save(); }
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s" && canEdit) { event.preventDefault(); save(); }
   });
 
   // Palette search: filter by name, label or repository.
   const search = document.getElementById("palette-search");
   if (search) search.addEventListener("input", () => {
     const q = search.value.trim().toLowerCase();
-    document.querySelectorAll(".palette-item").forEach((item) => { item.hidden = q && !item.dataset.search.includes(q); });
+    document.querySelectorAll(".palette-item").forEach((item) => { item.hidden = !!q && !item.dataset.search.includes(q); });
     document.querySelectorAll(".palette-group").forEach((group) => {
       group.hidden = !group.querySelector(".palette-item:not([hidden])");
     });
@@ -364,5 +393,8 @@
   drawAll();
   if (state.spec.nodes.length && state.spec.nodes.every((n) => !n.position || (!n.position.x && !n.position.y))) autoLayout();
   markDirty(false);
-  window.FlowEditor = { state, editor, specJSON, save, autoLayout, selectNode, markDirty };
+  window.FlowEditor = {
+    state, editor, container, canEdit, urls, csrf, EDGE_GAP,
+    specJSON, save, autoLayout, selectNode, drawAll, drawNode, markDirty, record, announce, post, node,
+  };
 })();

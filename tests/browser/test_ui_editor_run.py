@@ -101,6 +101,7 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
     expect(page.locator("#f-in-dataset_path")).to_have_value("filter_rows_1.dataset_path")  # nearest upstream first
     options = page.locator("#f-in-dataset_path option").all_inner_texts()
     assert all("row_count" not in o and "column_names" not in o for o in options), options  # only strings fit
+    _update(page, lambda: page.click("[data-form-action='add:in.y_columns']"))  # lists start without a blank row
     _update(page, lambda: (page.fill("#f-in-y_columns-0", "amount"), page.locator("#f-in-y_columns-0").press("Tab")))
     _update(page, lambda: page.select_option("#f-in-chart_type", "bar"))
     _update(page, lambda: (page.fill("#f-in-bins", "900"), page.locator("#f-in-bins").press("Tab")))
@@ -119,14 +120,12 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
     page.screenshot(path=str(artifacts / "editor-1280x800.png"))
     assert no_horizontal_overflow(page)
 
-    # Deploy: the badge is pending, then turns live by itself (it polls every second).
-    page.click("#deploy-button")
+    # Deploy and run: the badge is pending, turns live by itself (it polls every second), then the run starts
+    # (no run parameter: no params page) and the run page opens.
+    expect(page.locator("#version-state")).to_have_text("Saved v2 · not live")
+    page.click("#editor-deploy-run-button")
     expect(page.locator("#deploy-badge .badge")).to_have_attribute("data-state", "live", timeout=240_000)
-
-    # Run now -> the run page; the graph updates until the run ends.
-    page.click("#run-button")
-    page.click("#start-run")
-    page.wait_for_url(f"{base}/workflows/{slug}/runs/**")
+    page.wait_for_url(f"{base}/workflows/{slug}/runs/**", timeout=60_000)
     expect(page.locator("#run-state")).to_have_text("success", timeout=600_000)
     states = page.locator(".gnode").evaluate_all("(nodes) => nodes.map((n) => n.dataset.state)")
     assert states == ["success", "success", "success"], states
@@ -159,4 +158,12 @@ def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
     expect(page.locator("img.result-image").first).to_be_visible()
     page.screenshot(path=str(artifacts / "run-390x844.png"), full_page=True)
     assert no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Back in the editor: saved and live agree, and Run now starts a run in one click.
+    page.goto(f"{base}/workflows/{slug}/edit/")
+    expect(page.locator("#version-state")).to_have_text("Saved v2 · live v2")
+    page.click("#editor-run-now")
+    page.wait_for_url(f"{base}/workflows/{slug}/runs/**")
+    assert run_id not in page.url  # a second run, started without the params page
     assert page.problems == [], json.dumps(page.problems)
