@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from tenants.permissions import require_role
 from workflows.models import DeployState
+from workflows.schedules import cron_text, next_fire_times, schedule_changes
 from workflows.selectors import WorkflowNotFound, version_get, versions_diff, versions_list
 from workflows.spec import PARAM_NAME_RE, SCHEDULE_PRESETS
 from workflows.views_editor import workflow_or_404
@@ -22,42 +21,20 @@ PARAM_TYPES = ("string", "integer", "number", "boolean")
 PENDING_STATES = (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW)
 
 
-def cron_text(schedule: str | None) -> tuple[str, str]:
-    """(human-readable description, error) of a schedule: None, a preset, or a cron expression."""
-    if not schedule:
-        return "Runs only when started by hand.", ""
-    presets = {
-        "@once": "Runs once, at the start date.",
-        "@hourly": "Every hour, at minute 0.",
-        "@daily": "Every day at 00:00 UTC.",
-        "@weekly": "Every Sunday at 00:00 UTC.",
-        "@monthly": "On day 1 of every month at 00:00 UTC.",
-        "@yearly": "On 1 January at 00:00 UTC.",
-        "@continuous": "Continuously: a new run as soon as the previous one ends.",
-    }
-    if schedule in presets:
-        return presets[schedule], ""
-    from croniter import croniter
-
-    if not croniter.is_valid(schedule):
-        return "", f"{schedule!r} is not a cron expression (five fields: minute hour day month weekday)."
-    try:
-        from cron_descriptor import Options, get_description
-
-        options = Options()
-        options.use_24hour_time_format = True
-        return get_description(schedule, options) + " (UTC).", ""
-    except Exception as exc:  # cron_descriptor raises its own family of errors for odd expressions
-        return "", f"Cannot describe {schedule!r}: {exc}"
-
-
 def cron_preview(request):
-    schedule = request.GET.get("schedule_cron", "").strip() or request.GET.get("schedule_preset", "").strip()
-    if schedule == "cron":
-        schedule = ""
-    text, error = cron_text(schedule or None)
-    html = f'<span class="error">{escape(error)}</span>' if error else escape(text)
-    return HttpResponse(html)
+    preset = request.GET.get("schedule_preset", "").strip()
+    schedule = request.GET.get("schedule_cron", "").strip() if preset == "cron" else preset
+    if not preset and request.GET.get("schedule_cron", "").strip():
+        schedule = request.GET["schedule_cron"].strip()  # the cron field alone (an older form)
+    start_date = request.GET.get("start_date", "").strip()
+    next_runs = next_fire_times(schedule=schedule or None, start_date=_start_date_text(start_date) or None)
+    return render(request, "workflows/partials/schedule_preview.html", {"next_runs": next_runs})
+
+
+def _start_date_text(raw: str) -> str:
+    """The form's datetime-local value (2024-01-01T00:00) as the spec's ISO text (UTC)."""
+    raw = raw.strip()
+    return raw + ":00+00:00" if raw and len(raw) == 16 else raw
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -123,9 +100,7 @@ def workflow_settings(request, slug: str):
         _, schedule_error = cron_text(schedule)
         if schedule_error:
             errors.append(schedule_error)
-        start_date = request.POST.get("start_date", "").strip()
-        if start_date and len(start_date) == 16:  # datetime-local gives 2024-01-01T00:00
-            start_date += ":00+00:00"
+        start_date = _start_date_text(request.POST.get("start_date", ""))
         params, param_errors = _params_from_post(request.POST)
         errors.extend(param_errors)
         tags = [t.strip() for t in request.POST.get("tags", "").split(",") if t.strip()]
@@ -158,7 +133,7 @@ def workflow_settings(request, slug: str):
                 return redirect("workflow_settings", slug=slug)
         spec.update({"schedule": schedule, "params": params or spec.get("params", []), "tags": tags})
     schedule = spec.get("schedule")
-    preview, _ = cron_text(schedule)
+    deployed = workflow.deployed_version
     context = {
         "workflow": workflow,
         "version": version,
@@ -167,7 +142,10 @@ def workflow_settings(request, slug: str):
         "presets": SCHEDULE_PRESETS,
         "preset": schedule if schedule in SCHEDULE_PRESETS or not schedule else "cron",
         "cron": schedule if schedule and schedule not in SCHEDULE_PRESETS else "",
-        "preview": preview,
+        "next_runs": next_fire_times(schedule=schedule, start_date=spec.get("start_date")),
+        "undeployed": schedule_changes(
+            saved=version.spec if version else None, deployed=deployed.spec if deployed else None
+        ),
         "param_types": PARAM_TYPES,
         "params": [*spec.get("params", []), {"name": "", "type": "string", "default": None, "description": ""}],
         "start_date": (spec.get("start_date") or "")[:16],
