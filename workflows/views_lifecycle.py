@@ -22,7 +22,7 @@ def _back(request, default: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
-def _go(request, url: str):
+def go(request, url: str):
     """A redirect; an htmx request gets HX-Redirect (a full page load, so the URL and messages are right)."""
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -43,7 +43,7 @@ def workflow_pause(request, slug: str):
             if paused
             else f"Resumed {workflow.name}: its schedule runs again.",
         )
-    return _go(request, _back(request, "/workflows/"))
+    return go(request, _back(request, "/workflows/"))
 
 
 @require_POST
@@ -54,11 +54,11 @@ def workflow_copy(request, slug: str):
         copy = workflow_duplicate(workflow=workflow, user=request.user)
     except WorkflowInvalid as exc:
         messages.error(request, "; ".join(exc.errors.get("workflow") or [str(exc)]))
-        return _go(request, _back(request, "/workflows/"))
+        return go(request, _back(request, "/workflows/"))
     messages.success(
         request, f"Created {copy.name} ({copy.slug}) from version {workflow.current_version.number}; not deployed yet."
     )
-    return _go(request, reverse("workflow_settings", kwargs={"slug": copy.slug}))
+    return go(request, reverse("workflow_settings", kwargs={"slug": copy.slug}))
 
 
 @require_role("editor")

@@ -7,6 +7,7 @@ import json
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
@@ -16,6 +17,7 @@ from workflows.schedules import cron_text, next_fire_times, schedule_changes
 from workflows.selectors import WorkflowNotFound, version_get, versions_diff, versions_list
 from workflows.spec import PARAM_NAME_RE, SCHEDULE_PRESETS
 from workflows.views_editor import workflow_or_404
+from workflows.views_lifecycle import go
 
 PARAM_TYPES = ("string", "integer", "number", "boolean")
 PENDING_STATES = (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW)
@@ -198,9 +200,9 @@ def workflow_version_restore(request, slug: str, number: int):
         version = services.workflow_restore_version(workflow=workflow, number=number, user=request.user)
     except (WorkflowNotFound, services.WorkflowConflict, services.WorkflowInvalid) as exc:
         messages.error(request, str(exc))
-        return redirect("workflow_versions", slug=slug)
+        return go(request, reverse("workflow_versions", kwargs={"slug": slug}))
     messages.success(request, f"Restored version {number} as version {version.number}.")
-    return redirect("workflow_editor", slug=slug)
+    return go(request, reverse("workflow_editor", kwargs={"slug": slug}))
 
 
 # --- deploy -----------------------------------------------------------------------------------
@@ -302,7 +304,9 @@ def workflow_run(request, slug: str):
                 general = str(exc)
             else:
                 messages.success(request, f"Started run {run['run_id']}.")
-                return redirect("run_detail", slug=slug, run_id=run["run_id"])
+                return go(request, reverse("run_detail", kwargs={"slug": slug, "run_id": run["run_id"]}))
     fields = [{**p, "value": values.get(p["name"], ""), "errors": errors.get(p["name"], [])} for p in params]
     context = {"workflow": workflow, "fields": fields, "errors": errors, "general": general}
-    return render(request, "workflows/run_now.html", context, status=400 if (errors or general) else 200)
+    # htmx swaps only 2xx answers: the form's errors come back as a 200 page to an htmx request.
+    status = 400 if (errors or general) and not request.htmx else 200
+    return render(request, "workflows/run_now.html", context, status=status)
