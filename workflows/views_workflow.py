@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from tenants.permissions import require_role
+from workflows import services
 from workflows.models import DeployState
 from workflows.schedules import cron_text, next_fire_times, schedule_changes
 from workflows.selectors import WorkflowNotFound, version_get, versions_diff, versions_list
 from workflows.spec import PARAM_NAME_RE, SCHEDULE_PRESETS
+from workflows.supervision import ParamsInvalid, WorkflowNotDeployed, run_trigger
 from workflows.views_editor import workflow_or_404
 from workflows.views_lifecycle import go
 
@@ -86,16 +90,12 @@ def _params_from_post(post) -> tuple[list[dict], list[str]]:
 
 
 def workflow_settings(request, slug: str):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     version = workflow.current_version
     spec = dict(version.spec) if version else {"nodes": [], "edges": []}
     errors: list[str] = []
     if request.method == "POST":
         if not request.membership.has_role("editor"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("This needs the editor role.")
         preset = request.POST.get("schedule_preset", "")
         schedule = request.POST.get("schedule_cron", "").strip() if preset == "cron" else (preset or None)
@@ -168,8 +168,6 @@ def workflow_version(request, slug: str, number: int):
     try:
         version = version_get(workflow=workflow, number=number)
     except WorkflowNotFound as exc:
-        from django.http import Http404
-
         raise Http404(str(exc)) from None
     against_text = request.GET.get("against", "")
     against_number = int(against_text) if against_text.isdigit() else number - 1
@@ -193,8 +191,6 @@ def workflow_version(request, slug: str, number: int):
 @require_POST
 @require_role("editor")
 def workflow_version_restore(request, slug: str, number: int):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     try:
         version = services.workflow_restore_version(workflow=workflow, number=number, user=request.user)
@@ -210,8 +206,6 @@ def deploy_badge(request, slug: str):
     """The deploy status badge; while pending it asks again every second (hx-trigger), then stops."""
     workflow = workflow_or_404(slug)
     if workflow.deploy_state in PENDING_STATES:
-        from workflows import services
-
         try:
             services.workflow_deploy_check(tenant=request.tenant, workflow=workflow)
         except AirflowError:
@@ -227,8 +221,6 @@ def deploy_badge(request, slug: str):
 @require_POST
 @require_role("editor")
 def workflow_deploy(request, slug: str):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     error = ""
     try:
@@ -266,8 +258,6 @@ def _coerce_param(kind: str, raw: str):
 
 
 def workflow_run(request, slug: str):
-    from workflows.supervision import ParamsInvalid, WorkflowNotDeployed, run_trigger
-
     workflow = workflow_or_404(slug)
     version = workflow.deployed_version or workflow.current_version
     params = [p for p in ((version.spec if version else {}).get("params") or []) if isinstance(p, dict)]
@@ -276,8 +266,6 @@ def workflow_run(request, slug: str):
     values = {p["name"]: ("" if p.get("default") is None else p.get("default")) for p in params}
     if request.method == "POST":
         if not request.membership.has_role("editor"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("This needs the editor role.")
         overrides = {}
         for param in params:
