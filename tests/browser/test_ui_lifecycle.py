@@ -4,6 +4,8 @@ first); a double click on Start run starts one run in the real Airflow; the run 
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
@@ -163,7 +165,8 @@ def test_it_starts_one_run_on_a_double_click_and_fits_the_run_page_in_390_px(
         ],
         "edges": [{"source": "first_step_with_a_long_name", "target": "second_step"}],
     }
-    workflow = _workflow(tenant, "Echo twice", spec)
+    # A new slug each time: Airflow's home outlives the session, and a DAG left behind keeps its runs.
+    workflow = _workflow(tenant, f"Echo twice {uuid.uuid4().hex[:6]}", spec)
     with tenant_context(tenant):
         services.workflow_deploy(tenant=tenant, workflow=workflow, user=None)
         assert services.workflow_deploy_wait(tenant=tenant, workflow=workflow, timeout_s=180) == "live"
