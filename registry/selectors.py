@@ -130,10 +130,16 @@ def operator_tags(*, tenant) -> list[str]:
     return sorted(tags)
 
 
-def sync_runs_for_tenant(*, tenant) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant)).select_related(
-        "repository"
-    )
+def sync_runs_for_tenant(*, tenant, repository_slug: str = "") -> QuerySet[SyncRun]:
+    """Syncs of the platform's repositories and of this tenant's own, newest first: never another tenant's."""
+    queryset = SyncRun.objects.filter(Q(repository__tenant__isnull=True) | Q(repository__tenant=tenant))
+    if repository_slug:
+        queryset = queryset.filter(repository__slug=repository_slug)
+    return queryset.select_related("repository").order_by("-created_at", "-id")
+
+
+def sync_run_for_tenant(*, tenant, pk: int) -> SyncRun | None:
+    return sync_runs_for_tenant(tenant=tenant).filter(pk=pk).first()
 
 
 def sync_run_latest(*, repository: Repository) -> SyncRun | None:

@@ -8,6 +8,7 @@ app_name = "registry"
 
 urlpatterns = [
     path("", views.catalog, name="catalog"),
+    path("syncs/", views.sync_runs, name="sync_runs"),
     path("syncs/<int:pk>/", views.sync_run_status, name="sync_run_status"),
     path("repositories/<slug:slug>/sync/", views.repository_sync, name="repository_sync"),
     path("<slug:repository>/<str:name>/", views.operator_detail, name="operator_detail"),

@@ -100,10 +100,22 @@ def operator_form_preview(request, repository: str, name: str):
 
 
 def sync_run_status(request, pk: int):
-    sync_run = selectors.sync_runs_for_tenant(tenant=request.tenant).filter(pk=pk).first()
+    """A sync's report: the live status partial for htmx polling, the full report page otherwise."""
+    sync_run = selectors.sync_run_for_tenant(tenant=request.tenant, pk=pk)
     if sync_run is None:
-        raise Http404("No such sync.")
-    return render(request, "registry/partials/sync_run.html", {"sync": sync_run, "repository": sync_run.repository})
+        raise Http404("No such sync in this tenant's repositories.")
+    context = {"sync": sync_run, "repository": sync_run.repository}
+    return render(request, "registry/partials/sync_run.html" if request.htmx else "registry/sync_report.html", context)
+
+
+SYNC_PAGE = 50
+
+
+def sync_runs(request):
+    """The sync reports of the repositories this tenant sees (its own and the platform's), newest first."""
+    slug = request.GET.get("repository", "").strip()
+    runs = list(selectors.sync_runs_for_tenant(tenant=request.tenant, repository_slug=slug)[:SYNC_PAGE])
+    return render(request, "registry/sync_reports.html", {"runs": runs, "repository_slug": slug})
 
 
 @require_POST

@@ -4,6 +4,7 @@ Domains, memberships, API tokens and the audit log are in tenants/admin_access.p
 admin's autodiscovery (which imports this module) registers them."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
@@ -33,6 +34,7 @@ from tenants.services import (
     tenant_reactivate,
     tenant_suspend,
 )
+from tenants.services_owner import owner_lookup, password_reset_path, tenant_owner_set
 
 __all__ = ["ApiTokenAdmin", "AuditEventAdmin", "DomainAdmin", "MembershipAdmin", "TenantAdmin"]
 
@@ -84,8 +86,12 @@ class TenantAdminForm(forms.ModelForm):
     """The dedicated Airflow's password is write-only: typed here, stored encrypted, never shown back."""
 
     airflow_url = forms.URLField(required=False, assume_scheme="https", help_text="Dedicated Airflow only.")
-    domain = forms.CharField(
-        required=False, help_text="Leave empty for <schema>.<FLOWUI_TENANT_DOMAIN_SUFFIX> (new tenants only)."
+    domain = forms.CharField(required=False)
+    owner = forms.CharField(
+        required=False,
+        label="Owner",
+        help_text="An existing user's username or e-mail, or a new e-mail address: a user is created with no "
+        "password and you get a link where they set one.",
     )
     airflow_password = forms.CharField(
         required=False,
@@ -105,9 +111,22 @@ class TenantAdminForm(forms.ModelForm):
             "airflow_dags_path",
         )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Plain text: the admin renders help texts as HTML, so "<schema>" would vanish.
+        suffix = settings.FLOWUI_TENANT_DOMAIN_SUFFIX
+        self.fields["domain"].help_text = (
+            f"New tenants only. Leave empty for the schema name (with '-' for '_') followed by .{suffix}, "
+            f"e.g. acme_corp gives acme-corp.{suffix}."
+        )
+
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk is None:
+            try:
+                owner_lookup(identifier=cleaned.get("owner", ""))
+            except ValidationError as exc:
+                self.add_error("owner", exc.messages)
             try:
                 cleaned["domain"] = tenant_input_validate(
                     schema_name=cleaned.get("schema_name", ""),
@@ -145,7 +164,7 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         airflow = ("airflow_mode", "airflow_url", "airflow_username", "airflow_password", "airflow_dags_path")
         if obj is None:
-            return [(None, {"fields": ("schema_name", "name", "domain")}), ("Airflow", {"fields": airflow})]
+            return [(None, {"fields": ("schema_name", "name", "domain", "owner")}), ("Airflow", {"fields": airflow})]
         return [
             (None, {"fields": ("schema_name", "name", "status", "created_at")}),
             ("Provisioning", {"fields": ("provisioning_overview", "resources_overview")}),
@@ -265,6 +284,26 @@ class TenantAdmin(TenantAdminMixin, admin.ModelAdmin):
         obj._state.adding = False
         obj._state.db = tenant._state.db
         messages.info(request, f"Provisioning of {tenant.schema_name} started.")
+        owner, created = tenant_owner_set(tenant=tenant, identifier=form.cleaned_data.get("owner", ""))
+        if created:
+            domain = tenant.domains.order_by("id").values_list("domain", flat=True).first()
+            port = request.get_port()
+            host = domain + (f":{port}" if port not in ("80", "443") else "")
+            link = f"{request.scheme}://{host}{password_reset_path(user=owner)}"
+            messages.warning(
+                request,
+                format_html(
+                    "Created user {} ({}) as the owner, with no password. Send them this link to set one "
+                    '(it works once, for {} days): <a href="{}" class="owner-reset-link">{}</a>',
+                    owner.get_username(),
+                    owner.email,
+                    settings.PASSWORD_RESET_TIMEOUT // 86400,
+                    link,
+                    link,
+                ),
+            )
+        else:
+            messages.info(request, f"{owner.get_username()} owns {tenant.name}.")
 
     # --- retry: an action and a button on the tenant's page -------------------------------------
     def get_urls(self):

@@ -12,7 +12,7 @@ from tenants.models import Tenant
 from tenants.selectors import membership_for
 
 # Paths on a tenant domain reachable without a membership.
-OPEN_PREFIXES = ("/login/", "/logout/", "/healthz", "/favicon.ico", "/static/", "/api/schema", "/api/docs")
+OPEN_PREFIXES = ("/login/", "/logout/", "/reset/", "/healthz", "/favicon.ico", "/static/", "/api/schema", "/api/docs")
 
 
 class TenantAccessMiddleware:

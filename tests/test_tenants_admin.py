@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def test_it_creates_a_tenant_in_the_admin_and_provisions_it(staff_client, django
                 "schema_name": "adm_new",
                 "name": "Admin new",
                 "domain": "",
+                "owner": "root@example.com",
                 "airflow_mode": "shared",
                 "airflow_url": "",
                 "airflow_username": "",
@@ -49,6 +51,7 @@ def test_it_creates_a_tenant_in_the_admin_and_provisions_it(staff_client, django
         )
     assert response.status_code == 302, response.content.decode()[:2000]
     tenant = Tenant.objects.get(schema_name="adm_new")
+    assert tenant.memberships.get().user.username == "root" and tenant.memberships.get().role == "owner"
     assert tenant.domains.get().domain == "adm-new.localhost"
     assert {s.name: s.state for s in tenant.provisioning_steps.all()} == {
         "schema": "done",
@@ -74,7 +77,13 @@ def test_it_creates_a_tenant_in_the_admin_and_provisions_it(staff_client, django
 def test_it_shows_admin_form_errors_instead_of_failing(staff_client):
     response = staff_client.post(
         "/admin/tenants/tenant/add/",
-        {"schema_name": "adm_ded", "name": "Dedicated", "airflow_mode": "dedicated", "airflow_url": ""},
+        {
+            "schema_name": "adm_ded",
+            "name": "Dedicated",
+            "airflow_mode": "dedicated",
+            "airflow_url": "",
+            "owner": "root",
+        },
     )
     assert response.status_code == 200
     assert "A dedicated Airflow needs its URL." in response.content.decode()
@@ -175,7 +184,8 @@ def test_it_refuses_double_underscores_in_schema_names_everywhere(staff_client):
     assert "two underscores" in err.value.message_dict["schema_name"][0]
 
     page = staff_client.post(
-        "/admin/tenants/tenant/add/", {"schema_name": "adm__two", "name": "Two", "airflow_mode": "shared"}
+        "/admin/tenants/tenant/add/",
+        {"schema_name": "adm__two", "name": "Two", "airflow_mode": "shared", "owner": "root"},
     )
     assert page.status_code == 200 and message in page.content.decode()
 
@@ -187,3 +197,44 @@ def test_it_refuses_double_underscores_in_schema_names_everywhere(staff_client):
     with pytest.raises(CommandError, match="two underscores"):
         call_command("tenant_create", "cli__two", "Two", stdout=StringIO())
     assert not Tenant.objects.filter(schema_name__contains="__").exists()
+
+
+def test_it_gives_a_new_tenant_an_owner_created_from_an_e_mail_with_a_reset_link(
+    staff_client, django_user_model, django_capture_on_commit_callbacks
+):
+    form = staff_client.get("/admin/tenants/tenant/add/").content.decode()
+    assert "Leave empty for ." not in form and "e.g. acme_corp gives acme-corp.localhost" in form
+    base = {"schema_name": "adm_own", "name": "Owned", "domain": "", "airflow_mode": "shared"}
+    for owner, error in (
+        ("", "Give the owner"),
+        ("nobody-here", "No user &#x27;nobody-here&#x27;; give an e-mail address to create one."),
+        ("not@an@email", "is not an e-mail address"),
+    ):
+        page = staff_client.post("/admin/tenants/tenant/add/", {**base, "owner": owner})
+        assert page.status_code == 200 and error in page.content.decode(), owner
+    assert not Tenant.objects.filter(schema_name="adm_own").exists()
+
+    _volume("adm_own")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            "/admin/tenants/tenant/add/", {**base, "owner": "New.Owner@Example.com"}, follow=True
+        )
+    page = response.content.decode()
+    tenant = Tenant.objects.get(schema_name="adm_own")
+    user = django_user_model.objects.get(email="new.owner@example.com")
+    assert not user.has_usable_password() and tenant.memberships.get(user=user).role == "owner"
+    link = re.search(r'class="owner-reset-link">(http://adm-own\.localhost/reset/[^<]+/)<', page).group(1)
+
+    owner = Client(HTTP_HOST="adm-own.localhost")
+    path = link.split("adm-own.localhost", 1)[1]
+    form = owner.get(path, follow=True)
+    assert form.status_code == 200 and "Set your password" in form.content.decode()
+    done = owner.post(
+        form.redirect_chain[-1][0], {"new_password1": "a long new pass 42", "new_password2": "a long new pass 42"}
+    )
+    assert done.status_code == 302 and done["Location"].startswith("/login/")
+    login = owner.post("/login/", {"username": user.username, "password": "a long new pass 42"})
+    assert login.status_code == 302, login.content.decode()[:500]
+    assert owner.get("/").status_code == 200  # a member: the tenant's dashboard
+    reused = Client(HTTP_HOST="adm-own.localhost").get(path, follow=True).content.decode()
+    assert "not valid any more" in reused

@@ -2,7 +2,15 @@
 
 from django.urls import include, path
 
-from workflows import views, views_conditions, views_editor, views_editor_node, views_runs, views_workflow
+from workflows import (
+    views,
+    views_conditions,
+    views_editor,
+    views_editor_node,
+    views_lifecycle,
+    views_runs,
+    views_workflow,
+)
 
 W = "workflows/<slug:slug>"
 R = "workflows/<slug:slug>/runs/<str:run_id>"
@@ -29,6 +37,9 @@ urlpatterns = [
     path(f"{W}/deploy/", views_workflow.workflow_deploy, name="workflow_deploy"),
     path(f"{W}/deploy/status/", views_workflow.deploy_badge, name="workflow_deploy_status"),
     path(f"{W}/run/", views_workflow.workflow_run, name="workflow_run"),
+    path(f"{W}/pause/", views_lifecycle.workflow_pause, name="workflow_pause"),
+    path(f"{W}/duplicate/", views_lifecycle.workflow_copy, name="workflow_duplicate"),
+    path(f"{W}/delete/", views_lifecycle.workflow_remove, name="workflow_delete"),
     path("runs/", views_runs.runs_index, name="runs"),
     path(f"{R}/", views_runs.run_detail, name="run_detail"),
     path(f"{R}/tasks/<str:task_id>/log/", views_runs.task_log, name="task_log"),

@@ -13,8 +13,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from flowui.lib.airflow import AirflowError
+from registry.selectors import repositories_for_tenant
 from tenants.permissions import require_role
+from workflows import services
+from workflows.models import DeployState
 from workflows.selectors import workflows_list
+from workflows.supervision import runs_list
 
 logger = logging.getLogger(__name__)
 TERMINAL_RUN_STATES = ("success", "failed")
@@ -22,8 +26,6 @@ TERMINAL_RUN_STATES = ("success", "failed")
 
 def last_runs(tenant, workflows, *, per_workflow: int = 1) -> tuple[dict, list, str]:
     """({workflow id: newest run}, recent runs of these workflows newest first, Airflow problem text)."""
-    from workflows.supervision import runs_list
-
     newest, recent, problem = {}, [], ""
     for workflow in workflows:
         if workflow.deployed_version_id is None:
@@ -41,8 +43,6 @@ def last_runs(tenant, workflows, *, per_workflow: int = 1) -> tuple[dict, list, 
 
 
 def dashboard(request):
-    from registry.selectors import repositories_for_tenant
-
     workflows = list(workflows_list().order_by("-updated_at")[:10])
     newest, recent, problem = last_runs(request.tenant, workflows, per_workflow=3)
     for workflow in workflows:
@@ -61,8 +61,6 @@ def workflow_list(request):
     state = request.GET.get("state", "")
     workflows = list(workflows_list(search=search, deploy_state=state))
     template = "workflows/partials/workflow_rows.html" if request.htmx else "workflows/list.html"
-    from workflows.models import DeployState
-
     return render(
         request, template, {"workflows": workflows, "q": search, "state": state, "states": DeployState.choices}
     )
@@ -70,8 +68,6 @@ def workflow_list(request):
 
 @require_role("editor")
 def workflow_new(request):
-    from workflows import services
-
     errors = []
     name = ""
     if request.method == "POST":

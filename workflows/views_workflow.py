@@ -6,58 +6,41 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.html import escape
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from tenants.permissions import require_role
+from workflows import services
 from workflows.models import DeployState
+from workflows.schedules import cron_text, next_fire_times, schedule_changes
 from workflows.selectors import WorkflowNotFound, version_get, versions_diff, versions_list
 from workflows.spec import PARAM_NAME_RE, SCHEDULE_PRESETS
+from workflows.supervision import ParamsInvalid, WorkflowNotDeployed, run_trigger
 from workflows.views_common import workflow_or_404
+from workflows.views_lifecycle import go
 
 PARAM_TYPES = ("string", "integer", "number", "boolean")
 PENDING_STATES = (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW)
 
 
-def cron_text(schedule: str | None) -> tuple[str, str]:
-    """(human-readable description, error) of a schedule: None, a preset, or a cron expression."""
-    if not schedule:
-        return "Runs only when started by hand.", ""
-    presets = {
-        "@once": "Runs once, at the start date.",
-        "@hourly": "Every hour, at minute 0.",
-        "@daily": "Every day at 00:00 UTC.",
-        "@weekly": "Every Sunday at 00:00 UTC.",
-        "@monthly": "On day 1 of every month at 00:00 UTC.",
-        "@yearly": "On 1 January at 00:00 UTC.",
-        "@continuous": "Continuously: a new run as soon as the previous one ends.",
-    }
-    if schedule in presets:
-        return presets[schedule], ""
-    from croniter import croniter
-
-    if not croniter.is_valid(schedule):
-        return "", f"{schedule!r} is not a cron expression (five fields: minute hour day month weekday)."
-    try:
-        from cron_descriptor import Options, get_description
-
-        options = Options()
-        options.use_24hour_time_format = True
-        return get_description(schedule, options) + " (UTC).", ""
-    except Exception as exc:  # cron_descriptor raises its own family of errors for odd expressions
-        return "", f"Cannot describe {schedule!r}: {exc}"
-
-
 def cron_preview(request):
-    schedule = request.GET.get("schedule_cron", "").strip() or request.GET.get("schedule_preset", "").strip()
-    if schedule == "cron":
-        schedule = ""
-    text, error = cron_text(schedule or None)
-    html = f'<span class="error">{escape(error)}</span>' if error else escape(text)
-    return HttpResponse(html)
+    preset = request.GET.get("schedule_preset", "").strip()
+    schedule = request.GET.get("schedule_cron", "").strip() if preset == "cron" else preset
+    if not preset and request.GET.get("schedule_cron", "").strip():
+        schedule = request.GET["schedule_cron"].strip()  # the cron field alone (an older form)
+    start_date = request.GET.get("start_date", "").strip()
+    next_runs = next_fire_times(schedule=schedule or None, start_date=_start_date_text(start_date) or None)
+    return render(request, "workflows/partials/schedule_preview.html", {"next_runs": next_runs})
+
+
+def _start_date_text(raw: str) -> str:
+    """The form's datetime-local value (2024-01-01T00:00) as the spec's ISO text (UTC)."""
+    raw = raw.strip()
+    return raw + ":00+00:00" if raw and len(raw) == 16 else raw
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -107,25 +90,19 @@ def _params_from_post(post) -> tuple[list[dict], list[str]]:
 
 
 def workflow_settings(request, slug: str):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     version = workflow.current_version
     spec = dict(version.spec) if version else {"nodes": [], "edges": []}
     errors: list[str] = []
     if request.method == "POST":
         if not request.membership.has_role("editor"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("This needs the editor role.")
         preset = request.POST.get("schedule_preset", "")
         schedule = request.POST.get("schedule_cron", "").strip() if preset == "cron" else (preset or None)
         _, schedule_error = cron_text(schedule)
         if schedule_error:
             errors.append(schedule_error)
-        start_date = request.POST.get("start_date", "").strip()
-        if start_date and len(start_date) == 16:  # datetime-local gives 2024-01-01T00:00
-            start_date += ":00+00:00"
+        start_date = _start_date_text(request.POST.get("start_date", ""))
         params, param_errors = _params_from_post(request.POST)
         errors.extend(param_errors)
         tags = [t.strip() for t in request.POST.get("tags", "").split(",") if t.strip()]
@@ -158,7 +135,7 @@ def workflow_settings(request, slug: str):
                 return redirect("workflow_settings", slug=slug)
         spec.update({"schedule": schedule, "params": params or spec.get("params", []), "tags": tags})
     schedule = spec.get("schedule")
-    preview, _ = cron_text(schedule)
+    deployed = workflow.deployed_version
     context = {
         "workflow": workflow,
         "version": version,
@@ -167,7 +144,10 @@ def workflow_settings(request, slug: str):
         "presets": SCHEDULE_PRESETS,
         "preset": schedule if schedule in SCHEDULE_PRESETS or not schedule else "cron",
         "cron": schedule if schedule and schedule not in SCHEDULE_PRESETS else "",
-        "preview": preview,
+        "next_runs": next_fire_times(schedule=schedule, start_date=spec.get("start_date")),
+        "undeployed": schedule_changes(
+            saved=version.spec if version else None, deployed=deployed.spec if deployed else None
+        ),
         "param_types": PARAM_TYPES,
         "params": [*spec.get("params", []), {"name": "", "type": "string", "default": None, "description": ""}],
         "start_date": (spec.get("start_date") or "")[:16],
@@ -188,8 +168,6 @@ def workflow_version(request, slug: str, number: int):
     try:
         version = version_get(workflow=workflow, number=number)
     except WorkflowNotFound as exc:
-        from django.http import Http404
-
         raise Http404(str(exc)) from None
     against_text = request.GET.get("against", "")
     against_number = int(against_text) if against_text.isdigit() else number - 1
@@ -213,16 +191,14 @@ def workflow_version(request, slug: str, number: int):
 @require_POST
 @require_role("editor")
 def workflow_version_restore(request, slug: str, number: int):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     try:
         version = services.workflow_restore_version(workflow=workflow, number=number, user=request.user)
     except (WorkflowNotFound, services.WorkflowConflict, services.WorkflowInvalid) as exc:
         messages.error(request, str(exc))
-        return redirect("workflow_versions", slug=slug)
+        return go(request, reverse("workflow_versions", kwargs={"slug": slug}))
     messages.success(request, f"Restored version {number} as version {version.number}.")
-    return redirect("workflow_editor", slug=slug)
+    return go(request, reverse("workflow_editor", kwargs={"slug": slug}))
 
 
 # --- deploy -----------------------------------------------------------------------------------
@@ -230,8 +206,6 @@ def deploy_badge(request, slug: str):
     """The deploy status badge; while pending it asks again every second (hx-trigger), then stops."""
     workflow = workflow_or_404(slug)
     if workflow.deploy_state in PENDING_STATES:
-        from workflows import services
-
         try:
             services.workflow_deploy_check(tenant=request.tenant, workflow=workflow)
         except AirflowError:
@@ -247,8 +221,6 @@ def deploy_badge(request, slug: str):
 @require_POST
 @require_role("editor")
 def workflow_deploy(request, slug: str):
-    from workflows import services
-
     workflow = workflow_or_404(slug)
     error = ""
     try:
@@ -286,8 +258,6 @@ def _coerce_param(kind: str, raw: str):
 
 
 def workflow_run(request, slug: str):
-    from workflows.supervision import ParamsInvalid, WorkflowNotDeployed, run_trigger
-
     workflow = workflow_or_404(slug)
     version = workflow.deployed_version or workflow.current_version
     params = [p for p in ((version.spec if version else {}).get("params") or []) if isinstance(p, dict)]
@@ -296,8 +266,6 @@ def workflow_run(request, slug: str):
     values = {p["name"]: ("" if p.get("default") is None else p.get("default")) for p in params}
     if request.method == "POST":
         if not request.membership.has_role("editor"):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("This needs the editor role.")
         overrides = {}
         for param in params:
@@ -324,7 +292,9 @@ def workflow_run(request, slug: str):
                 general = str(exc)
             else:
                 messages.success(request, f"Started run {run['run_id']}.")
-                return redirect("run_detail", slug=slug, run_id=run["run_id"])
+                return go(request, reverse("run_detail", kwargs={"slug": slug, "run_id": run["run_id"]}))
     fields = [{**p, "value": values.get(p["name"], ""), "errors": errors.get(p["name"], [])} for p in params]
     context = {"workflow": workflow, "fields": fields, "errors": errors, "general": general}
-    return render(request, "workflows/run_now.html", context, status=400 if (errors or general) else 200)
+    # htmx swaps only 2xx answers: the form's errors come back as a 200 page to an htmx request.
+    status = 400 if (errors or general) and not request.htmx else 200
+    return render(request, "workflows/run_now.html", context, status=status)
