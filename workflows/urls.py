@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from workflows import views, views_editor, views_runs, views_workflow
+from workflows import views, views_editor, views_notifications, views_runs, views_workflow
 
 W = "workflows/<slug:slug>"
 R = "workflows/<slug:slug>/runs/<str:run_id>"
@@ -21,6 +21,7 @@ urlpatterns = [
     path(f"{W}/editor/save/", views_editor.save, name="editor_save"),
     path(f"{W}/editor/validate/", views_editor.validate, name="editor_validate"),
     path(f"{W}/settings/", views_workflow.workflow_settings, name="workflow_settings"),
+    path(f"{W}/notifications/", views_notifications.workflow_notifications, name="workflow_notifications"),
     path(f"{W}/versions/", views_workflow.workflow_versions, name="workflow_versions"),
     path(f"{W}/versions/<int:number>/", views_workflow.workflow_version, name="workflow_version"),
     path(f"{W}/versions/<int:number>/restore/", views_workflow.workflow_version_restore, name="workflow_restore"),
