@@ -140,6 +140,10 @@ def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
     assert 'data-action="retry-task"' not in body and 'data-action="retry-failed"' not in body  # all succeeded
     assert '<time datetime="' in body and 'class="gantt"' in body and 'id="durations-chart"' in body
 
+    with django_assert_max_num_queries(12):
+        listed = portal.get("/runs/", {"workflow": slug}).content.decode()
+    assert f"/runs/{first['run_id']}/" in listed and 'id="durations-chart"' in listed and "<time datetime=" in listed
+
     # The log panel: the last lines, host paths hidden, markers as sections; following asks only for new lines.
     raw = client.get(f"/api/workflows/{slug}/runs/{first['run_id']}/tasks/a/logs/?limit=5000").json()
     log_url = f"{run_url}tasks/a/log/"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from registry.sources import address_problem
+from registry import sources
 
 _BAD_CHARS_RE = re.compile(r"[\s\x00-\x1f\x7f\\]")
 MAX_URL_LENGTH = 2000
@@ -44,8 +44,9 @@ class CheckedUrl:
 
 
 def _lookup(host: str, port: int) -> list[str]:
+    """The host's addresses, through the repositories' resolver (one place that tests keep off the network)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = sources._lookup(host, port)
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise UrlRefused(f"the host {host!r} cannot be resolved ({getattr(exc, 'strerror', None) or exc})") from None
     addresses = sorted({info[4][0] for info in infos})
@@ -83,7 +84,7 @@ def outbound_url_check(url: str, *, allow_private: bool | None = None) -> Checke
         addresses = _lookup(host, port)
     if not allow:
         for address in addresses:
-            problem = address_problem(address)
+            problem = sources.address_problem(address)
             if problem:
                 shown = host if host == address else f"{host} ({address})"
                 raise UrlRefused(f"the host {shown} {problem}; webhooks must go to a public host")
