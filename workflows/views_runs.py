@@ -25,8 +25,6 @@ from workflows.results import ResultNotFound, result_file_open, result_headers, 
 from workflows.selectors import notification_deliveries_for_run, run_version_get, workflows_list
 from workflows.views_editor import workflow_or_404
 
-__all__ = ["graph_layout", "run_detail", "runs_index", "task_file", "task_log", "task_results", "run_action"]
-
 TERMINAL = ("success", "failed")
 TASK_RETRYABLE = ("failed", "upstream_failed")
 RUN_STATES = ("queued", "running", "success", "failed")
