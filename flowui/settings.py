@@ -67,6 +67,23 @@ FLOWUI_TEST_VAR = env_path("FLOWUI_TEST_VAR", _TEST_VAR)
 # Platform-only folder of per-tenant secrets files (<schema>.json, 0600) that Airflow's worker reads for
 # local-mode tasks (flowui_runtime.secrets); never under VOLUME_MOUNT_PATH_HOST.
 FLOWUI_SECRETS_DIR = env_path("FLOWUI_SECRETS_DIR", f"{_TEST_VAR}/secrets" if TESTING else "var/secrets")
+# --- runs and notifications (workflows/logs.py, workflows/notifications.py) --------------------
+# Extra host folders never shown in task logs (e.g. Airflow's home outside the checkout), comma list.
+FLOWUI_LOG_HIDDEN_PATHS = env_list("FLOWUI_LOG_HIDDEN_PATHS", "")
+# Run notifications: e-mail through Django's SMTP backend, Slack-compatible webhooks (tenant URLs, checked).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "flowui@localhost")
+# Only for tests: let notification webhooks reach loopback/private addresses over http://.
+FLOWUI_NOTIFY_ALLOW_PRIVATE = env_bool("FLOWUI_NOTIFY_ALLOW_PRIVATE", False)
+# How often Celery beat looks for finished runs to notify about (seconds).
+FLOWUI_NOTIFY_INTERVAL_S = env_int("FLOWUI_NOTIFY_INTERVAL_S", 10)
 # Largest dataset a tenant user may upload (portal and API), in MiB; enforced while the upload streams in.
 FLOWUI_UPLOAD_MAX_MB = env_int("FLOWUI_UPLOAD_MAX_MB", 100)
 # Run results older than this are archived by housekeeping.

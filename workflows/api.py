@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from flowui.inputs import without_nul
 from flowui.lib.airflow import AirflowUnavailable
 from tenants.permissions import TenantRolePermission
-from workflows import results, selectors, services, supervision
+from workflows import logs, results, selectors, services, supervision
 from workflows import serializers as s
 from workflows.spec import has_errors
 
@@ -383,7 +383,7 @@ class TaskLogView(WorkflowApiView):
     def get(self, request, slug, run_id, task_id):
         workflow = self.get_workflow(slug)
         query = self.parse(s.LogQuerySerializer, request.query_params)
-        page = supervision.task_log(
+        page = logs.task_log(
             tenant=self.tenant,
             workflow=workflow,
             run_id=run_id,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import api, api_webhooks
+from workflows import api, api_notifications, api_webhooks
 
 urlpatterns = [
     path("workflows/", api.WorkflowListView.as_view(), name="api-workflows"),
@@ -33,6 +33,11 @@ urlpatterns = [
         "workflows/<slug:slug>/runs/<str:run_id>/results/<str:task_id>/<path:path>",
         api.RunResultFileView.as_view(),
         name="api-run-result-file",
+    ),
+    path(
+        "workflows/<slug:slug>/notifications/",
+        api_notifications.NotificationSettingsView.as_view(),
+        name="api-workflow-notifications",
     ),
     path("workflows/<slug:slug>/webhooks/", api_webhooks.WebhookListView.as_view(), name="api-webhooks"),
     path(

@@ -114,3 +114,61 @@ class WebhookCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} {self.idempotency_key or '-'} -> {self.run_id or '(starting)'}"
+
+
+class NotificationSettings(models.Model):
+    """Who hears about a workflow's finished runs (workflows.notifications): e-mail addresses and a
+    Slack-compatible incoming-webhook URL (stored encrypted: such URLs are credentials), for which events."""
+
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="notification_settings")
+    on_failure = models.BooleanField(default=True)
+    on_success = models.BooleanField(default=False)
+    on_retry = models.BooleanField(default=False)
+    emails = models.TextField(blank=True)  # comma-separated, validated by the service
+    webhook_url_encrypted = models.TextField(blank=True)
+    # Runs that ended before this are never notified (no flood of old runs when notifications are switched on).
+    active_since = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"notifications of {self.workflow_id}"
+
+
+class NotificationDelivery(models.Model):
+    """One notification of one run on one channel for one event. The unique constraint makes it exactly once:
+    whoever inserts the row sends; a concurrent poller's insert fails and it moves on."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Event(models.TextChoices):
+        FAILURE = "failure", "Failure"
+        SUCCESS = "success", "Success"
+        RETRY = "retry", "Retry"
+
+    class State(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="notification_deliveries")
+    run_id = models.CharField(max_length=250)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
+    error = models.TextField(blank=True)
+    run_ended_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "run_id", "channel", "event"], name="one_notification_per_run_channel_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.channel} {self.event}: {self.state}"

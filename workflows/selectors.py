@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
-from workflows.models import Workflow, WorkflowVersion
+from workflows.models import NotificationDelivery, NotificationSettings, Workflow, WorkflowVersion
 
 
 class WorkflowNotFound(Exception):
@@ -56,6 +56,17 @@ def version_get(*, workflow: Workflow, number: int) -> WorkflowVersion:
     if version is None:
         raise WorkflowNotFound(f"Workflow {workflow.slug!r} has no version {number}.")
     return version
+
+
+def run_version_get(*, workflow: Workflow, number: int | None) -> tuple[WorkflowVersion | None, bool]:
+    """The version a run used, and whether the run said so: runs triggered through FlowUI record their
+    version (supervision.VERSION_CONF_KEY); for others (scheduled runs) the deployed version, then the
+    current one, stand in (known False)."""
+    if number is not None:
+        version = WorkflowVersion.objects.filter(workflow=workflow, number=number).first()
+        if version is not None:
+            return version, True
+    return workflow.deployed_version or workflow.current_version, False
 
 
 def _node_map(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -135,3 +146,23 @@ def webhook_active_get(*, webhook_id) -> Any:
     from workflows.models import Webhook
 
     return Webhook.objects.select_related("workflow").filter(pk=webhook_id, enabled=True).first()
+
+
+# --- notifications ----------------------------------------------------------------------------
+def notification_settings_get(*, workflow: Workflow):
+    """The workflow's NotificationSettings, or None when none were saved."""
+    return NotificationSettings.objects.filter(workflow=workflow).first()
+
+
+def notification_settings_active():
+    """Settings of deployed workflows that notify about something, with their workflow (one query)."""
+    return (
+        NotificationSettings.objects.select_related("workflow")
+        .filter(workflow__deployed_version__isnull=False)
+        .exclude(emails="", webhook_url_encrypted="")
+        .order_by("id")
+    )
+
+
+def notification_deliveries_for_run(*, workflow: Workflow, run_id: str) -> list:
+    return list(NotificationDelivery.objects.filter(workflow=workflow, run_id=run_id).order_by("created_at", "id"))

@@ -281,6 +281,9 @@ class RunSerializer(serializers.Serializer):
     conf = serializers.DictField(child=serializers.JSONField())
     note = serializers.CharField(allow_blank=True)
     dag_versions = serializers.ListField(child=serializers.IntegerField(), help_text="Airflow DAG versions used.")
+    workflow_version = serializers.IntegerField(
+        allow_null=True, help_text="The workflow version the run used (null: a scheduled run, unknown)."
+    )
     triggered_by = serializers.CharField(allow_blank=True)
 
 

@@ -27,6 +27,9 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,250}$")
 TASK_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
 RUN_STATES = ("queued", "running", "success", "failed")
 LOG_PAGE_MAX = 5000
+# The conf key that records which workflow version a run triggered through FlowUI used (runs Airflow starts
+# on a schedule do not carry it). Not a param of any DAG; hidden from `conf` in run data.
+VERSION_CONF_KEY = "__flowui_version"
 
 
 class RunNotFound(Exception):
@@ -132,6 +135,8 @@ def _run_data(run) -> dict[str, Any]:
     duration = run.duration
     if duration is None and start is not None:
         duration = ((end or datetime.now(UTC)) - start).total_seconds()
+    conf = dict(run.conf or {})
+    version = conf.pop(VERSION_CONF_KEY, None)
     return {
         "run_id": run.dag_run_id,
         "state": _enum(run.state),
@@ -142,7 +147,8 @@ def _run_data(run) -> dict[str, Any]:
         "start_date": _iso(start),
         "end_date": _iso(end),
         "duration_s": round(duration, 3) if duration is not None else None,
-        "conf": run.conf or {},
+        "conf": conf,
+        "workflow_version": version if isinstance(version, int) and not isinstance(version, bool) else None,
         "note": run.note or "",
         "dag_versions": versions,
         "triggered_by": run.triggering_user_name or "",
@@ -175,7 +181,10 @@ def run_trigger(*, tenant, workflow: Workflow, user=None, params: Any = None, no
     run_id = f"flowui__{stamp}_{secrets.token_hex(3)}"
     who = user.get_username() if user is not None and getattr(user, "is_authenticated", False) else ""
     text = (note or (f"Triggered from FlowUI by {who}" if who else "Triggered from FlowUI"))[:1000]
-    body = TriggerDAGRunPostBody(dag_run_id=run_id, logical_date=None, conf=conf, note=text)
+    number = workflow.deployed_version.number if workflow.deployed_version else None
+    body = TriggerDAGRunPostBody(
+        dag_run_id=run_id, logical_date=None, conf={**conf, VERSION_CONF_KEY: number}, note=text
+    )
     client = tenant_airflow(tenant=tenant)
     try:
         # The run id is ours, so a retry after a lost answer cannot start a second run.
@@ -223,6 +232,35 @@ def runs_list(
     return {"count": collection.total_entries, "results": [_run_data(r) for r in collection.dag_runs]}
 
 
+def runs_ended_since(*, tenant, workflow: Workflow, since: datetime, limit: int = 100) -> list[dict[str, Any]]:
+    """Finished runs (success or failed) of the workflow whose end is at or after `since`, oldest end first."""
+    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
+    kwargs: dict[str, Any] = {"limit": limit, "end_date_gte": since, "state": ["success", "failed"]}
+    try:
+        collection = tenant_airflow(tenant=tenant).call(
+            lambda api: api.dag_run.get_dag_runs(dag_id, order_by=["end_date"], **kwargs)
+        )
+    except AirflowError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [_run_data(r) for r in collection.dag_runs]
+
+
+def tasks_in_state(*, tenant, workflow: Workflow, states: list[str], limit: int = 100) -> list[dict[str, Any]]:
+    """Task instances of any run of the workflow in one of `states` (e.g. up_for_retry), with their run id."""
+    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
+    try:
+        collection = tenant_airflow(tenant=tenant).call(
+            lambda api: api.task_instance.get_task_instances(dag_id, "~", state=list(states), limit=limit)
+        )
+    except AirflowError as exc:
+        if exc.status == 404:
+            return []
+        raise
+    return [{**_task_data(ti), "run_id": ti.dag_run_id} for ti in collection.task_instances]
+
+
 def run_get(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
@@ -253,69 +291,6 @@ def run_detail(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
     data = run_get(tenant=tenant, workflow=workflow, run_id=run_id)
     data["tasks"] = task_instances_list(tenant=tenant, workflow=workflow, run_id=run_id)
     return data
-
-
-def _log_lines(response) -> list[str]:
-    content = response.content.actual_instance if response.content is not None else None
-    lines: list[str] = []
-    for message in content or []:
-        if isinstance(message, str):
-            lines.extend(message.splitlines() or [""])
-            continue
-        extra = message.additional_properties or {}
-        level = extra.get("level")
-        prefix = " ".join(p for p in (_iso(message.timestamp), f"[{level}]" if level else None) if p)
-        text = message.event if not prefix else f"{prefix} {message.event}"
-        lines.extend(text.splitlines() or [""])
-    return lines
-
-
-def task_log(
-    *,
-    tenant,
-    workflow: Workflow,
-    run_id: str,
-    task_id: str,
-    try_number: int | None = None,
-    offset: int = 0,
-    limit: int = 1000,
-) -> dict[str, Any]:
-    """One page of a task's log, as lines from `offset`. While the task runs, call again with `next_offset`
-    to tail it; `complete` is true once the task instance has finished and the page reached the end."""
-    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
-    _check_run_id(run_id)
-    _check_task_id(task_id)
-    client = tenant_airflow(tenant=tenant)
-    try:
-        ti = client.call(lambda api: api.task_instance.get_task_instance(dag_id, run_id, task_id))
-    except AirflowError as exc:
-        raise _not_found(exc, f"No task {task_id!r} in run {run_id!r}.") from None
-    state = _enum(ti.state) if ti.state is not None else None
-    attempt = ti.try_number if try_number is None else int(try_number)
-    offset, limit = max(0, int(offset)), max(1, min(int(limit), LOG_PAGE_MAX))
-    lines: list[str] = []
-    if 1 <= attempt <= max(ti.try_number, 1):
-        try:
-            response = client.call(
-                lambda api: api.task_instance.get_log(dag_id, run_id, task_id, attempt, full_content=True)
-            )
-            lines = _log_lines(response)
-        except AirflowError as exc:
-            if exc.status != 404:
-                raise
-    page = lines[offset : offset + limit]
-    next_offset = offset + len(page)
-    finished = state in ("success", "failed", "skipped", "upstream_failed", "removed")
-    return {
-        "task_id": task_id,
-        "try_number": attempt,
-        "state": state,
-        "offset": offset,
-        "next_offset": next_offset,
-        "total_lines": len(lines),
-        "lines": page,
-        "complete": finished and next_offset >= len(lines) and attempt == ti.try_number,
-    }
 
 
 def run_clear(*, tenant, workflow: Workflow, run_id: str, only_failed: bool = False) -> dict[str, Any]:

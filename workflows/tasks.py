@@ -113,3 +113,27 @@ def airflow_dag_delete(self, tenant_id: int, dag_id: str, first_try_at: float | 
         logger.warning("Deleting DAG %s from Airflow deferred: %s", dag_id, exc)
         _retry(self, exc)
         return None
+
+
+@shared_task(name="workflows.notifications_dispatch")
+def notifications_dispatch() -> int:
+    """Celery beat (every FLOWUI_NOTIFY_INTERVAL_S): one notifications check per active tenant."""
+    from tenants.models import Tenant
+
+    ids = list(
+        Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(schema_name="public").values_list("pk", flat=True)
+    )
+    for tenant_id in ids:
+        notifications_check_task.delay(tenant_id)
+    return len(ids)
+
+
+@shared_task(name="workflows.notifications_check")
+def notifications_check_task(tenant_id: int) -> int | None:
+    from workflows.notifications import notifications_check
+
+    tenant = _tenant(tenant_id)
+    if tenant is None:
+        return None
+    with tenant_context(tenant):
+        return notifications_check(tenant=tenant)

@@ -8,6 +8,7 @@ from workflows import (
     views_editor,
     views_editor_node,
     views_lifecycle,
+    views_notifications,
     views_runs,
     views_workflow,
 )
@@ -31,6 +32,7 @@ urlpatterns = [
     path(f"{W}/editor/edge-form/", views_conditions.edge_form, name="editor_edge_form"),
     path(f"{W}/editor/edge-condition/", views_conditions.edge_condition, name="editor_edge_condition"),
     path(f"{W}/settings/", views_workflow.workflow_settings, name="workflow_settings"),
+    path(f"{W}/notifications/", views_notifications.workflow_notifications, name="workflow_notifications"),
     path(f"{W}/versions/", views_workflow.workflow_versions, name="workflow_versions"),
     path(f"{W}/versions/<int:number>/", views_workflow.workflow_version, name="workflow_version"),
     path(f"{W}/versions/<int:number>/restore/", views_workflow.workflow_version_restore, name="workflow_restore"),

@@ -17,28 +17,35 @@ from django.views.decorators.http import require_POST
 
 from flowui.lib.airflow import AirflowError
 from tenants.permissions import require_role
-from workflows.selectors import workflows_list
+from workflows import supervision
+from workflows.charts import durations_chart, gantt, graph_layout
+from workflows.logs import log_sections, open_group_after
+from workflows.logs import task_log as task_log_page
+from workflows.results import ResultNotFound, result_file_open, result_headers, task_file_relative, task_result
+from workflows.selectors import notification_deliveries_for_run, run_version_get, workflows_list
 from workflows.views_common import workflow_or_404
 
 TERMINAL = ("success", "failed")
-TASK_TERMINAL = ("success", "failed", "skipped", "upstream_failed", "removed")
-NODE_W, NODE_H = 180, 56
+TASK_RETRYABLE = ("failed", "upstream_failed")
+RUN_STATES = ("queued", "running", "success", "failed")
 TABLE_ROWS = 100
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"}
+CHART_RUNS = 30
+LOG_TAIL = 500  # lines shown when the log panel opens; earlier ones load on demand
+LOG_EARLIER = 1000  # lines per "load earlier lines"
 
 
 def runs_index(request):
-    from workflows.supervision import runs_list
-
     slug = request.GET.get("workflow", "")
     state = request.GET.get("state", "")
-    state = state if state in ("queued", "running", "success", "failed") else ""
+    state = state if state in RUN_STATES else ""
     workflows = [w for w in workflows_list() if w.deployed_version_id]
     chosen = [w for w in workflows if w.slug == slug] if slug else workflows[:20]
     runs, problem = [], ""
     for workflow in chosen:
         try:
-            result = runs_list(tenant=request.tenant, workflow=workflow, limit=25, state=state or None)
+            limit = CHART_RUNS if slug else 25
+            result = supervision.runs_list(tenant=request.tenant, workflow=workflow, limit=limit, state=state or None)
         except AirflowError as exc:
             problem = f"Airflow did not answer ({exc})."
             break
@@ -50,63 +57,33 @@ def runs_index(request):
         "slug": slug,
         "state": state,
         "problem": problem,
-        "states": ("queued", "running", "success", "failed"),
+        "states": RUN_STATES,
+        "chart": durations_chart(runs[:CHART_RUNS]) if slug and runs else None,
     }
     template = "workflows/partials/run_rows.html" if request.htmx else "workflows/runs.html"
     return render(request, template, context)
 
 
-def graph_layout(spec: dict, states: dict[str, str]) -> dict:
-    """Boxes and edge paths for an SVG of the workflow, from the saved node positions."""
-    nodes = [n for n in spec.get("nodes", []) if isinstance(n, dict) and "id" in n]
-    if not nodes:
-        return {"nodes": [], "edges": [], "width": 200, "height": 80}
-    xs = [float((n.get("position") or {}).get("x", 0)) for n in nodes]
-    ys = [float((n.get("position") or {}).get("y", 0)) for n in nodes]
-    min_x, min_y = min(xs), min(ys)
-    boxes = {}
-    for node, x, y in zip(nodes, xs, ys, strict=True):
-        boxes[node["id"]] = {
-            "id": node["id"],
-            "label": (node.get("label") or node["id"])[:28],
-            "x": round(x - min_x + 10),
-            "y": round(y - min_y + 10),
-            "state": states.get(node["id"]) or "none",
-        }
-    edges = []
-    for edge in spec.get("edges", []):
-        a, b = boxes.get(edge.get("source")), boxes.get(edge.get("target"))
-        if a and b:
-            x1, y1, x2, y2 = a["x"] + NODE_W, a["y"] + NODE_H / 2, b["x"], b["y"] + NODE_H / 2
-            bend = max(30, abs(x2 - x1) / 2)
-            edges.append(f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}")
-    width = max(b["x"] for b in boxes.values()) + NODE_W + 20
-    height = max(b["y"] for b in boxes.values()) + NODE_H + 20
-    return {
-        "nodes": list(boxes.values()),
-        "edges": edges,
-        "width": width,
-        "height": height,
-        "node_w": NODE_W,
-        "node_h": NODE_H,
-    }
-
-
 def _run_context(request, workflow, run_id: str) -> dict:
-    from workflows.supervision import RunNotFound, run_detail
-
     try:
-        run = run_detail(tenant=request.tenant, workflow=workflow, run_id=run_id)
-    except RunNotFound as exc:
+        run = supervision.run_detail(tenant=request.tenant, workflow=workflow, run_id=run_id)
+    except supervision.RunNotFound as exc:
         raise Http404(str(exc)) from None
-    version = workflow.deployed_version or workflow.current_version
-    spec = version.spec if version else {}
+    version, version_known = run_version_get(workflow=workflow, number=run.get("workflow_version"))
     states = {t["task_id"]: t["state"] for t in run["tasks"]}
+    live = run["state"] not in TERMINAL
+    for task in run["tasks"]:
+        task["retryable"] = not live and task["state"] in TASK_RETRYABLE
     return {
         "workflow": workflow,
         "run": run,
-        "graph": graph_layout(spec, states),
-        "live": run["state"] not in TERMINAL,
+        "version": version,
+        "version_known": version_known,
+        "graph": graph_layout(version.spec if version else {}, states),
+        "gantt": gantt(run["tasks"]),
+        "live": live,
+        "can_retry_failed": run["state"] == "failed" and any(t["retryable"] for t in run["tasks"]),
+        "deliveries": notification_deliveries_for_run(workflow=workflow, run_id=run_id),
         "selected": request.GET.get("task", ""),
     }
 
@@ -115,6 +92,9 @@ def run_detail(request, slug: str, run_id: str):
     workflow = workflow_or_404(slug)
     try:
         context = _run_context(request, workflow, run_id)
+        if not request.htmx:
+            recent = supervision.runs_list(tenant=request.tenant, workflow=workflow, limit=CHART_RUNS)["results"]
+            context["chart"] = durations_chart(recent)
     except AirflowError as exc:
         return render(
             request,
@@ -128,40 +108,59 @@ def run_detail(request, slug: str, run_id: str):
     return render(request, template, context)
 
 
-def task_log(request, slug: str, run_id: str, task_id: str):
-    from workflows.supervision import RunNotFound
-    from workflows.supervision import task_log as task_log_page
-
-    workflow = workflow_or_404(slug)
+def _int_arg(request, name: str) -> int | None:
     try:
-        page = task_log_page(
-            tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, offset=0, limit=5000
-        )
-    except RunNotFound as exc:
+        value = int(request.GET.get(name, ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def task_log(request, slug: str, run_id: str, task_id: str):
+    """The log panel (the last LOG_TAIL lines), `?offset=N` the lines after N while the task runs (a follow
+    poll sends only those), `?before=N` the LOG_EARLIER lines before N ("load earlier lines")."""
+    workflow = workflow_or_404(slug)
+    offset, before = _int_arg(request, "offset"), _int_arg(request, "before")
+    if before is not None:
+        start = max(0, before - LOG_EARLIER)
+        args = {"offset": start, "limit": max(1, before - start)}
+    elif offset is not None:
+        args = {"offset": offset, "limit": supervision.LOG_PAGE_MAX}
+    else:
+        args = {"tail": LOG_TAIL, "limit": LOG_TAIL}
+    try:
+        page = task_log_page(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, **args)
+    except supervision.RunNotFound as exc:
         raise Http404(str(exc)) from None
     except AirflowError as exc:
-        page = {
-            "lines": [f"Airflow did not answer: {exc}"],
-            "complete": False,
-            "state": None,
-            "task_id": task_id,
-            "try_number": None,
-        }
+        page = {"lines": [f"Airflow did not answer: {exc}"], "complete": False, "state": None, "try_number": None}
+        page |= {"offset": 0, "next_offset": offset or 0, "total_lines": 0}
+    if before is not None:
+        page["lines"] = page["lines"][: before - page["offset"]]
+    group = "" if before is not None else request.GET.get("group", "")[:200]
+    sections = log_sections(page["lines"], open_group=group or None)
     context = {
         "workflow": workflow,
         "run_id": run_id,
         "task_id": task_id,
         "page": page,
-        "follow": not page.get("complete"),
+        "sections": sections,
+        "open_group": open_group_after(sections),
+        "follow": before is None and not page.get("complete"),
+        "log_url": f"/workflows/{slug}/runs/{run_id}/tasks/{task_id}/log/",
     }
-    return render(request, "workflows/partials/task_log.html", context)
+    if before is not None:
+        template = "workflows/partials/task_log_earlier.html"
+    elif offset is not None:
+        template = "workflows/partials/task_log_lines.html"
+    else:
+        template = "workflows/partials/task_log.html"
+    return render(request, template, context)
 
 
 # --- results ----------------------------------------------------------------------------------
 def _result_of(request, workflow, run_id: str, task_id: str) -> dict | None:
     """The task's result.json through workflows.results (the API's resolver); problems are shown as text."""
-    from workflows.results import ResultNotFound, task_result
-
     try:
         return task_result(tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id)
     except ResultNotFound as exc:
@@ -171,8 +170,6 @@ def _result_of(request, workflow, run_id: str, task_id: str) -> dict | None:
 def _open_result(request, workflow, run_id: str, task_id: str, value: str):
     """A produced file of this task (a ResultFile, to be closed), or None: only inside the task's own folder,
     opened by workflows.results without following any symlink."""
-    from workflows.results import ResultNotFound, result_file_open, task_file_relative
-
     try:
         relative = task_file_relative(
             tenant=request.tenant, workflow=workflow, run_id=run_id, task_id=task_id, value=value
@@ -250,8 +247,6 @@ def task_file(request, slug: str, run_id: str, task_id: str):
     opened = _open_result(request, workflow, run_id, task_id, relative) if relative else None
     if opened is None:
         raise Http404("No such result file.")
-    from workflows.results import result_headers
-
     headers = result_headers(opened.name)
     response = FileResponse(opened.file, content_type=headers.pop("Content-Type"))
     for key, value in headers.items():
@@ -266,8 +261,6 @@ def task_file(request, slug: str, run_id: str, task_id: str):
 @require_POST
 @require_role("editor")
 def run_action(request, slug: str, run_id: str, action: str):
-    from workflows import supervision
-
     workflow = workflow_or_404(slug)
     task_id = request.POST.get("task_id", "")
     try:

@@ -15,6 +15,7 @@ from tenants.models import Role, Tenant
 from tenants.schemas import base_schema_ensure
 from tenants.services import housekeeping_schedule_ensure, membership_set, public_tenant_ensure, tenant_ensure
 from tenants.services_secrets import secrets_publish
+from workflows.notifications import notifications_schedule_ensure
 
 
 class Command(BaseCommand):
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         # The template new tenants are cloned from, and the beat entry of housekeeping (both idempotent).
         self.stdout.write(f"tenant template schema: {base_schema_ensure()}")
         housekeeping_schedule_ensure()
+        notifications_schedule_ensure()  # run notifications: beat polls Airflow for finished runs
         demo = tenant_ensure(schema_name="demo", name="Demo", domain="demo.localhost")
         password_file = Path(settings.BASE_DIR) / "var" / "admin-password"
         user_model = get_user_model()

@@ -1,0 +1,203 @@
+"""Run pages and notifications against the real Airflow of the test session: the graph of the version a run
+used, the log panel (follow, earlier lines, no host paths), and a failure notification received by a real
+local SMTP server (aiosmtpd) and a local HTTP server (Slack-compatible JSON), within 30 s and once."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.conf import settings as django_settings
+from django_tenants.utils import tenant_context
+
+from devstack.procs import free_port
+from tenants.selectors import tenant_storage_root
+from tests.test_workflows_airflow import api, deploy_until_live, post, run_until_done
+from tests.workflows_support import echo_repo_files, node, wait_for
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages: list[dict] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.messages.append(
+                {
+                    "from": envelope.mail_from,
+                    "to": list(envelope.rcpt_tos),
+                    "content": envelope.content.decode("utf-8", "replace"),
+                    "at": time.time(),
+                }
+            )
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def hook_server():
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.append({"path": self.path, "type": self.headers.get("Content-Type"), "body": body})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield received, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _spec(*, extra_node: bool) -> dict:
+    nodes = [
+        node("a", {"text": {"value": "hello"}, "times": {"param": "times"}}, repository="echo-runs"),
+        node("b", {"text": {"from": "a", "field": "text"}}, repository="echo-runs"),
+    ]
+    edges = [{"source": "a", "target": "b"}]
+    if extra_node:
+        nodes.append(node("only_in_v2", {"text": {"value": "v2"}}, repository="echo-runs"))
+        edges.append({"source": "b", "target": "only_in_v2"})
+    for index, item in enumerate(nodes):
+        item["position"] = {"x": index * 220, "y": 0}
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "params": [{"name": "times", "type": "integer", "default": 1, "description": ""}],
+    }
+
+
+def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
+    airflow,
+    tenant_a,
+    make_user,
+    git_repo,
+    db,
+    settings,
+    tenant_client,
+    smtp_server,
+    hook_server,
+    django_assert_max_num_queries,
+):
+    from registry.services import repository_create, repository_sync_now
+    from workflows.notifications import notification_settings_save
+    from workflows.selectors import workflow_get
+    from workflows.tasks import notifications_dispatch
+
+    path, _ = git_repo(echo_repo_files(), name="echo-runs")
+    assert (
+        repository_sync_now(repository=repository_create(slug="echo-runs", name="Echo", url=f"file://{path}")).state
+        == "done"
+    )
+    editor = make_user("runs-editor", tenant=tenant_a, role="editor")
+    client = api(tenant_a, editor)
+    portal = tenant_client(tenant_a, editor)
+    created = post(client, "/api/workflows/", {"name": f"Runs {uuid.uuid4().hex[:6]}", "spec": _spec(extra_node=False)})
+    assert created.status_code == 201, created.content
+    slug = created.json()["slug"]
+    deploy_until_live(client, slug)
+    first = run_until_done(client, slug)
+    assert first["state"] == "success" and first["workflow_version"] == 1 and first["conf"] == {}, first
+
+    # Save and deploy v2 (one more node): the first run's page still draws v1, the version it used.
+    saved = post(client, f"/api/workflows/{slug}/versions/", {"spec": _spec(extra_node=True), "base_version": 1})
+    assert saved.status_code == 201
+    assert deploy_until_live(client, slug)["version"] == 2
+    run_url = f"/workflows/{slug}/runs/{first['run_id']}/"
+    with django_assert_max_num_queries(15):
+        page = portal.get(run_url)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-task="a"' in body and 'data-task="b"' in body and 'data-task="only_in_v2"' not in body
+    assert "Graph and tasks of version 1, the version this run used." in body
+    assert 'data-action="retry-task"' not in body and 'data-action="retry-failed"' not in body  # all succeeded
+    assert '<time datetime="' in body and 'class="gantt"' in body and 'id="durations-chart"' in body
+
+    with django_assert_max_num_queries(12):
+        listed = portal.get("/runs/", {"workflow": slug}).content.decode()
+    assert f"/runs/{first['run_id']}/" in listed and 'id="durations-chart"' in listed and "<time datetime=" in listed
+
+    # The log panel: the last lines, host paths hidden, markers as sections; following asks only for new lines.
+    raw = client.get(f"/api/workflows/{slug}/runs/{first['run_id']}/tasks/a/logs/?limit=5000").json()
+    log_url = f"{run_url}tasks/a/log/"
+    with django_assert_max_num_queries(10):
+        panel = portal.get(log_url).content.decode()
+    assert "echo got" in panel and "(no log lines)" not in panel
+    for host_path in (str(django_settings.BASE_DIR), str(tenant_storage_root(tenant=tenant_a))):
+        assert host_path not in panel and not any(host_path in line for line in raw["lines"]), host_path
+    if any("::group::" in line for line in raw["lines"]):
+        assert '<details class="log-group"' in panel and "::group::" not in panel
+    tail = portal.get(log_url, {"offset": raw["total_lines"]}).content.decode()
+    assert "echo got" not in tail and "log-follow" not in tail  # complete: nothing new, no more polling
+    earlier = portal.get(log_url, {"before": 3}).content.decode()
+    assert earlier.count("\n") <= 4 and "Load earlier" not in earlier
+
+    # Notifications: a failing run (times=0 is refused by the operator's input model) is announced once.
+    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    smtp, smtp_port = smtp_server
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_port
+    hooks, hook_port = hook_server
+    with tenant_context(tenant_a):
+        notification_settings_save(
+            workflow=workflow_get(slug=slug),
+            on_failure=True,
+            on_success=False,
+            on_retry=False,
+            emails=["ops@example.com"],
+            webhook_url=f"http://127.0.0.1:{hook_port}/services/T0/B0",
+        )
+    failed = run_until_done(client, slug, params={"times": 0})
+    assert failed["state"] == "failed" and failed["workflow_version"] == 2, failed
+    ended = datetime.fromisoformat(failed["end_date"]).timestamp()
+
+    def delivered():
+        notifications_dispatch()  # what Celery beat calls every FLOWUI_NOTIFY_INTERVAL_S (10 s)
+        return len(smtp.messages) >= 1 and len(hooks) >= 1
+
+    wait_for(delivered, timeout_s=30, interval_s=django_settings.FLOWUI_NOTIFY_INTERVAL_S / 5, what="notifications")
+    assert smtp.messages[0]["at"] - ended < 30
+    for _ in range(2):
+        notifications_dispatch()
+    assert len(smtp.messages) == 1 and len(hooks) == 1  # once, however often the check runs
+    mail = smtp.messages[0]
+    assert mail["to"] == ["ops@example.com"] and "run failed" in mail["content"]
+    assert failed["run_id"] in mail["content"] and "Failed tasks: a" in mail["content"]
+    assert hooks[0]["path"] == "/services/T0/B0" and hooks[0]["type"] == "application/json"
+    text = json.loads(hooks[0]["body"])["text"]
+    assert failed["run_id"] in text and "failed" in text
+    assert first["run_id"] not in "".join(m["content"] for m in smtp.messages)  # ended before: not announced
+
+    with django_assert_max_num_queries(15):
+        failed_page = portal.get(f"/workflows/{slug}/runs/{failed['run_id']}/").content.decode()
+    assert 'data-channel="email" data-state="sent"' in failed_page
+    assert 'data-channel="webhook" data-state="sent"' in failed_page
+    assert 'data-action="retry-task"' in failed_page and 'data-action="retry-failed"' in failed_page
+    assert "Graph and tasks of version 2" in failed_page and 'data-task="only_in_v2"' in failed_page

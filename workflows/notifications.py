@@ -1,0 +1,232 @@
+"""Run notifications: per workflow, on failure (optionally on success and on retry), an e-mail through Django's
+mail backend (SMTP, EMAIL_* settings) and a POST of `{"text": ...}` to a Slack-compatible incoming webhook.
+
+How the platform learns a run ended: Celery beat calls `notifications_dispatch` every
+FLOWUI_NOTIFY_INTERVAL_S seconds, which runs `notifications_check` for each active tenant: it asks Airflow
+(REST, the tenant's own DAGs only) for the runs of each notifying workflow that ended since the last
+LOOKBACK (never before the settings were switched on). DAG code holds no platform credentials and calls
+nothing back. Exactly once: a NotificationDelivery row (unique per run, channel and event) is inserted before
+sending; whoever inserts it sends, a concurrent check fails the insert and skips. A send that fails is
+recorded `failed` with its error (shown on the run page) and not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from flowui import crypto
+from flowui.lib.airflow import AirflowError
+from tenants.selectors import tenant_primary_domain
+from workflows import supervision
+from workflows.models import NotificationDelivery, NotificationSettings, Workflow
+from workflows.outbound import OutboundError, UrlRefused, outbound_url_check, post_json
+from workflows.selectors import notification_settings_active, notification_settings_get
+
+logger = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(hours=1)
+MAX_EMAILS = 20
+Channel, Event, State = NotificationDelivery.Channel, NotificationDelivery.Event, NotificationDelivery.State
+
+
+class NotificationSettingsInvalid(Exception):
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("The notification settings are not valid.")
+        self.fields = fields
+
+
+# --- settings ---------------------------------------------------------------------------------
+def emails_parse(value: str | list[str]) -> list[str]:
+    """Addresses from a comma/space/newline separated text or a list; ValidationError naming a bad one."""
+    items = value if isinstance(value, list) else str(value or "").replace("\n", ",").replace(" ", ",").split(",")
+    addresses = list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    if len(addresses) > MAX_EMAILS:
+        raise ValidationError(f"at most {MAX_EMAILS} addresses")
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(f"{address!r} is not an e-mail address") from None
+    return addresses
+
+
+def notification_settings_data(*, workflow: Workflow) -> dict[str, Any]:
+    """What the settings page and the API show: the webhook URL is a credential, so only its host."""
+    found = notification_settings_get(workflow=workflow)
+    if found is None:
+        return {"on_failure": True, "on_success": False, "on_retry": False, "emails": [], "webhook_url_set": False}
+    webhook_host = ""
+    if found.webhook_url_encrypted:
+        webhook_host = (crypto.decrypt(found.webhook_url_encrypted).split("/") + ["", "", ""])[2]
+    return {
+        "on_failure": found.on_failure,
+        "on_success": found.on_success,
+        "on_retry": found.on_retry,
+        "emails": [e for e in found.emails.split(",") if e],
+        "webhook_url_set": bool(found.webhook_url_encrypted),
+        "webhook_host": webhook_host,
+    }
+
+
+def notification_settings_save(
+    *,
+    workflow: Workflow,
+    on_failure: bool,
+    on_success: bool,
+    on_retry: bool,
+    emails: str | list[str],
+    webhook_url: str | None = None,
+) -> NotificationSettings:
+    """Save the workflow's notification settings. `webhook_url` None keeps the stored URL, "" removes it.
+    Raises NotificationSettingsInvalid naming each bad field."""
+    errors: dict[str, list[str]] = {}
+    try:
+        addresses = emails_parse(emails)
+    except ValidationError as exc:
+        errors["emails"] = list(exc.messages)
+        addresses = []
+    encrypted = None
+    if webhook_url:
+        try:
+            outbound_url_check(webhook_url.strip())
+            encrypted = crypto.encrypt(webhook_url.strip())
+        except UrlRefused as exc:
+            errors["webhook_url"] = [f"This URL is not allowed: {exc}."]
+    if errors:
+        raise NotificationSettingsInvalid(errors)
+    found = notification_settings_get(workflow=workflow) or NotificationSettings(
+        workflow=workflow, active_since=timezone.now()
+    )
+    was_silent = found.pk is None or not (found.emails or found.webhook_url_encrypted)
+    found.on_failure, found.on_success, found.on_retry = bool(on_failure), bool(on_success), bool(on_retry)
+    found.emails = ",".join(addresses)
+    if webhook_url is not None:
+        found.webhook_url_encrypted = encrypted or ""
+    if was_silent:
+        found.active_since = timezone.now()  # runs that ended while nobody listened are not announced
+    found.save()
+    return found
+
+
+# --- delivery ---------------------------------------------------------------------------------
+def _run_link(tenant, workflow: Workflow, run_id: str) -> str:
+    domain = tenant_primary_domain(tenant=tenant)
+    if domain is None:
+        return ""
+    scheme = "https" if settings.FLOWUI_PRODUCTION else "http"
+    return f"{scheme}://{domain}/workflows/{workflow.slug}/runs/{run_id}/"
+
+
+def _message(*, tenant, workflow: Workflow, run: dict[str, Any], event: str, detail: str) -> tuple[str, str]:
+    what = {"failure": "failed", "success": "succeeded", "retry": "is retrying a task"}[event]
+    subject = f"[FlowUI] {workflow.name}: run {what}"
+    lines = [
+        f"Workflow {workflow.name} ({workflow.slug}): run {run['run_id']} {what}.",
+        f"State: {run.get('state')}; ended: {run.get('end_date') or '-'}.",
+    ]
+    if detail:
+        lines.append(detail)
+    link = _run_link(tenant, workflow, run["run_id"])
+    if link:
+        lines.append(f"Run page: {link}")
+    return subject, "\n".join(lines)
+
+
+def _send(found: NotificationSettings, channel: str, subject: str, body: str) -> None:
+    if channel == Channel.EMAIL:
+        to = [e for e in found.emails.split(",") if e]
+        EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to).send()
+    else:
+        post_json(crypto.decrypt(found.webhook_url_encrypted), {"text": f"*{subject}*\n{body}"})
+
+
+def _deliver(*, tenant, found: NotificationSettings, run: dict[str, Any], event: str, detail: str = "") -> int:
+    """Send the run's event on every configured channel that has not had it yet; the number sent."""
+    channels = [c for c, on in ((Channel.EMAIL, found.emails), (Channel.WEBHOOK, found.webhook_url_encrypted)) if on]
+    sent = 0
+    for channel in channels:
+        try:
+            with transaction.atomic():
+                delivery = NotificationDelivery.objects.create(
+                    workflow=found.workflow,
+                    run_id=run["run_id"],
+                    channel=channel,
+                    event=event,
+                    run_ended_at=run.get("end_date"),
+                )
+        except IntegrityError:
+            continue  # delivered (or being delivered) by an earlier or concurrent check
+        subject, body = _message(tenant=tenant, workflow=found.workflow, run=run, event=event, detail=detail)
+        try:
+            _send(found, channel, subject, body)
+        except (OSError, smtplib.SMTPException, OutboundError, UrlRefused, ValueError) as exc:
+            delivery.state, delivery.error = State.FAILED, f"{exc.__class__.__name__}: {exc}"[:2000]
+            logger.warning("Notification %s of %s failed: %s", channel, run["run_id"], exc)
+        else:
+            delivery.state, delivery.sent_at = State.SENT, timezone.now()
+            sent += 1
+        delivery.save(update_fields=["state", "error", "sent_at"])
+    return sent
+
+
+def _failed_tasks(tenant, workflow: Workflow, run_id: str) -> str:
+    try:
+        tasks = supervision.task_instances_list(tenant=tenant, workflow=workflow, run_id=run_id)
+    except (AirflowError, supervision.RunNotFound):
+        return ""
+    failed = [t["task_id"] for t in tasks if t["state"] in ("failed", "upstream_failed")]
+    return f"Failed tasks: {', '.join(failed)}." if failed else ""
+
+
+def notifications_check(*, tenant) -> int:
+    """One pass over the current tenant's notifying workflows (in its schema): send what is due. Returns the
+    number of notifications sent. Airflow errors of one workflow are logged and leave the others unaffected."""
+    sent = 0
+    now = timezone.now()
+    for found in notification_settings_active():
+        workflow = found.workflow
+        since = max(found.active_since, now - LOOKBACK)
+        try:
+            if found.on_failure or found.on_success:
+                for run in supervision.runs_ended_since(tenant=tenant, workflow=workflow, since=since):
+                    event = Event.FAILURE if run["state"] == "failed" else Event.SUCCESS
+                    if (event == Event.FAILURE and found.on_failure) or (event == Event.SUCCESS and found.on_success):
+                        detail = _failed_tasks(tenant, workflow, run["run_id"]) if event == Event.FAILURE else ""
+                        sent += _deliver(tenant=tenant, found=found, run=run, event=event, detail=detail)
+            if found.on_retry:
+                retrying = supervision.tasks_in_state(tenant=tenant, workflow=workflow, states=["up_for_retry"])
+                for run_id in sorted({t["run_id"] for t in retrying}):
+                    tasks = ", ".join(sorted(t["task_id"] for t in retrying if t["run_id"] == run_id))
+                    run = {"run_id": run_id, "state": "running", "end_date": None}
+                    sent += _deliver(
+                        tenant=tenant, found=found, run=run, event=Event.RETRY, detail=f"Retrying: {tasks}."
+                    )
+        except AirflowError as exc:
+            logger.warning("Notifications of %s: Airflow did not answer (%s)", workflow.slug, exc)
+    return sent
+
+
+NOTIFY_TASK_NAME = "workflows: notify about finished runs"
+
+
+def notifications_schedule_ensure() -> None:
+    """Register the notifications dispatcher with Celery beat (idempotent; an edited interval is kept)."""
+    if PeriodicTask.objects.filter(name=NOTIFY_TASK_NAME).exists():
+        return
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.FLOWUI_NOTIFY_INTERVAL_S, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.get_or_create(
+        name=NOTIFY_TASK_NAME, defaults={"task": "workflows.notifications_dispatch", "interval": interval}
+    )
