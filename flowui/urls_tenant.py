@@ -1,4 +1,5 @@
-"""URLs of a tenant's domain: the portal and the REST API of that tenant."""
+"""The tenant portal's URLconf (ROOT_URLCONF of a tenant's domain): every page and the REST API of that tenant,
+mounted here app by app so no app includes another's URLs."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/", include("flowui.api_urls")),
     path("operators/", include("registry.urls")),
     path("data/", include("datasets.urls")),
-    path("settings/repositories/", include("registry.urls_settings")),  # before the portal's settings/
+    path("settings/repositories/", include("registry.urls_settings")),  # before the tenant settings
+    path("settings/", include("tenants.urls")),
     path("", include("workflows.urls")),
 ]

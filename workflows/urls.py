@@ -1,6 +1,7 @@
-"""The portal on a tenant's domain. Pages work with plain links and forms; the canvas needs JavaScript."""
+"""The workflow pages of the tenant portal, mounted at the root by flowui/urls_tenant.py. Pages work with plain
+links and forms; the canvas needs JavaScript."""
 
-from django.urls import include, path
+from django.urls import path
 
 from workflows import (
     views,
@@ -48,5 +49,4 @@ urlpatterns = [
     path(f"{R}/tasks/<str:task_id>/results/", views_runs.task_results, name="task_results"),
     path(f"{R}/tasks/<str:task_id>/files/", views_runs.task_file, name="task_file"),
     path(f"{R}/<str:action>/", views_runs.run_action, name="run_action"),
-    path("settings/", include("tenants.urls")),
 ]
