@@ -26,20 +26,18 @@ Imports nothing from Django or Airflow.
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import resource
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from flowui_runtime.sandbox_network import SLIRP_DNS, NetworkSetupError, network_up
 
 # Neutral paths inside the sandbox: no host path of the platform is shown to tenant code.
 INSIDE_ROOT = "/flowui"
@@ -56,15 +54,7 @@ ETC_ALLOWED = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf", "protocols",
     "services", "ssl", "timezone", "xdg/pip", "pip.conf",
 )  # fmt: skip
-# Refused inside a networked sandbox (the slirp4netns subnet 10.0.2.0/24 stays reachable: its more specific
-# route wins; its gateway does not lead to the host's loopback because of --disable-host-loopback).
-BLOCKED_V4 = (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
-)  # fmt: skip
-SLIRP_DNS = "10.0.2.3"
 _MODE_ENV = "FLOWUI_SANDBOX"
-_NETWORK_SETUP_TIMEOUT_S = 10.0
 
 
 class SandboxUnavailable(Exception):
@@ -239,7 +229,10 @@ class Sandbox:
         sandboxed = SandboxedProcess(process, cgroup=cgroup)
         if self.network:
             try:
-                sandboxed.network = _network_up(process.pid, block_w)
+                sandboxed.network = network_up(process.pid, block_w)
+            except NetworkSetupError as exc:
+                sandboxed.kill_all()
+                raise SandboxError(str(exc)) from None
             except BaseException:
                 sandboxed.kill_all()
                 raise
@@ -359,73 +352,6 @@ class SandboxedProcess:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
-
-
-def host_addresses() -> list[str]:
-    """Every address of this host's interfaces (the sandbox must not reach services bound to them)."""
-    try:
-        out = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, timeout=5, check=True).stdout
-        interfaces = json.loads(out)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return []
-    return [a["local"] for i in interfaces for a in i.get("addr_info", []) if a.get("family") == "inet"]
-
-
-def blocked_routes() -> list[str]:
-    networks = list(BLOCKED_V4)
-    for address in host_addresses():
-        ip = ipaddress.ip_address(address)
-        if not any(ip in ipaddress.ip_network(n) for n in BLOCKED_V4):
-            networks.append(f"{address}/32")
-    return networks
-
-
-def _wait_own_netns(pid: int) -> None:
-    """Until `unshare --net` (pid) has left the host's network namespace: only then may slirp4netns attach."""
-    own = os.readlink("/proc/self/ns/net")
-    deadline = time.monotonic() + _NETWORK_SETUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            if os.readlink(f"/proc/{pid}/ns/net") != own:
-                return
-        except OSError:
-            raise SandboxError("the sandbox exited before its network was set up") from None
-        time.sleep(0.002)
-    raise SandboxError("the sandbox did not get its own network namespace in time")
-
-
-def _network_up(pid: int, block_w: int) -> subprocess.Popen:
-    """Give the sandbox's network namespace user-mode outbound access, filter it, then let the command run."""
-    try:
-        _wait_own_netns(pid)
-        ready_r, ready_w = os.pipe()
-        try:
-            slirp = subprocess.Popen(
-                ["slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
-                 "--ready-fd", str(ready_w), str(pid), "tap0"],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                pass_fds=[ready_w], start_new_session=True,
-            )  # fmt: skip
-        finally:
-            os.close(ready_w)
-        try:
-            ready, _, _ = select.select([ready_r], [], [], _NETWORK_SETUP_TIMEOUT_S)
-            if not ready or not os.read(ready_r, 1):
-                raise SandboxError("slirp4netns did not bring the sandbox's network up")
-        finally:
-            os.close(ready_r)
-        batch = "".join(f"route add prohibit {network}\n" for network in blocked_routes())
-        completed = subprocess.run(
-            ["nsenter", "--target", str(pid), "--net", "ip", "-batch", "-"],
-            input=batch, capture_output=True, text=True, timeout=_NETWORK_SETUP_TIMEOUT_S, check=False,
-        )  # fmt: skip
-        if completed.returncode != 0:
-            slirp.kill()
-            raise SandboxError(f"cannot filter the sandbox's network: {completed.stderr.strip()}")
-        os.write(block_w, b"1")  # the command may start now
-        return slirp
-    finally:
-        os.close(block_w)
 
 
 def python_home(python: str) -> str:

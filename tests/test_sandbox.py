@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from flowui_runtime import safefs, sandbox
+from flowui_runtime import safefs, sandbox, sandbox_network
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW_PYTHON = str(REPO / ".airflow-venv" / "bin" / "python")
@@ -233,7 +233,7 @@ def namespace_host():
 
 
 def _host_address() -> str:
-    return next(a for a in sandbox.host_addresses() if not a.startswith("127."))
+    return next(a for a in sandbox_network.host_addresses() if not a.startswith("127."))
 
 
 def test_it_reaches_the_internet_side_only_when_declared_and_never_platform_hosts(tmp_path, namespace_host):
