@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workflows import api, api_notifications, api_webhooks
+from workflows import api, api_notifications, api_runs, api_webhooks
 
 urlpatterns = [
     path("workflows/", api.WorkflowListView.as_view(), name="api-workflows"),
@@ -18,20 +18,20 @@ urlpatterns = [
     path("workflows/<slug:slug>/validate/", api.ValidateView.as_view(), name="api-workflow-validate"),
     path("workflows/<slug:slug>/deploy/", api.DeployView.as_view(), name="api-workflow-deploy"),
     path("workflows/<slug:slug>/pause/", api.PauseView.as_view(), name="api-workflow-pause"),
-    path("workflows/<slug:slug>/runs/", api.RunListView.as_view(), name="api-runs"),
-    path("workflows/<slug:slug>/runs/<str:run_id>/", api.RunDetailView.as_view(), name="api-run"),
-    path("workflows/<slug:slug>/runs/<str:run_id>/tasks/", api.RunTasksView.as_view(), name="api-run-tasks"),
+    path("workflows/<slug:slug>/runs/", api_runs.RunListView.as_view(), name="api-runs"),
+    path("workflows/<slug:slug>/runs/<str:run_id>/", api_runs.RunDetailView.as_view(), name="api-run"),
+    path("workflows/<slug:slug>/runs/<str:run_id>/tasks/", api_runs.RunTasksView.as_view(), name="api-run-tasks"),
     path(
         "workflows/<slug:slug>/runs/<str:run_id>/tasks/<str:task_id>/logs/",
-        api.TaskLogView.as_view(),
+        api_runs.TaskLogView.as_view(),
         name="api-run-task-log",
     ),
-    path("workflows/<slug:slug>/runs/<str:run_id>/clear/", api.RunClearView.as_view(), name="api-run-clear"),
-    path("workflows/<slug:slug>/runs/<str:run_id>/cancel/", api.RunCancelView.as_view(), name="api-run-cancel"),
-    path("workflows/<slug:slug>/runs/<str:run_id>/results/", api.RunResultsView.as_view(), name="api-run-results"),
+    path("workflows/<slug:slug>/runs/<str:run_id>/clear/", api_runs.RunClearView.as_view(), name="api-run-clear"),
+    path("workflows/<slug:slug>/runs/<str:run_id>/cancel/", api_runs.RunCancelView.as_view(), name="api-run-cancel"),
+    path("workflows/<slug:slug>/runs/<str:run_id>/results/", api_runs.RunResultsView.as_view(), name="api-run-results"),
     path(
         "workflows/<slug:slug>/runs/<str:run_id>/results/<str:task_id>/<path:path>",
-        api.RunResultFileView.as_view(),
+        api_runs.RunResultFileView.as_view(),
         name="api-run-result-file",
     ),
     path(

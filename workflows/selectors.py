@@ -166,3 +166,8 @@ def notification_settings_active():
 
 def notification_deliveries_for_run(*, workflow: Workflow, run_id: str) -> list:
     return list(NotificationDelivery.objects.filter(workflow=workflow, run_id=run_id).order_by("created_at", "id"))
+
+
+def workflow_audit_target(workflow: Workflow) -> dict[str, Any]:
+    """The audit log's object fields for a workflow."""
+    return {"object_type": "workflow", "object_id": workflow.slug, "object_repr": workflow.name}

@@ -23,12 +23,13 @@ def _copy_slug(slug: str) -> str:
 def workflow_duplicate(*, workflow: Workflow, user) -> Workflow:
     """A new workflow named "<name> (copy)" with the slug `<slug>-copy` and the latest saved version's spec
     as its version 1. Not deployed (and so never scheduled) until someone deploys it."""
-    if workflow.current_version_id is None:
+    current = workflow.current_version
+    if current is None:
         raise WorkflowInvalid({"nodes": {}, "workflow": ["This workflow has no saved version to copy."]})
     return workflow_create(
         name=f"{workflow.name} (copy)",
         user=user,
         description=workflow.description,
-        spec=workflow.current_version.spec,
+        spec=current.spec,
         slug=_copy_slug(workflow.slug),
     )
