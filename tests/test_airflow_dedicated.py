@@ -29,10 +29,13 @@ def dedicated_airflow():
 def test_it_deploys_runs_and_logs_through_the_tenants_dedicated_airflow(
     airflow, dedicated_airflow, tenant_b, make_user, git_repo, db
 ):
+    from django.db import connection
+
     from registry.services import repository_create, repository_sync_now
     from tenants.provisioning import run_airflow
     from tenants.selectors import tenant_dags_folder, tenant_resources
 
+    connection.set_schema_to_public()  # an earlier test of the session may have left another tenant's schema set
     # globex gets its own Airflow (rolled back with the test's transaction); acme stays on the shared one.
     tenant_b.airflow_mode = "dedicated"
     tenant_b.airflow_url = dedicated_airflow.url
