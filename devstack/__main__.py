@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from devstack import procs
-from devstack.airflow import AirflowInstance, AirflowNotReady
+from devstack.airflow import AirflowInstance, AirflowNotReady, celery_broker_url
 from devstack.services import ServiceMissing, ensure_database, ensure_postgres, ensure_redis
 from devstack.supervisor import CeleryPing, Component, Supervisor, process_component
 
@@ -57,12 +57,28 @@ def dev_airflow() -> AirflowInstance:
     # never the tenants' storage volume.
     from flowui.config import env_path
 
+    # AIRFLOW_EXECUTOR=celery: the CeleryExecutor with AIRFLOW_CELERY_WORKERS workers (default 2), its broker on
+    # the platform's Redis at the next database number (AIRFLOW_CELERY_BROKER_URL overrides).
+    executor = os.environ.get("AIRFLOW_EXECUTOR", "local").strip().lower() or "local"
+    if executor not in ("local", "celery"):
+        sys.exit(f"flowui: AIRFLOW_EXECUTOR must be 'local' or 'celery', not {executor!r}")
+    broker, workers = "", ()
+    if executor == "celery":
+        redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        broker = os.environ.get("AIRFLOW_CELERY_BROKER_URL") or celery_broker_url(redis_url)
+        count = os.environ.get("AIRFLOW_CELERY_WORKERS", "2")
+        if not count.isdigit() or not 1 <= int(count) <= 16:
+            sys.exit(f"flowui: AIRFLOW_CELERY_WORKERS must be a number from 1 to 16, not {count!r}")
+        workers = tuple(f"airflow-worker{i}" for i in range(1, int(count) + 1))
     return AirflowInstance(
         home=home,
         dags_folder=env_path("FLOWUI_DAGS_DIR", "var/dags"),
         port=int(os.environ.get("AIRFLOW_PORT", "8280")),
         password=password_file.read_text().strip(),
         extra_env={"FLOWUI_VENVS_DIR": str(VAR / "venvs"), "FLOWUI_SECRETS_DIR": str(_secrets_dir())},
+        executor=executor,
+        celery_broker_url=broker,
+        celery_workers=workers,
     )
 
 

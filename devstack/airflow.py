@@ -1,7 +1,9 @@
-"""A real Apache Airflow 3.x (LocalExecutor) for development and the test suite.
+"""A real Apache Airflow 3.x for development and the test suite: LocalExecutor, or the CeleryExecutor with
+its own Celery workers (`executor="celery"`, broker on the platform's Redis at another database number).
 
 Airflow lives in its own virtualenv (AIRFLOW_VENV, default .airflow-venv/). One `AirflowInstance` is one
-AIRFLOW_HOME with its api-server, scheduler and dag-processor, each in its own process group.
+AIRFLOW_HOME with its api-server, scheduler and dag-processor (and, with Celery, one `airflow celery worker`
+per name in `celery_workers`), each in its own process group.
 The runtime is installed in the Airflow venv as its distribution (`make setup`: `-e ./runtime`, flowui-runtime);
 this checkout's package also goes first on PYTHONPATH (a folder holding only it), because worktrees share one
 Airflow venv and each must run its own runtime code.
@@ -42,6 +44,18 @@ class AirflowInstance:
     username: str = "admin"
     password: str = "admin"
     extra_env: dict[str, str] = field(default_factory=dict)
+    executor: str = "local"  # "local" (LocalExecutor) or "celery" (CeleryExecutor + celery_workers)
+    celery_broker_url: str = ""  # redis://host:port/N: the platform's Redis, a database of Airflow's own
+    celery_queue: str = "default"  # the queue tasks go to and the workers read
+    celery_workers: tuple[str, ...] = ()  # worker names: `airflow celery worker --celery-hostname NAME@host`
+    celery_concurrency: int = 2
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """Process names: Airflow's three components, then the Celery workers (`celery-<name>`)."""
+        if self.executor != "celery":
+            return COMPONENTS
+        return COMPONENTS + tuple(f"celery-{name}" for name in self.celery_workers)
 
     @property
     def url(self) -> str:
@@ -94,9 +108,12 @@ class AirflowInstance:
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret", 48),
                 "AIRFLOW__API__SECRET_KEY": self._secret("api_secret", 24),
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "1",  # new and edited files seen within 1 s (deploy latency)
                 "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
-                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+                # Unchanged files are re-parsed only every 10 min: FlowUI's DAG files change only when the platform
+                # writes them, and a changed (newer mtime) or new file is parsed at once, but only once the queue of
+                # periodic re-parses is empty; with 30 s, hundreds of files kept it full and an edit waited ~40 s.
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.port + 1),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.port + 2),
@@ -105,6 +122,20 @@ class AirflowInstance:
                 "PATH": f"{self.venv / 'bin'}:{os.environ.get('PATH', '')}",
             }
         )
+        if self.executor == "celery":
+            if not self.celery_broker_url:
+                raise AirflowNotReady("the CeleryExecutor needs a broker URL (celery_broker_url)")
+            env.update(
+                {
+                    "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                    "AIRFLOW__CELERY__BROKER_URL": self.celery_broker_url,
+                    "AIRFLOW__CELERY__RESULT_BACKEND": self.celery_broker_url,
+                    "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.celery_concurrency),
+                    "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.celery_queue,
+                }
+            )
+        elif self.executor != "local":
+            raise AirflowNotReady(f"unknown Airflow executor {self.executor!r}: use 'local' or 'celery'")
         env.update(self.extra_env)
         return env
 
@@ -126,7 +157,7 @@ class AirflowInstance:
         return marker.read_text().strip() if marker.exists() else ""
 
     def is_running(self) -> bool:
-        return all(procs.running_pid(name, self.run_dir) for name in COMPONENTS)
+        return all(procs.running_pid(name, self.run_dir) for name in self.components)
 
     def start(self, timeout_s: float = 120) -> None:
         """Start (or reuse) the three components and wait until all are healthy."""
@@ -141,7 +172,7 @@ class AirflowInstance:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "dags_folder").write_text(str(self.dags_folder))
         started = time.time()
-        for name in COMPONENTS:
+        for name in self.components:
             self.start_component(name, env)
         self.wait_healthy(since=started, timeout_s=timeout_s)
         # The first execution-API call pays a few seconds of lazy initialisation: pay it now.
@@ -151,10 +182,28 @@ class AirflowInstance:
             pass
 
     def start_component(self, name: str, env: dict[str, str] | None = None) -> int:
-        """Start one component (api-server, scheduler or dag-processor); the supervisor's restart."""
-        return procs.start(
-            name, [str(self.airflow_bin()), name], run_dir=self.run_dir, env=env or self.env(), cwd=self.home
-        )
+        """Start one component (api-server, scheduler, dag-processor or celery-<worker>); the supervisor's
+        restart."""
+        argv = [str(self.airflow_bin()), name]
+        if name.startswith("celery-"):
+            worker = name.removeprefix("celery-")
+            # Each worker's name is its Celery hostname; no log server (the api-server reads the log files
+            # under this AIRFLOW_HOME), so several workers fit on one machine.
+            argv = [
+                str(self.airflow_bin()),
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{worker}@%h",
+                "--queues",
+                self.celery_queue,
+                "--concurrency",
+                str(self.celery_concurrency),
+                "--skip-serve-logs",
+                "--without-mingle",
+                "--without-gossip",
+            ]
+        return procs.start(name, argv, run_dir=self.run_dir, env=env or self.env(), cwd=self.home)
 
     def heartbeat_ages(self) -> dict[str, float | None]:
         """Seconds since each component's last heartbeat, from /api/v2/monitor/health. The api-server's is 0
@@ -207,6 +256,15 @@ class AirflowInstance:
                 log_hint=str(self.run_dir / f"{name}.log"),
             )
             for name in COMPONENTS
+        ] + [
+            Component(
+                name=f"airflow {name}",
+                start=lambda name=name: self.start_component(name, env),
+                pid=lambda name=name: procs.running_pid(name, self.run_dir),
+                stop=lambda name=name: procs.stop(name, self.run_dir, grace_s=10),
+                log_hint=str(self.run_dir / f"{name}.log"),
+            )
+            for name in self.components[len(COMPONENTS) :]
         ]
 
     def health(self) -> dict:
@@ -235,7 +293,7 @@ class AirflowInstance:
         while time.monotonic() < deadline:
             if self.healthy(since):
                 return
-            for name in COMPONENTS:
+            for name in self.components:
                 if procs.running_pid(name, self.run_dir) is None:
                     log = (self.run_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                     raise AirflowNotReady(f"airflow {name} exited during start-up:\n{log}")
@@ -243,8 +301,22 @@ class AirflowInstance:
         raise AirflowNotReady(f"Airflow at {self.url} not healthy after {timeout_s:.0f} s (logs in {self.run_dir})")
 
     def stop(self) -> None:
-        for name in reversed(COMPONENTS):
+        # Workers of an earlier start with other settings (e.g. `make stop` without AIRFLOW_EXECUTOR) too.
+        leftover = sorted(p.stem for p in self.run_dir.glob("celery-*.pid")) if self.run_dir.exists() else []
+        for name in dict.fromkeys([*leftover, *reversed(self.components)]):
             procs.stop(name, self.run_dir)
+
+
+def celery_broker_url(redis_url: str, offset: int = 1) -> str:
+    """The platform's Redis at another database number (platform's + `offset`, modulo 16), so Airflow's
+    Celery queues never mix with the platform's Celery queues: redis://h:6379/0 -> redis://h:6379/1."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    current = parts.path.strip("/") or "0"
+    if not current.isdigit():
+        raise ValueError(f"not a Redis URL with a database number: {redis_url!r}")
+    return urlunsplit(parts._replace(path=f"/{(int(current) + offset) % 16}"))
 
 
 def _parse_ts(value: str) -> float:

@@ -17,6 +17,10 @@ TESTING = env_bool("FLOWUI_TESTING", False)
 # --- the design's names -------------------------------------------------------------------
 PROJECT_NAME = env_str("PROJECT_NAME", "flowui")
 FLOWUI_DEPLOY_MODE = env_choice("FLOWUI_DEPLOY_MODE", ("local", "aws"), "local")
+# Kubernetes-mode tasks: provisioning creates each tenant's PVC and Secret (tenants.provisioning.run_kubernetes).
+FLOWUI_K8S_ENABLED = env_bool("FLOWUI_K8S_ENABLED", False)
+FLOWUI_K8S_PVC_SIZE = env_str("FLOWUI_K8S_PVC_SIZE", "10Gi")
+FLOWUI_K8S_STORAGE_CLASS = env_str("FLOWUI_K8S_STORAGE_CLASS", "")
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowui")
 # Tests get their own storage per database name, so parallel test runs never share files.
 _TEST_VAR = f"var/test/{DATABASE_URL.rsplit('/', 1)[-1]}"

@@ -15,7 +15,8 @@ Configuration (Airflow's environment), `{tenant}` is replaced by the tenant's sc
   FLOWUI_K8S_PVC_CLAIM       default "flowui-{tenant}-storage"
   FLOWUI_K8S_SECRET_NAME     default "flowui-{tenant}-secrets"
   FLOWUI_K8S_IN_CLUSTER      default "true" (Airflow runs in the cluster); "false" uses the kube config
-tenant_secret() builds that Secret (a V1Secret of the tenant's values, for the platform to apply).
+tenant_secret() builds that Secret (a V1Secret of the tenant's values) and tenant_pvc() that claim
+(ReadWriteMany), both applied by the platform's `kubernetes` provisioning step (tenants.provisioning).
 KubernetesPodOperator comes from apache-airflow-providers-cncf-kubernetes, imported only when a task runs
 in this mode; without the provider the task fails saying so.
 """
@@ -73,6 +74,31 @@ def tenant_secret(tenant: str, values: dict[str, str]) -> Any:
             labels={"app.kubernetes.io/managed-by": "flowui", "flowui/tenant": _label(tenant)},
         ),
         data={name: base64.b64encode(value.encode()).decode("ascii") for name, value in sorted(values.items())},
+    )
+
+
+def pvc_name(tenant: str) -> str:
+    return setting("FLOWUI_K8S_PVC_CLAIM", "flowui-{tenant}-storage", tenant)
+
+
+def tenant_pvc(tenant: str, *, size: str = "10Gi", storage_class: str = "") -> Any:
+    """The tenant's storage claim that build_pod() mounts: ReadWriteMany (Airflow's worker writes input.json,
+    the pod its results, several pods at once), `size` requested, the cluster's default class unless named."""
+    from kubernetes.client import models as k8s
+
+    return k8s.V1PersistentVolumeClaim(
+        api_version="v1",
+        kind="PersistentVolumeClaim",
+        metadata=k8s.V1ObjectMeta(
+            name=pvc_name(tenant),
+            namespace=setting("FLOWUI_K8S_NAMESPACE", "flowui", tenant),
+            labels={"app.kubernetes.io/managed-by": "flowui", "flowui/tenant": _label(tenant)},
+        ),
+        spec=k8s.V1PersistentVolumeClaimSpec(
+            access_modes=["ReadWriteMany"],
+            storage_class_name=storage_class or None,
+            resources=k8s.V1VolumeResourceRequirements(requests={"storage": size}),
+        ),
     )
 
 
@@ -139,9 +165,7 @@ def build_pod(
             volumes=[
                 k8s.V1Volume(
                     name=VOLUME_NAME,
-                    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
-                        claim_name=setting("FLOWUI_K8S_PVC_CLAIM", "flowui-{tenant}-storage", tenant)
-                    ),
+                    persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=pvc_name(tenant)),
                 )
             ],
         ),

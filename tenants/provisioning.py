@@ -10,6 +10,8 @@ Steps, in order:
 - bucket:        (aws) the tenant's S3 bucket: encrypted, public access blocked, lifecycle rule
 - access_point:  (aws) an EFS access point rooted at /<schema>, with the tenant's own POSIX uid/gid
 - role:          (aws) the IAM role of the tenant's Batch jobs, reaching only that bucket and access point
+- kubernetes:    (FLOWUI_K8S_ENABLED) the tenant's PersistentVolumeClaim and Secret that its kubernetes-mode
+                 pods mount and reference (flowui_runtime.kubernetes names and builds them)
 - airflow:       shared (DAG folder, DAG id prefix) or dedicated (URL and credentials answer)
 """
 
@@ -42,6 +44,7 @@ STEP_BUCKET = "bucket"
 STEP_ACCESS_POINT = "access_point"
 STEP_ROLE = "role"
 STEP_AIRFLOW = "airflow"
+STEP_KUBERNETES = "kubernetes"
 
 LOCAL_STEPS = (STEP_SCHEMA, STEP_STORAGE, STEP_AIRFLOW)
 AWS_STEPS = (STEP_SCHEMA, STEP_STORAGE, STEP_BUCKET, STEP_ACCESS_POINT, STEP_ROLE, STEP_AIRFLOW)
@@ -69,7 +72,10 @@ class StepError(Exception):
 
 
 def steps_for_mode(mode: str) -> tuple[str, ...]:
-    return AWS_STEPS if mode == "aws" else LOCAL_STEPS
+    steps = AWS_STEPS if mode == "aws" else LOCAL_STEPS
+    if settings.FLOWUI_K8S_ENABLED:  # the tenant's PVC and Secret, before Airflow may run its pods
+        steps = (*steps[:-1], STEP_KUBERNETES, steps[-1])
+    return steps
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -292,6 +298,33 @@ def run_airflow(tenant: Tenant, resources: TenantResources) -> dict:
     }
 
 
+def run_kubernetes(tenant: Tenant, resources: TenantResources) -> dict:
+    """The PVC that build_pod() mounts (created once, never changed) and the Secret its pods reference (its
+    data replaced by the tenant's current values). Only the key names are recorded, never the values."""
+    from flowui.lib import kubernetes as kube
+    from flowui_runtime.kubernetes import tenant_pvc
+    from tenants.services_secrets import kubernetes_secret
+
+    pvc = tenant_pvc(
+        tenant.schema_name, size=settings.FLOWUI_K8S_PVC_SIZE, storage_class=settings.FLOWUI_K8S_STORAGE_CLASS
+    )
+    secret = kubernetes_secret(tenant=tenant)
+    try:
+        api = kube.core_api()
+        pvc_state = kube.pvc_ensure(pvc=pvc, api=api)
+        secret_state = kube.secret_apply(secret=secret, api=api)
+    except kube.KubernetesError as exc:
+        raise StepError(str(exc)) from None
+    return {
+        "namespace": pvc.metadata.namespace,
+        "pvc": pvc.metadata.name,
+        "pvc_state": pvc_state,
+        "secret": secret.metadata.name,
+        "secret_keys": sorted(secret.data or {}),
+        "secret_state": secret_state,
+    }
+
+
 STEP_FUNCTIONS = {
     STEP_SCHEMA: run_schema,
     STEP_STORAGE: run_storage,
@@ -299,4 +332,5 @@ STEP_FUNCTIONS = {
     STEP_ACCESS_POINT: run_access_point,
     STEP_ROLE: run_role,
     STEP_AIRFLOW: run_airflow,
+    STEP_KUBERNETES: run_kubernetes,
 }

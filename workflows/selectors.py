@@ -21,8 +21,11 @@ class WorkflowNotFound(Exception):
 
 # --- workflows --------------------------------------------------------------------------------
 def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Workflow]:
-    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state."""
-    queryset = Workflow.objects.select_related("current_version", "deployed_version")
+    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state. The
+    versions' specs are not loaded (lists show none; `workflow_get` has them)."""
+    queryset = Workflow.objects.select_related("current_version", "deployed_version").defer(
+        "current_version__spec", "deployed_version__spec"
+    )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
     if deploy_state:

@@ -18,27 +18,24 @@ from tenants.permissions import require_role
 from workflows import services
 from workflows.models import DeployState
 from workflows.selectors import workflows_list
-from workflows.supervision import runs_list
+from workflows.supervision_many import runs_list_many
 
 logger = logging.getLogger(__name__)
 TERMINAL_RUN_STATES = ("success", "failed")
 
 
 def last_runs(tenant, workflows, *, per_workflow: int = 1) -> tuple[dict, list, str]:
-    """({workflow id: newest run}, recent runs of these workflows newest first, Airflow problem text)."""
+    """({workflow id: newest run}, recent runs of these workflows newest first, Airflow problem text).
+    One Airflow call for all of them (supervision_many)."""
+    deployed = [w for w in workflows if w.deployed_version_id is not None]
     newest, recent, problem = {}, [], ""
-    for workflow in workflows:
-        if workflow.deployed_version_id is None:
-            continue
-        try:
-            runs = runs_list(tenant=tenant, workflow=workflow, limit=per_workflow)["results"]
-        except AirflowError as exc:
-            problem = f"Airflow did not answer ({exc}); run states may be missing."
-            break
-        if runs:
-            newest[workflow.pk] = runs[0]
-        recent.extend({**run, "workflow": workflow} for run in runs)
-    recent.sort(key=lambda r: r.get("run_after") or r.get("queued_at") or "", reverse=True)
+    try:
+        runs = runs_list_many(tenant=tenant, workflows=deployed, limit=per_workflow * max(len(deployed), 1))["results"]
+    except AirflowError as exc:
+        return newest, recent, f"Airflow did not answer ({exc}); run states may be missing."
+    for run in runs:
+        newest.setdefault(run["workflow"].pk, run)
+        recent.append(run)
     return newest, recent, problem
 
 
