@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from flowui.lib.airflow import AirflowClient
+from flowui.lib.airflow import AirflowClient, AirflowUnavailable
 from flowui_runtime import contracts
 from flowui_runtime import secrets as runtime_secrets
 from flowui_runtime.metadata import OperatorMetadata
@@ -58,7 +59,16 @@ def test_it_hands_each_tenant_its_own_secret_only_to_operators_declaring_it_and_
         client.call(lambda api: VariableApi(api.client).delete_variable("RT_API_KEY"))
     except Exception:  # noqa: BLE001, S110 - not there yet
         pass
-    client.call(lambda api: VariableApi(api.client).post_variable(VariableBody(key="RT_API_KEY", value="variable-v")))
+    for attempt in range(5):  # Airflow's SQLite metadata DB answers 500 "Database error" while it is locked
+        try:
+            client.call(
+                lambda api: VariableApi(api.client).post_variable(VariableBody(key="RT_API_KEY", value="variable-v"))
+            )
+            break
+        except AirflowUnavailable:
+            if attempt == 4:
+                raise
+            time.sleep(1)
 
     # Saved through the platform, as the portal does.
     secret_set(tenant=tenant_a, name="RT_API_KEY", value=ACME_VALUE)
