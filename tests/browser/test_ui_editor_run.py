@@ -56,20 +56,28 @@ def _connect(page, source: str, target: str):
 
 
 def test_it_builds_deploys_and_runs_a_workflow_in_the_browser(
-    airflow, celery_worker, live_tenant, bundled_synced, django_user_model, ui_page, artifacts
+    airflow, celery_worker, live_tenant, bundled_synced, django_user_model, ui_page, artifacts, tmp_path
 ):
     from tenants.selectors import tenant_storage_root
     from tenants.services import membership_set
 
     tenant, base = live_tenant
     dataset = tenant_storage_root(tenant=tenant) / "dataset"
-    dataset.mkdir(parents=True, exist_ok=True)
-    (dataset / "sales.csv").write_text("region,amount\nnorth,5\nsouth,50\neast,20\nwest,35\n")
+    (dataset / "sales.csv").unlink(missing_ok=True)
+    upload = tmp_path / "sales.csv"
+    upload.write_text("region,amount\nnorth,5\nsouth,50\neast,20\nwest,35\n")
     newcomer = django_user_model.objects.create_user("nora", "nora@example.com", "pw")
     membership_set(user=newcomer, tenant=tenant, role="editor")
     page = ui_page
 
     log_in(page, base, "nora")
+    # The analyst's own CSV arrives through the Data page's upload (into dataset/), as a user would do it.
+    page.goto(f"{base}/data/")
+    page.set_input_files("#upload-file", str(upload))
+    page.click("#data-upload button[type=submit]")
+    page.wait_for_selector("#data-browser .message.success")
+    assert (dataset / "sales.csv").read_text() == upload.read_text()
+    page.goto(f"{base}/")
     page.click("text=New workflow")
     page.fill("#id_name", "Sales chart")
     page.click("button:has-text('Create and open the editor')")
