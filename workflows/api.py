@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -114,8 +115,6 @@ class WorkflowListView(WorkflowApiView):
                 400,
                 fields={"deploy_state": [f"must be one of {', '.join(s.DeployState.values)}"]},
             )
-        from rest_framework.pagination import PageNumberPagination
-
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.workflows_list(search=search, deploy_state=state), request, self)
         return paginator.get_paginated_response(
@@ -174,8 +173,6 @@ class VersionListView(WorkflowApiView):
         responses={200: s.VersionSerializer(many=True), **ERRORS},
     )
     def get(self, request, slug):
-        from rest_framework.pagination import PageNumberPagination
-
         workflow = self.get_workflow(slug)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.versions_list(workflow=workflow), request, self)

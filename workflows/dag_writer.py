@@ -16,6 +16,7 @@ from typing import Any
 
 from flowui_runtime.contracts import BranchCondition, DagSpec, ParamSpec, Resources, TaskSpec
 from flowui_runtime.safefs import atomic_write
+from registry.selectors import operator_ref
 from tenants.selectors import tenant_storage_root
 from workflows import graph
 from workflows.models import Workflow, WorkflowVersion
@@ -44,8 +45,6 @@ class DagWriteError(Exception):
 
 def dag_spec_build(*, tenant, workflow: Workflow, version: WorkflowVersion) -> DagSpec:
     """The runtime's DagSpec for a version: the spec's nodes with what the registry knows of each operator."""
-    from registry.selectors import operator_ref
-
     spec = parse_spec(version.spec)
     tasks = []
     operator_versions = operator_versions_for_nodes(tenant=tenant, nodes=spec.nodes)

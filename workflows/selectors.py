@@ -11,8 +11,9 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from registry.selectors import operator_versions_for_pins
 from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
-from workflows.models import NotificationDelivery, NotificationSettings, Workflow, WorkflowVersion
+from workflows.models import NotificationDelivery, NotificationSettings, Webhook, Workflow, WorkflowVersion
 
 
 class WorkflowNotFound(Exception):
@@ -130,8 +131,6 @@ def versions_diff(*, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]
 # --- the registry (public schema) -------------------------------------------------------------
 def operator_versions_for_nodes(*, tenant, nodes) -> dict[str, Any]:
     """{node id: OperatorVersion or None} for a spec's nodes, in one query whatever the node count."""
-    from registry.selectors import operator_versions_for_pins
-
     found = operator_versions_for_pins(
         tenant=tenant, pins=[(n.operator.repository, n.operator.name, n.operator.version) for n in nodes]
     )
@@ -139,15 +138,11 @@ def operator_versions_for_nodes(*, tenant, nodes) -> dict[str, Any]:
 
 
 def webhooks_list(*, workflow: Workflow):
-    from workflows.models import Webhook
-
     return Webhook.objects.filter(workflow=workflow).order_by("-created_at")
 
 
 def webhook_active_get(*, webhook_id) -> Any:
     """The enabled webhook with this id (with its workflow), or None: a disabled or deleted hook is unknown."""
-    from workflows.models import Webhook
-
     return Webhook.objects.select_related("workflow").filter(pk=webhook_id, enabled=True).first()
 
 

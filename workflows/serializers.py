@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from flowui_runtime.contracts import CONDITION_OPS
 from workflows.models import DeployState, Workflow, WorkflowVersion
+from workflows.selectors import workflow_dag_id
 
 MAX_INT = 2**31 - 1
 
@@ -129,8 +130,6 @@ class WorkflowSerializer(serializers.ModelSerializer):
         ]
 
     def get_dag_id(self, workflow: Workflow) -> str:
-        from workflows.selectors import workflow_dag_id
-
         return workflow_dag_id(tenant=self.context["tenant"], workflow=workflow)
 
     def get_current_version(self, workflow: Workflow) -> int | None:

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from airflow_client.client import DAGPatchBody
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -275,8 +276,6 @@ def workflow_deploy_check(*, tenant, workflow: Workflow) -> str:
 
 
 def _patch_body(paused: bool):
-    from airflow_client.client import DAGPatchBody
-
     return DAGPatchBody(is_paused=paused)
 
 

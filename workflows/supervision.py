@@ -16,6 +16,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_client.client import (
+    ClearTaskInstancesBody,
+    ClearTaskInstancesBodyTaskIdsInner,
+    DAGPatchBody,
+    DAGRunClearBody,
+    DagRunMutableStates,
+    DAGRunPatchBody,
+    TriggerDAGRunPostBody,
+)
+
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
 from tenants.audit import audit_record
 from tenants.models_audit import AuditAction
@@ -171,8 +181,6 @@ def _task_data(ti) -> dict[str, Any]:
 
 def run_trigger(*, tenant, workflow: Workflow, user=None, params: Any = None, note: str = "") -> dict[str, Any]:
     """Start a run now with optional param overrides. Raises WorkflowNotDeployed, ParamsInvalid, Airflow errors."""
-    from airflow_client.client import TriggerDAGRunPostBody
-
     if workflow.deployed_version_id is None:
         raise WorkflowNotDeployed("Deploy the workflow before running it.")
     conf = params_validate(workflow=workflow, overrides=params)
@@ -295,8 +303,6 @@ def run_detail(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
 
 def run_clear(*, tenant, workflow: Workflow, run_id: str, only_failed: bool = False) -> dict[str, Any]:
     """Clear a whole run (all tasks, or only the failed ones): Airflow runs them again."""
-    from airflow_client.client import DAGRunClearBody
-
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
     body = DAGRunClearBody(dry_run=False, only_failed=bool(only_failed))
@@ -314,8 +320,6 @@ def task_clear(
     *, tenant, workflow: Workflow, run_id: str, task_ids: list[str], include_downstream: bool = True
 ) -> list[str]:
     """Clear (retry) tasks of a run, by default with their downstream tasks. Returns the cleared task ids."""
-    from airflow_client.client import ClearTaskInstancesBody, ClearTaskInstancesBodyTaskIdsInner
-
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
     if not task_ids:
@@ -349,8 +353,6 @@ def task_clear(
 
 def run_cancel(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
     """Mark a run failed: Airflow stops its running tasks and schedules no more."""
-    from airflow_client.client import DagRunMutableStates, DAGRunPatchBody
-
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     _check_run_id(run_id)
     body = DAGRunPatchBody(state=DagRunMutableStates.FAILED)
@@ -367,8 +369,6 @@ def run_cancel(*, tenant, workflow: Workflow, run_id: str) -> dict[str, Any]:
 def workflow_pause_set(*, tenant, workflow: Workflow, paused: bool) -> Workflow:
     """Pause or unpause the schedule. Recorded on the workflow (applied on deploy) and sent to Airflow when
     the DAG exists there."""
-    from airflow_client.client import DAGPatchBody
-
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
     if workflow.deployed_version_id is not None:
         try:

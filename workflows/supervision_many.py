@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_client.client import DAGRunsBatchBody
+
 from tenants.selectors import tenant_airflow
 from workflows.selectors import workflow_dag_id
 from workflows.supervision import RUN_STATES, _run_data
@@ -18,8 +20,6 @@ RUNS_MANY_MAX = 1000
 def runs_list_many(*, tenant, workflows, limit: int = 100, state: str | None = None) -> dict[str, Any]:
     """The newest runs of `workflows`, newest first: {"count" (all matching), "results": [run + "workflow"]}.
     Raises ValueError for an unknown state, AirflowError / AirflowUnavailable like supervision."""
-    from airflow_client.client import DAGRunsBatchBody
-
     by_dag = {workflow_dag_id(tenant=tenant, workflow=w): w for w in workflows}
     if not by_dag:
         return {"count": 0, "results": []}
