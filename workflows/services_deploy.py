@@ -110,7 +110,7 @@ def workflow_deploy(*, tenant, workflow: Workflow, user, version_number: int | N
             deploy_state=DeployState.FAILED, deploy_error=message, deploy_requested_at=timezone.now()
         )
         raise WorkflowDeployFailed(message) from None
-    from workflows.tasks import workflow_deploy_build, workflow_deploy_watch
+    from workflows.tasks import workflow_deploy_build, workflow_deploy_watch  # cycle: the tasks call these services
 
     tenant_id, workflow_id = tenant.pk, workflow.pk
     if dependency_groups_unbuilt(operator_versions):
@@ -318,7 +318,7 @@ def workflow_delete(*, tenant, workflow: Workflow) -> None:
     dag_file_remove(tenant=tenant, workflow=workflow)
     audit_record(tenant=tenant, action=AuditAction.WORKFLOW_DELETE, **workflow_audit_target(workflow))
     workflow.delete()
-    from workflows.tasks import airflow_dag_delete
+    from workflows.tasks import airflow_dag_delete  # cycle: the task calls this module's airflow_dag_delete
 
     tenant_id = tenant.pk
     transaction.on_commit(lambda: airflow_dag_delete.delay(tenant_id, dag_id))

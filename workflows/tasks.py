@@ -14,6 +14,10 @@ from celery import shared_task
 from django_tenants.utils import tenant_context
 
 from flowui.lib.airflow import AirflowError, AirflowUnavailable
+from tenants.models import Tenant
+from workflows import services
+from workflows.models import DeployState, Workflow
+from workflows.notifications import notifications_check
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +25,6 @@ RETRY_BACKOFF_MAX_S = 60
 
 
 def _tenant(tenant_id: int):
-    from tenants.models import Tenant
-
     return Tenant.objects.filter(pk=tenant_id).first()
 
 
@@ -35,9 +37,6 @@ def _retry(task, exc: Exception):
 @shared_task(bind=True, max_retries=None, acks_late=True)
 def workflow_deploy_watch(self, tenant_id: int, workflow_id: int) -> str | None:
     """Follow a deploy until Airflow has the DAG at the deployed version (live) or rejects it (failed)."""
-    from workflows.models import Workflow
-    from workflows.services import workflow_deploy_wait
-
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
@@ -46,7 +45,7 @@ def workflow_deploy_watch(self, tenant_id: int, workflow_id: int) -> str | None:
         if workflow is None:
             return None
         try:
-            return workflow_deploy_wait(tenant=tenant, workflow=workflow)
+            return services.workflow_deploy_wait(tenant=tenant, workflow=workflow)
         except AirflowUnavailable as exc:
             _retry(self, exc)
             return "waiting_for_airflow"
@@ -56,10 +55,6 @@ def workflow_deploy_watch(self, tenant_id: int, workflow_id: int) -> str | None:
 def workflow_deploy_build(self, tenant_id: int, workflow_id: int) -> str | None:
     """A deploy whose dependency venvs were not built: build them (here, never in the web request), write
     the DAG file, then follow it like workflow_deploy_watch. A retry after the file is written only watches."""
-    from workflows.models import DeployState, Workflow
-    from workflows.services import workflow_deploy_build as build
-    from workflows.services import workflow_deploy_wait
-
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
@@ -67,11 +62,11 @@ def workflow_deploy_build(self, tenant_id: int, workflow_id: int) -> str | None:
         workflow = Workflow.objects.filter(pk=workflow_id).first()
         if workflow is None:
             return None
-        state = build(tenant=tenant, workflow=workflow)
+        state = services.workflow_deploy_build(tenant=tenant, workflow=workflow)
         if state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW) or workflow.deploy_written_at is None:
             return state
         try:
-            return workflow_deploy_wait(tenant=tenant, workflow=workflow)
+            return services.workflow_deploy_wait(tenant=tenant, workflow=workflow)
         except AirflowUnavailable as exc:
             _retry(self, exc)
             return "waiting_for_airflow"
@@ -85,26 +80,23 @@ DAG_DELETE_STALE_WAIT_S = 120
 def airflow_dag_delete(self, tenant_id: int, dag_id: str, first_try_at: float | None = None) -> bool | None:
     """Remove a deleted workflow's DAG from Airflow (its file is already gone), once Airflow's dag-processor
     has marked it stale (see services.airflow_dag_delete); checked again every second, not blocking a worker."""
-    from workflows.services import DagNotStaleYet
-    from workflows.services import airflow_dag_delete as delete
-
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
     first_try_at = first_try_at or time.time()
     waited = time.time() - first_try_at
     try:
-        return delete(
+        return services.airflow_dag_delete(
             tenant=tenant,
             dag_id=dag_id,
             # In eager mode (no retries) wait in place; a worker re-checks through retries instead.
             wait_stale_s=DAG_DELETE_STALE_WAIT_S if self.request.is_eager else 0.0,
             force=waited >= DAG_DELETE_STALE_WAIT_S,
         )
-    except DagNotStaleYet as exc:
+    except services.DagNotStaleYet as exc:
         if self.request.is_eager:
             logger.warning("Deleting DAG %s: %s after %s s; deleting anyway", dag_id, exc, DAG_DELETE_STALE_WAIT_S)
-            return delete(tenant=tenant, dag_id=dag_id, force=True)
+            return services.airflow_dag_delete(tenant=tenant, dag_id=dag_id, force=True)
         raise self.retry(exc=exc, countdown=1, args=(tenant_id, dag_id, first_try_at)) from None
     except AirflowError as exc:
         # Down, or 409 while tasks of the DAG still run: try again later (the file is gone already).
@@ -118,8 +110,6 @@ def airflow_dag_delete(self, tenant_id: int, dag_id: str, first_try_at: float | 
 @shared_task(name="workflows.notifications_dispatch")
 def notifications_dispatch() -> int:
     """Celery beat (every FLOWUI_NOTIFY_INTERVAL_S): one notifications check per active tenant."""
-    from tenants.models import Tenant
-
     ids = list(
         Tenant.objects.filter(status=Tenant.Status.ACTIVE).exclude(schema_name="public").values_list("pk", flat=True)
     )
@@ -130,8 +120,6 @@ def notifications_dispatch() -> int:
 
 @shared_task(name="workflows.notifications_check")
 def notifications_check_task(tenant_id: int) -> int | None:
-    from workflows.notifications import notifications_check
-
     tenant = _tenant(tenant_id)
     if tenant is None:
         return None
