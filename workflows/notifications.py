@@ -32,6 +32,7 @@ from workflows import supervision
 from workflows.models import NotificationDelivery, NotificationSettings, Workflow
 from workflows.outbound import OutboundError, UrlRefused, outbound_url_check, post_json
 from workflows.selectors import notification_settings_active, notification_settings_get
+from workflows.supervision_many import runs_ended_since_many
 
 logger = logging.getLogger(__name__)
 
@@ -194,16 +195,23 @@ def notifications_check(*, tenant) -> int:
     number of notifications sent. Airflow errors of one workflow are logged and leave the others unaffected."""
     sent = 0
     now = timezone.now()
-    for found in notification_settings_active():
+    active = list(notification_settings_active())
+    ending = [f for f in active if f.on_failure or f.on_success]
+    try:  # one Airflow call for every notifying workflow of the tenant (this runs every few seconds)
+        ended = runs_ended_since_many(
+            tenant=tenant, since_by_workflow={f.workflow: max(f.active_since, now - LOOKBACK) for f in ending}
+        )
+    except AirflowError as exc:
+        logger.warning("Notifications of %s: Airflow did not answer (%s)", tenant.schema_name, exc)
+        ended = {}
+    for found in active:
         workflow = found.workflow
-        since = max(found.active_since, now - LOOKBACK)
         try:
-            if found.on_failure or found.on_success:
-                for run in supervision.runs_ended_since(tenant=tenant, workflow=workflow, since=since):
-                    event = Event.FAILURE if run["state"] == "failed" else Event.SUCCESS
-                    if (event == Event.FAILURE and found.on_failure) or (event == Event.SUCCESS and found.on_success):
-                        detail = _failed_tasks(tenant, workflow, run["run_id"]) if event == Event.FAILURE else ""
-                        sent += _deliver(tenant=tenant, found=found, run=run, event=event, detail=detail)
+            for run in ended.get(workflow.pk, []):
+                event = Event.FAILURE if run["state"] == "failed" else Event.SUCCESS
+                if (event == Event.FAILURE and found.on_failure) or (event == Event.SUCCESS and found.on_success):
+                    detail = _failed_tasks(tenant, workflow, run["run_id"]) if event == Event.FAILURE else ""
+                    sent += _deliver(tenant=tenant, found=found, run=run, event=event, detail=detail)
             if found.on_retry:
                 retrying = supervision.tasks_in_state(tenant=tenant, workflow=workflow, states=["up_for_retry"])
                 for run_id in sorted({t["run_id"] for t in retrying}):

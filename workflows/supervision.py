@@ -240,21 +240,6 @@ def runs_list(
     return {"count": collection.total_entries, "results": [_run_data(r) for r in collection.dag_runs]}
 
 
-def runs_ended_since(*, tenant, workflow: Workflow, since: datetime, limit: int = 100) -> list[dict[str, Any]]:
-    """Finished runs (success or failed) of the workflow whose end is at or after `since`, oldest end first."""
-    dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)
-    kwargs: dict[str, Any] = {"limit": limit, "end_date_gte": since, "state": ["success", "failed"]}
-    try:
-        collection = tenant_airflow(tenant=tenant).call(
-            lambda api: api.dag_run.get_dag_runs(dag_id, order_by=["end_date"], **kwargs)
-        )
-    except AirflowError as exc:
-        if exc.status == 404:
-            return []
-        raise
-    return [_run_data(r) for r in collection.dag_runs]
-
-
 def tasks_in_state(*, tenant, workflow: Workflow, states: list[str], limit: int = 100) -> list[dict[str, Any]]:
     """Task instances of any run of the workflow in one of `states` (e.g. up_for_retry), with their run id."""
     dag_id = workflow_dag_id(tenant=tenant, workflow=workflow)

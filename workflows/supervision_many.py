@@ -6,6 +6,7 @@ runs come back in the shape of `supervision.runs_list`, each with its `workflow`
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from airflow_client.client import DAGRunsBatchBody
@@ -39,3 +40,25 @@ def runs_list_many(*, tenant, workflows, limit: int = 100, state: str | None = N
         {**_run_data(run), "workflow": by_dag[run.dag_id]} for run in collection.dag_runs if run.dag_id in by_dag
     ]
     return {"count": collection.total_entries, "results": results}
+
+
+def runs_ended_since_many(*, tenant, since_by_workflow: dict[Any, datetime]) -> dict[int, list[dict[str, Any]]]:
+    """Finished runs (success or failed) of many workflows in one Airflow call: {workflow id: runs whose end is
+    at or after that workflow's `since`, oldest end first}. The notifications check of a tenant uses it."""
+    by_dag = {workflow_dag_id(tenant=tenant, workflow=w): w for w in since_by_workflow}
+    if not by_dag:
+        return {}
+    body = DAGRunsBatchBody(
+        dag_ids=sorted(by_dag),
+        states=["success", "failed"],
+        end_date_gte=min(since_by_workflow.values()),
+        order_by="end_date",
+        page_limit=RUNS_MANY_MAX,
+    )
+    collection = tenant_airflow(tenant=tenant).call(lambda api: api.dag_run.get_list_dag_runs_batch("~", body))
+    ended: dict[int, list[dict[str, Any]]] = {w.pk: [] for w in since_by_workflow}
+    for run in collection.dag_runs:
+        workflow = by_dag.get(run.dag_id)
+        if workflow is not None and run.end_date is not None and run.end_date >= since_by_workflow[workflow]:
+            ended[workflow.pk].append(_run_data(run))
+    return ended
