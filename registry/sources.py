@@ -68,7 +68,7 @@ def address_problem(address: str) -> str | None:
     return None
 
 
-def _lookup(host: str, port: int) -> list:
+def address_lookup(host: str, port: int) -> list:
     """getaddrinfo (the tests replace this so that no name lookup leaves the machine)."""
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
@@ -81,7 +81,7 @@ def _resolve(host: str, port: int) -> list[str]:
     if literal is not None:
         return [str(literal)]
     try:
-        infos = _lookup(host, port)
+        infos = address_lookup(host, port)
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise SourceRefused(f"the host {host!r} cannot be resolved ({getattr(exc, 'strerror', None) or exc})")
     addresses = sorted({info[4][0] for info in infos})

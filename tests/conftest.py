@@ -293,7 +293,7 @@ def _no_dns_for_repository_sources(monkeypatch):
         flags = 0 if host == "localhost" else socket.AI_NUMERICHOST
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=flags)
 
-    monkeypatch.setattr(sources, "_lookup", lookup)
+    monkeypatch.setattr(sources, "address_lookup", lookup)
 
 
 @pytest.fixture

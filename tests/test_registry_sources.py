@@ -208,7 +208,7 @@ def test_it_pins_the_checked_address_for_the_fetch(tenant_a, git_repo, tmp_path,
             assert host == "localhost"
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]
 
-        monkeypatch.setattr(sources, "_lookup", checked_as_127_0_0_2)
+        monkeypatch.setattr(sources, "address_lookup", checked_as_127_0_0_2)
         settings.FLOWUI_GIT_ALLOWED_HOSTS = [f"localhost:{server.port}"]
         checked = sources.tenant_source_check(f"http://localhost:{server.port}/repo/.git")
         assert checked.resolve == (f"localhost:{server.port}:127.0.0.2",)

@@ -46,7 +46,7 @@ class CheckedUrl:
 def _lookup(host: str, port: int) -> list[str]:
     """The host's addresses, through the repositories' resolver (one place that tests keep off the network)."""
     try:
-        infos = sources._lookup(host, port)
+        infos = sources.address_lookup(host, port)
     except (socket.gaierror, UnicodeError, OSError) as exc:
         raise UrlRefused(f"the host {host!r} cannot be resolved ({getattr(exc, 'strerror', None) or exc})") from None
     addresses = sorted({info[4][0] for info in infos})
