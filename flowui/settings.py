@@ -218,7 +218,7 @@ MIDDLEWARE = [
     # HTTPS redirect and HSTS first, then static files (whitenoise: no tenant lookup, no database), then tenants.
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",  # django-tenants' host routing, fewer search_path SETs
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Caps dataset uploads while they stream in; before CsrfViewMiddleware, which may read the body.

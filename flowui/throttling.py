@@ -7,23 +7,84 @@
 
 Rates are read from settings on every request ("N/s", "N/min", "N/hour", "N/day"); a throttled request gets
 429 `{"error": "throttled", ...}` with a Retry-After header (seconds).
+
+Counting is a sliding-window counter (the count of the current fixed window plus the previous window's count
+weighted by how much of it still lies within the last period), in one Redis round trip. DRF's
+SimpleRateThrottle keeps every request's timestamp in one cache value that each request reads, unpickles,
+rewrites: O(rate) work per request (at a high rate, thousands of floats) and a read-modify-write that loses
+counts when two web processes race. INCR is atomic and O(1).
 """
 
 from __future__ import annotations
 
+import math
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 
-class ApiRateThrottle(SimpleRateThrottle):
+class WindowRateThrottle(BaseThrottle):
+    """Base: subclasses give `get_rate()` ("N/period") and `get_cache_key(request, view)` (None: not limited)."""
+
+    scope = ""
+    _wait_s: float | None = None
+
+    def get_rate(self) -> str:
+        raise NotImplementedError
+
+    def get_cache_key(self, request, view) -> str | None:
+        raise NotImplementedError
+
+    @staticmethod
+    def parse_rate(rate: str) -> tuple[int, int]:
+        count, period = rate.split("/")
+        return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+    def allow_request(self, request, view) -> bool:
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        limit, duration = self.parse_rate(self.get_rate())
+        now = time.time()
+        window = int(now // duration)
+        elapsed = now - window * duration
+        current_key = cache.make_key(f"{key}:{window}")
+        # The cache backend's own Redis client (connection pool per process): INCR, its expiry and the previous
+        # window's count in one pipelined round trip.
+        client = cache._cache.get_client(current_key, write=True)  # type: ignore[attr-defined]
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(current_key)
+        pipe.expire(current_key, duration * 2)
+        pipe.get(cache.make_key(f"{key}:{window - 1}"))
+        count, _, previous_raw = pipe.execute()
+        previous = int(previous_raw or 0)
+        if previous * (1 - elapsed / duration) + count <= limit:
+            return True
+        # Refused requests do not count: a client retrying while throttled is let in once the rate allows.
+        client.decr(current_key)
+        if count > limit or not previous:
+            self._wait_s = duration - elapsed
+        else:  # when the previous window's weight has dropped enough for this request to fit
+            self._wait_s = duration * (1 - (limit - count) / previous) - elapsed
+        return False
+
+    def wait(self) -> float | None:
+        return (
+            None if self._wait_s is None else max(1, math.ceil(self._wait_s - 1e-6))
+        )  # not 21 s for 20.000000000000004
+
+
+class ApiRateThrottle(WindowRateThrottle):
     scope = "api"
 
     def get_rate(self) -> str:
         return settings.FLOWUI_API_RATE
 
-    def get_cache_key(self, request, view) -> str:
+    def get_cache_key(self, request, view) -> str | None:
         token = getattr(request, "auth", None)
         if getattr(token, "key_prefix", None):
             return f"throttle:{self.scope}:token:{token.pk}:{token.key_prefix}"
@@ -32,7 +93,7 @@ class ApiRateThrottle(SimpleRateThrottle):
         return None  # anonymous: counted by AnonymousRateLimitAuthentication
 
 
-class AnonymousApiRateThrottle(SimpleRateThrottle):
+class AnonymousApiRateThrottle(WindowRateThrottle):
     scope = "api-anon"
 
     def get_rate(self) -> str:
@@ -52,7 +113,7 @@ class AnonymousRateLimitAuthentication(BaseAuthentication):
         return None
 
 
-class WebhookRateThrottle(SimpleRateThrottle):
+class WebhookRateThrottle(WindowRateThrottle):
     scope = "webhook"
 
     def get_rate(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -28,22 +29,23 @@ class TenantTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         key = header[1].decode(errors="replace")
         tenant = getattr(request._request, "tenant", None)
-        token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
-        if token is None or tenant is None or token.tenant_id != tenant.id or not token.user.is_active:
+        if tenant is None:
+            raise exceptions.AuthenticationFailed("Invalid token for this tenant.")
+        # One query: the token (of this tenant), its user, and the user's current role in the tenant (None when
+        # no longer a member). This runs on every API request.
+        member_role = Membership.objects.filter(user_id=OuterRef("user_id"), tenant_id=tenant.id).values("role")[:1]
+        token = (
+            ApiToken.objects.select_related("user")
+            .annotate(member_role=Subquery(member_role))
+            .filter(key_hash=ApiToken.hash_key(key), tenant_id=tenant.id)
+            .first()
+        )
+        if token is None or not token.user.is_active or token.member_role is None:
             raise exceptions.AuthenticationFailed("Invalid token for this tenant.")
         now = timezone.now()
         if token.is_expired(now):
             raise exceptions.AuthenticationFailed("This token has expired.")
-        membership = Membership.objects.filter(user_id=token.user_id, tenant_id=tenant.id).order_by().first()
-        if membership is None:
-            raise exceptions.AuthenticationFailed("Invalid token for this tenant.")
-        capped = Membership(
-            id=membership.id,
-            user=token.user,
-            tenant=tenant,
-            role=role_min(token.role, membership.role),
-            created_at=membership.created_at,
-        )
+        capped = Membership(user=token.user, tenant=tenant, role=role_min(token.role, token.member_role))
         request._request.membership = capped
         request._request.api_token = token
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -1,15 +1,59 @@
-"""Who may enter a tenant's domain: members only; others get a 404 (the tenant's existence is not revealed)."""
+"""Tenant routing by host name (cheaper on search_path SETs) and who may enter a tenant's domain: members only;
+others get a 404 (the tenant's existence is not revealed)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.views import LoginView, redirect_to_login
-from django.http import Http404, JsonResponse
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import Http404, HttpResponseNotFound, JsonResponse
 from django.shortcuts import render
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_tenant_domain_model
 
 from tenants.audit import audit_request_reset, audit_request_set
 from tenants.models import Tenant
 from tenants.selectors import membership_for
+
+
+class TenantRoutingMiddleware(TenantMainMiddleware):
+    """django-tenants' routing by host name, without its two `SET search_path` round trips on every request.
+
+    The stock middleware switches the connection to the public schema for the domain lookup, then to the tenant:
+    two statements before any work, on every request of a kept-alive connection. Here the lookup runs under
+    whatever search path the connection holds when that path ends with the public schema (every tenant path
+    FlowUI sets does): the lookup reads tenants_domain and tenants_tenant, which exist in the public schema only
+    (the `tenants` app is shared, never a tenant app), so it finds the same rows. When the request's tenant is
+    the connection's current one, the path is already right and nothing is issued; another tenant, or a
+    connection whose path is unknown (new, rolled back), gets the stock SETs."""
+
+    def process_request(self, request):
+        path = connection.search_path_set_schemas
+        if not (path and path[-1] == settings.PUBLIC_SCHEMA_NAME):
+            connection.set_schema_to_public()
+        try:
+            hostname = self.hostname_from_request(request)
+        except DisallowedHost:
+            return HttpResponseNotFound()
+        domain_model = get_tenant_domain_model()
+        try:
+            tenant = self.get_tenant(domain_model, hostname)
+        except domain_model.DoesNotExist:
+            return self.no_tenant_found(request, hostname)
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        if (
+            connection.schema_name == tenant.schema_name
+            and connection.include_public_schema
+            and connection.search_path_set_schemas
+        ):
+            connection.tenant = tenant  # this request's row (status, settings); schema and path are unchanged
+        else:
+            connection.set_tenant(tenant)
+        self.setup_url_routing(request)
+        return None
+
 
 # Paths on a tenant domain reachable without a membership.
 OPEN_PREFIXES = ("/login/", "/logout/", "/reset/", "/healthz", "/favicon.ico", "/static/", "/api/schema", "/api/docs")

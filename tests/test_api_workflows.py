@@ -372,3 +372,34 @@ def test_it_never_follows_a_symlink_planted_in_a_run_folder(tenant_a, tenant_b, 
         assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="b") is None
         assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="c") is None
         assert task_result(tenant=tenant_a, workflow=workflow, run_id="manual__1", task_id="a")["status"] == "success"
+
+
+def test_it_lists_and_reads_workflows_in_a_constant_number_of_queries(
+    tenant_a, editor_api, echo, django_assert_max_num_queries
+):
+    for i in range(12):
+        assert post(editor_api, "/api/workflows/", {"name": f"Counted {i}", "spec": chain_spec()}).status_code == 201
+    editor_api.get("/api/workflows/")  # the token's last_used_at was written by the posts
+    # Tenant (search_path, domain, search_path), token+user+role, count, page; then the workflow for one.
+    with django_assert_max_num_queries(6):
+        listed = editor_api.get("/api/workflows/")
+    assert listed.status_code == 200 and listed.json()["count"] == 12
+    with django_assert_max_num_queries(5):
+        assert editor_api.get(f"/api/workflows/{listed.json()['results'][0]['slug']}/").status_code == 200
+
+
+def test_it_writes_workflows_exactly_as_the_declared_serializer_fields_would(tenant_a, editor_api, echo):
+    from rest_framework import serializers
+
+    from workflows import selectors
+    from workflows import serializers as s
+
+    slug = post(editor_api, "/api/workflows/", {"name": "Shape", "spec": chain_spec()}).json()["slug"]
+    with tenant_context(tenant_a):
+        Workflow.objects.filter(slug=slug).update(deploy_state=DeployState.FAILED, deploy_error="boom")
+        workflow = selectors.workflow_get(slug=slug)
+        for serializer_class in (s.WorkflowSerializer, s.WorkflowDetailSerializer):
+            serializer = serializer_class(workflow, context={"tenant": tenant_a})
+            # DRF's generic field-by-field output, which the OpenAPI schema describes.
+            generic = serializers.ModelSerializer.to_representation(serializer, workflow)
+            assert serializer.data == generic and list(serializer.data) == serializer_class.Meta.fields

@@ -37,6 +37,38 @@ def test_it_answers_404_to_a_member_of_another_tenant(tenant_a, tenant_b, make_u
     assert tenant_client(tenant_b, alice).get("/").status_code == 404
 
 
+def test_it_routes_alternating_tenants_on_one_connection_to_their_own_schemas(
+    tenant_a, tenant_b, make_user, tenant_client
+):
+    """The routing middleware skips the search_path SETs while the connection stays on one tenant: requests
+    that alternate between tenants on the same connection still each see their own schema only."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_tenants.utils import tenant_context
+
+    from workflows.models import Workflow
+
+    for tenant in (tenant_a, tenant_b):
+        with tenant_context(tenant):
+            Workflow.objects.create(name=f"Only in {tenant.schema_name}", slug=f"only_{tenant.schema_name}")
+    alice = make_user("alice", tenant=tenant_a, role="viewer")
+    bob = make_user("bob", tenant=tenant_b, role="viewer")
+    clients = {tenant_a.schema_name: tenant_client(tenant_a, alice), tenant_b.schema_name: tenant_client(tenant_b, bob)}
+    for schema in [tenant_a.schema_name, tenant_b.schema_name, tenant_b.schema_name, tenant_a.schema_name] * 2:
+        html = clients[schema].get("/workflows/").content.decode()
+        others = [name for name in clients if name != schema]
+        assert f"only_{schema}" in html and not any(f"only_{other}" in html for other in others)
+        assert connection.schema_name == schema
+    with CaptureQueriesContext(connection) as captured:  # the same tenant again: no SET
+        assert clients[tenant_a.schema_name].get("/workflows/").status_code == 200
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("SET ")]
+    with CaptureQueriesContext(connection) as captured:  # another tenant: its search_path, then its rows
+        assert clients[tenant_b.schema_name].get("/workflows/").status_code == 200
+    assert [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SET ")] == [
+        'SET search_path = "bob","public"'.replace("bob", tenant_b.schema_name)
+    ]
+
+
 def test_it_forbids_a_viewer_an_editor_only_view(tenant_a, make_user, tenant_client):
     viewer = make_user("vera", tenant=tenant_a, role="viewer")
     editor = make_user("eddie", tenant=tenant_a, role="editor")

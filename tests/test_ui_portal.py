@@ -277,6 +277,7 @@ def test_it_keeps_editor_actions_at_a_constant_number_of_queries(
         spec = chain_spec(size)
         text = json.dumps(spec)
         ids = ",".join(n["id"] for n in spec["nodes"])
+        client.get("/workflows/")  # the connection's first request of this tenant also sets its search_path
         form = {
             "spec": text,
             "node_id": f"n{size - 1}",

@@ -21,11 +21,14 @@ class WorkflowNotFound(Exception):
 
 
 # --- workflows --------------------------------------------------------------------------------
+WORKFLOW_COLUMNS = tuple(field.name for field in Workflow._meta.concrete_fields)
+
+
 def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Workflow]:
-    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state. The
-    versions' specs are not loaded (lists show none; `workflow_get` has them)."""
-    queryset = Workflow.objects.select_related("current_version", "deployed_version").defer(
-        "current_version__spec", "deployed_version__spec"
+    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state. Of the
+    current and deployed versions only the numbers are loaded (lists show those; `workflow_get` has the rest)."""
+    queryset = Workflow.objects.select_related("current_version", "deployed_version").only(
+        *WORKFLOW_COLUMNS, "current_version__number", "deployed_version__number"
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
