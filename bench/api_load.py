@@ -3,8 +3,9 @@
     .venv/bin/python bench/api_load.py [--seconds 30] [--connections 32] [--workflows 200]
 
 Uses its own PostgreSQL database and a tenant `bench` holding N workflows, starts gunicorn with
-flowui/gunicorn_conf.py (DEBUG off, WEB_CONCURRENCY as set, default 3 workers x 4 threads) on a free port, then
-with an asyncio client (aiohttp, one keep-alive connection per concurrent client):
+flowui/gunicorn_conf.py (DEBUG off, WEB_CONCURRENCY workers x WEB_THREADS threads as set, else its defaults) on a
+free port, then with an asyncio client (aiohttp, one keep-alive connection per concurrent client), in --rounds
+alternating slices of each phase (a slower stretch of the machine falls on both alike):
 - `hello`: 10 s against a trivial Django view on the tenant domain (/favicon.ico: the same middleware stack,
   no database query of its own), the ceiling of this server on this machine;
 - `api`: the main measurement, alternating `GET /api/workflows/` and `GET /api/workflows/<slug>/` (a random
@@ -13,7 +14,7 @@ The client runs on the same 2 cores as the server: both phases pay for it alike.
 The API rate limit is raised for the run (a throttled request would count as an error).
 
 The last line printed is one JSON object: {"rps", "p50_ms", "p99_ms", "errors", "hello_rps", "ratio",
-"requests", "workers"}. Target: errors == 0, p99_ms <= 500, ratio (rps / hello_rps) >= 0.3.
+"requests", "workers", "threads"}. Target: errors == 0, p99_ms <= 500, ratio (rps / hello_rps) >= 0.3.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from devstack import procs  # noqa: E402
 from devstack.services import ensure_database  # noqa: E402
+from flowui import gunicorn_conf  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -111,10 +113,31 @@ async def load(base: str, paths, headers: dict, seconds: float, connections: int
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
     return {
+        "latencies": latencies,
+        "elapsed": elapsed,
         "rps": round(len(latencies) / elapsed, 1),
         "p50_ms": round(q[49] * 1000, 1),
         "p99_ms": round(q[98] * 1000, 1),
         "errors": errors,
+        "requests": len(latencies),
+        "statuses": statuses,
+    }
+
+
+def pooled(parts: list[dict]) -> dict:
+    """One phase's figures from its slices: requests over the summed time, percentiles of all latencies."""
+    latencies = sorted(value for part in parts for value in part["latencies"])
+    elapsed = sum(part["elapsed"] for part in parts)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    statuses: dict[int, int] = {}
+    for part in parts:
+        for status, count in part["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + count
+    return {
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "errors": sum(part["errors"] for part in parts),
         "requests": len(latencies),
         "statuses": statuses,
     }
@@ -126,6 +149,7 @@ def main() -> None:
     parser.add_argument("--hello-seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workflows", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating hello/api slices")
     parser.add_argument("--database", default="flowui_bench_api")
     parser.add_argument("--redis-db", type=int, default=6)
     args = parser.parse_args()
@@ -163,20 +187,32 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         host = {"Host": "bench.localhost"}
         api_headers = {**host, "Authorization": f"Bearer {token}", "Accept": "application/json"}
-        # Warm every worker (imports, first connections: tens of seconds on a busy machine) before measuring.
-        warm_deadline = time.monotonic() + 300
-        while time.monotonic() < warm_deadline:
-            warm = asyncio.run(load(base, lambda: "/api/workflows/", api_headers, 3, args.connections))
-            log(f"warm-up: {warm}")
-            if warm["errors"] == 0 and warm["p99_ms"] < 2000 and warm["requests"] > args.connections:
-                break
-        hello = asyncio.run(load(base, lambda: "/favicon.ico", host, args.hello_seconds, args.connections))
-        log(f"hello: {hello}")
 
         def api_path() -> str:
             return "/api/workflows/" if random.random() < 0.5 else f"/api/workflows/{random.choice(slugs)}/"
 
-        api = asyncio.run(load(base, api_path, api_headers, args.seconds, args.connections))
+        # Warm every worker (imports, first connections: tens of seconds on a busy machine) before measuring.
+        warm_deadline = time.monotonic() + 300
+        while time.monotonic() < warm_deadline:
+            warm = asyncio.run(load(base, api_path, api_headers, 3, args.connections))
+            log(f"warm-up: { {k: v for k, v in warm.items() if k != 'latencies'} }")
+            if warm["errors"] == 0 and warm["p99_ms"] < 2000 and warm["requests"] > args.connections:
+                break
+
+        # Both phases in alternating slices, so that a slower or faster stretch of this (virtual) machine falls
+        # on both alike: the ratio compares like with like. Latencies and counts are pooled over the slices.
+        hello_parts, api_parts = [], []
+        for _ in range(args.rounds):
+            hello_parts.append(
+                asyncio.run(
+                    load(base, lambda: "/favicon.ico", host, args.hello_seconds / args.rounds, args.connections)
+                )
+            )
+            api_parts.append(
+                asyncio.run(load(base, api_path, api_headers, args.seconds / args.rounds, args.connections))
+            )
+        hello, api = pooled(hello_parts), pooled(api_parts)
+        log(f"hello: {hello}")
         log(f"api:   {api}")
     finally:
         procs.stop("web", run_dir)
@@ -190,7 +226,8 @@ def main() -> None:
                 "hello_rps": hello["rps"],
                 "ratio": round(api["rps"] / hello["rps"], 3) if hello["rps"] else None,
                 "requests": api["requests"],
-                "workers": int(os.environ.get("WEB_CONCURRENCY", "3")),
+                "workers": gunicorn_conf.workers,
+                "threads": gunicorn_conf.threads,
             }
         )
     )
