@@ -46,7 +46,12 @@ from workflows.validation import validate_spec
 
 logger = logging.getLogger(__name__)
 
-DEPLOY_POLL_INTERVAL_S = 0.25
+# The watch asks Airflow (one GET /dags/{id}) every 0.1 s for the first seconds, where a deploy usually goes live
+# (~1 s: the dag-processor's next pass plus the parse), then every 0.5 s, so that many deploys at once (a bulk
+# deploy of hundreds) do not flood Airflow's API for as long as they wait.
+DEPLOY_POLL_INTERVAL_S = 0.1
+DEPLOY_POLL_FAST_FOR_S = 3.0
+DEPLOY_POLL_SLOW_INTERVAL_S = 0.5
 DEPLOY_WAIT_TIMEOUT_S = 120.0
 
 
@@ -292,9 +297,10 @@ def _set_state(workflow: Workflow, state: str, *, error: str = "", live: bool = 
 
 
 def workflow_deploy_wait(*, tenant, workflow: Workflow, timeout_s: float = DEPLOY_WAIT_TIMEOUT_S) -> str:
-    """Poll Airflow every 0.25 s until the deploy is live or failed. AirflowUnavailable propagates (the
+    """Poll Airflow (see DEPLOY_POLL_INTERVAL_S) until the deploy is live or failed. AirflowUnavailable propagates (the
     Celery task retries); after `timeout_s` without an answer the deploy is marked failed."""
-    deadline = time.monotonic() + timeout_s
+    begun = time.monotonic()
+    deadline = begun + timeout_s
     while True:
         state = workflow_deploy_check(tenant=tenant, workflow=workflow)
         if state not in (DeployState.PENDING, DeployState.WAITING_FOR_AIRFLOW):
@@ -307,7 +313,8 @@ def workflow_deploy_wait(*, tenant, workflow: Workflow, timeout_s: float = DEPLO
                 "is running and reads this tenant's DAG folder, then deploy again.",
             )
             return DeployState.FAILED
-        time.sleep(DEPLOY_POLL_INTERVAL_S)
+        fast = time.monotonic() - begun < DEPLOY_POLL_FAST_FOR_S
+        time.sleep(DEPLOY_POLL_INTERVAL_S if fast else DEPLOY_POLL_SLOW_INTERVAL_S)
 
 
 # --- delete -----------------------------------------------------------------------------------
