@@ -303,7 +303,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "flowui.pagination.PageNumberPagination",  # count and page in one query
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "flowui.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["flowui.throttling.ApiRateThrottle"],

@@ -11,12 +11,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from flowui.inputs import without_nul
 from flowui.lib.airflow import AirflowUnavailable
+from flowui.pagination import PageNumberPagination
 from tenants.permissions import TenantRolePermission
 from workflows import results, selectors, services, supervision
 from workflows import serializers as s
