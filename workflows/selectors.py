@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from registry.selectors import operator_versions_for_pins
 from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
@@ -21,14 +21,12 @@ class WorkflowNotFound(Exception):
 
 
 # --- workflows --------------------------------------------------------------------------------
-WORKFLOW_COLUMNS = tuple(field.name for field in Workflow._meta.concrete_fields)
-
-
 def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Workflow]:
-    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state. Of the
-    current and deployed versions only the numbers are loaded (lists show those; `workflow_get` has the rest)."""
-    queryset = Workflow.objects.select_related("current_version", "deployed_version").only(
-        *WORKFLOW_COLUMNS, "current_version__number", "deployed_version__number"
+    """Workflows of the current tenant schema, optionally filtered by name/slug text and deploy state. The
+    current and deployed versions are not loaded, only their numbers, annotated as `current_version_number` and
+    `deployed_version_number` (lists show those; `workflow_get` has the versions)."""
+    queryset = Workflow.objects.annotate(
+        current_version_number=F("current_version__number"), deployed_version_number=F("deployed_version__number")
     )
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))

@@ -88,6 +88,14 @@ class ValidationErrorsField(serializers.JSONField):
     pass
 
 
+def version_number(workflow: Workflow, relation: str) -> int | None:
+    """The number of the workflow's current_version or deployed_version: annotated by selectors.workflows_list
+    (`<relation>_number`; a list page joins no version rows), else read from the related row."""
+    if f"{relation}_number" in workflow.__dict__:
+        return workflow.__dict__[f"{relation}_number"]
+    return getattr(workflow, relation).number if getattr(workflow, f"{relation}_id") else None
+
+
 class DeployStatusSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=DeployState.choices)
     error = serializers.CharField(allow_blank=True)
@@ -100,7 +108,7 @@ class DeployStatusSerializer(serializers.Serializer):
         return {
             "state": workflow.deploy_state,
             "error": workflow.deploy_error,
-            "version": workflow.deployed_version.number if workflow.deployed_version_id else None,
+            "version": version_number(workflow, "deployed_version"),
             "requested_at": workflow.deploy_requested_at,
             "live_at": workflow.deploy_live_at,
         }
@@ -138,7 +146,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return workflow_dag_id(tenant=self.context["tenant"], workflow=workflow)
 
     def get_current_version(self, workflow: Workflow) -> int | None:
-        return workflow.current_version.number if workflow.current_version_id else None
+        return version_number(workflow, "current_version")
 
     @extend_schema_field(DeployStatusSerializer)
     def get_deploy(self, workflow: Workflow) -> dict:
