@@ -149,7 +149,7 @@ def main() -> None:
     parser.add_argument("--hello-seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workflows", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating hello/api slices")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating hello/api slices")
     parser.add_argument("--database", default="flowui_bench_api")
     parser.add_argument("--redis-db", type=int, default=6)
     args = parser.parse_args()
