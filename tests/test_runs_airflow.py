@@ -201,3 +201,60 @@ def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
     assert 'data-channel="webhook" data-state="sent"' in failed_page
     assert 'data-action="retry-task"' in failed_page and 'data-action="retry-failed"' in failed_page
     assert "Graph and tasks of version 2" in failed_page and 'data-task="only_in_v2"' in failed_page
+
+
+def test_it_notifies_a_retrying_task_once(airflow, tenant_a, make_user, git_repo, db, settings, smtp_server):
+    """A task that failed and waits for its retry (Airflow's default retry delay is 5 min) is announced once."""
+    from registry.services import repository_create, repository_sync_now
+    from workflows.notifications import notification_settings_save
+    from workflows.selectors import workflow_get
+    from workflows.tasks import notifications_dispatch
+
+    files = echo_repo_files()
+    # A failure worth retrying (an exception, not an input the model refuses: that fails for good at once).
+    files["operators/echo/operator.py"] += (
+        "\n\n_echo = operator_function\n\n\ndef operator_function(input_model):\n"
+        "    if input_model.text == 'boom':\n        raise RuntimeError('boom')\n    return _echo(input_model)\n"
+    )
+    path, _ = git_repo(files, name="echo-retry")
+    repository = repository_create(slug="echo-retry", name="Echo", url=f"file://{path}")
+    assert repository_sync_now(repository=repository).state == "done"
+    client = api(tenant_a, make_user("retry-editor", tenant=tenant_a, role="editor"))
+    spec = _spec(extra_node=False)
+    for item in spec["nodes"]:
+        item["operator"]["repository"] = "echo-retry"
+    spec["nodes"][0]["retries"] = 1
+    spec["nodes"][0]["inputs"]["text"] = {"value": "boom"}
+    created = post(client, "/api/workflows/", {"name": f"Retry {uuid.uuid4().hex[:6]}", "spec": spec})
+    assert created.status_code == 201, created.content
+    slug = created.json()["slug"]
+    deploy_until_live(client, slug)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    smtp, smtp_port = smtp_server
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_port
+    with tenant_context(tenant_a):
+        notification_settings_save(
+            workflow=workflow_get(slug=slug),
+            on_failure=False,
+            on_success=False,
+            on_retry=True,
+            emails=["ops@example.com"],
+            webhook_url="",
+        )
+    triggered = post(client, f"/api/workflows/{slug}/runs/", {"params": {}})
+    assert triggered.status_code == 201, triggered.content
+    run_id = triggered.json()["run_id"]
+
+    def delivered():
+        notifications_dispatch()
+        return len(smtp.messages) >= 1
+
+    wait_for(delivered, timeout_s=120, interval_s=1, what="the retry notification")
+    for _ in range(2):
+        notifications_dispatch()
+    assert len(smtp.messages) == 1  # once, however often the check runs while the task waits
+    mail = smtp.messages[0]
+    assert mail["to"] == ["ops@example.com"] and run_id in mail["content"]
+    assert "is retrying a task" in mail["content"] and "Retrying: a." in mail["content"]
+    state = client.get(f"/api/workflows/{slug}/runs/{run_id}/").json()["state"]
+    assert state in ("queued", "running"), state  # still waiting for the retry, not failed yet
