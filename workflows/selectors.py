@@ -36,10 +36,10 @@ def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Work
 
 
 def workflow_get(*, slug: str) -> Workflow:
-    workflow = Workflow.objects.select_related("current_version", "deployed_version").filter(slug=slug).first()
-    if workflow is None:
-        raise WorkflowNotFound(f"No workflow {slug!r} in this tenant.")
-    return workflow
+    try:  # get(), not first(): the slug is unique, and no ORDER BY to build and sort (every API detail call)
+        return Workflow.objects.select_related("current_version", "deployed_version").get(slug=slug)
+    except Workflow.DoesNotExist:
+        raise WorkflowNotFound(f"No workflow {slug!r} in this tenant.") from None
 
 
 def workflow_dag_id(*, tenant, workflow: Workflow) -> str:
