@@ -14,6 +14,7 @@ from django.db.models.query import ModelIterable
 from rest_framework import pagination
 
 TOTAL = "_flowui_total"
+MAX_PAGE = 1_000_000  # beyond any real list; larger page numbers are counted first, then refused as empty
 
 
 class CountedPaginator(Paginator):
@@ -25,8 +26,8 @@ class CountedPaginator(Paginator):
             number = int(number)
         except (TypeError, ValueError):
             return super().page(number)  # the stock error for a page that is not a number
-        if number < 1:
-            return super().page(number)
+        if number < 1 or number > MAX_PAGE:
+            return super().page(number)  # the stock checks (a huge OFFSET would overflow PostgreSQL's bigint)
         bottom = (number - 1) * self.per_page
         page_rows = list(rows.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
         if not page_rows:
