@@ -93,3 +93,17 @@ def log_in(page, base: str, username: str, password: str = "pw") -> None:
 def no_horizontal_overflow(page) -> bool:
     """True when the page does not scroll sideways (nothing sticks out of the viewport)."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def node_form_update(page, action) -> None:
+    """Do something in the editor's node form and wait for the server's answer (the form is re-rendered).
+
+    A node form swapped in by htmx posts on change only once htmx has processed it (its trigger bound); in a
+    loaded suite that came after the form was visible, and a change made in between went unsent."""
+    page.wait_for_function(
+        "() => { const f = document.querySelector('#node-form'); return f && f['htmx-internal-data']; }"
+    )
+    with page.expect_response(lambda r: "/editor/node-update/" in r.url, timeout=30_000) as answer:
+        action()
+    assert answer.value.status == 200
+    page.wait_for_timeout(150)  # htmx swaps the answer in after the response event

@@ -8,6 +8,7 @@ from django_tenants.utils import tenant_context
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in
+from tests.browser.conftest import node_form_update as _update
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -54,13 +55,6 @@ def editor_setup(live_tenant, django_user_model):
     editor = django_user_model.objects.create_user("edna", "edna@example.com", "pw")
     membership_set(user=editor, tenant=tenant, role="editor")
     return tenant, base
-
-
-def _update(page, action):
-    with page.expect_response(lambda r: "/editor/node-update/" in r.url) as answer:
-        action()
-    assert answer.value.status == 200
-    page.wait_for_timeout(150)
 
 
 def test_it_edits_a_workflow_on_the_canvas(editor_setup, ui_page, artifacts):

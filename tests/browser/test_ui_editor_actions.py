@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from flowui_runtime.inspect import with_field_order
 from tests.browser.conftest import log_in
+from tests.browser.conftest import node_form_update as _update
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -65,13 +66,6 @@ def actions_setup(live_tenant, django_user_model):
     user = django_user_model.objects.create_user("ursula", "ursula@example.com", "pw")
     membership_set(user=user, tenant=tenant, role="editor")
     return tenant, base
-
-
-def _update(page, action):
-    with page.expect_response(lambda r: "/editor/node-update/" in r.url) as answer:
-        action()
-    assert answer.value.status == 200
-    page.wait_for_timeout(150)
 
 
 def _open_new_workflow(page, base, name):

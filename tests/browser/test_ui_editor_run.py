@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, no_horizontal_overflow
+from tests.browser.conftest import node_form_update as _update
 
 pytestmark = pytest.mark.timeout(1500)
 REPO = Path(__file__).resolve().parents[2]
@@ -28,14 +29,6 @@ def bundled_synced(live_tenant):
     for group in DependencyGroup.objects.filter(repository=repository, name__in=["data", "viz"]):
         dependency_venv_ensure(group)  # cached under FLOWUI_VENVS_DIR after the first build
     return repository
-
-
-def _update(page, action):
-    """Do something in the node form and wait for the server's answer (the form is re-rendered)."""
-    with page.expect_response(lambda r: "/editor/node-update/" in r.url, timeout=30_000) as answer:
-        action()
-    assert answer.value.status == 200
-    page.wait_for_timeout(100)  # htmx swaps the answer in after the response event
 
 
 def _select_node(page, node_id: str):
