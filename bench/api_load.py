@@ -110,22 +110,11 @@ async def load(base: str, paths, headers: dict, seconds: float, connections: int
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         await asyncio.gather(*(client(session) for _ in range(connections)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
-    return {
-        "latencies": latencies,
-        "elapsed": elapsed,
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(q[49] * 1000, 1),
-        "p99_ms": round(q[98] * 1000, 1),
-        "errors": errors,
-        "requests": len(latencies),
-        "statuses": statuses,
-    }
+    return {"latencies": latencies, "elapsed": elapsed, "errors": errors, "statuses": statuses}
 
 
 def pooled(parts: list[dict]) -> dict:
-    """One phase's figures from its slices: requests over the summed time, percentiles of all latencies."""
+    """Figures of one or more `load` slices: requests over the summed time, percentiles of all latencies."""
     latencies = sorted(value for part in parts for value in part["latencies"])
     elapsed = sum(part["elapsed"] for part in parts)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
@@ -194,8 +183,8 @@ def main() -> None:
         # Warm every worker (imports, first connections: tens of seconds on a busy machine) before measuring.
         warm_deadline = time.monotonic() + 300
         while time.monotonic() < warm_deadline:
-            warm = asyncio.run(load(base, api_path, api_headers, 3, args.connections))
-            log(f"warm-up: { {k: v for k, v in warm.items() if k != 'latencies'} }")
+            warm = pooled([asyncio.run(load(base, api_path, api_headers, 3, args.connections))])
+            log(f"warm-up: {warm}")
             if warm["errors"] == 0 and warm["p99_ms"] < 2000 and warm["requests"] > args.connections:
                 break
 

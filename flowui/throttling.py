@@ -24,31 +24,20 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 
-class WindowRateThrottle(BaseThrottle):
-    """Base: subclasses give `get_rate()` ("N/period") and `get_cache_key(request, view)` (None: not limited)."""
+class WindowRateThrottle(SimpleRateThrottle):
+    """Base: subclasses give `get_rate()` ("N/period") and `get_cache_key(request, view)` (None: not limited).
+    DRF's SimpleRateThrottle parses the rate (num_requests, duration); only the counting is replaced."""
 
-    scope = ""
     _wait_s: float | None = None
-
-    def get_rate(self) -> str:
-        raise NotImplementedError
-
-    def get_cache_key(self, request, view) -> str | None:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse_rate(rate: str) -> tuple[int, int]:
-        count, period = rate.split("/")
-        return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
 
     def allow_request(self, request, view) -> bool:
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        limit, duration = self.parse_rate(self.get_rate())
+        limit, duration = self.num_requests, self.duration
         now = time.time()
         window = int(now // duration)
         elapsed = now - window * duration
@@ -73,9 +62,9 @@ class WindowRateThrottle(BaseThrottle):
         return False
 
     def wait(self) -> float | None:
-        return (
-            None if self._wait_s is None else max(1, math.ceil(self._wait_s - 1e-6))
-        )  # not 21 s for 20.000000000000004
+        if self._wait_s is None:
+            return None
+        return max(1, math.ceil(self._wait_s - 1e-6))  # 20.000000000000004 s is 20, not 21
 
 
 class ApiRateThrottle(WindowRateThrottle):

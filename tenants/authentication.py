@@ -1,8 +1,8 @@
 """API tokens per user and tenant: `Authorization: Bearer flw_...` (or `Token flw_...`).
 
 A token is refused (401) when unknown, revoked (deleted), expired, of another tenant, of an inactive user, or
-when its user is no longer a member of the tenant. It acts with min(token role, the user's current role): the
-request's `membership` is an unsaved copy of the member's row with that role, which the permission classes use.
+when its user is no longer a member of the tenant. It acts with min(token role, the user's current role in this
+tenant): the request's `membership` is an unsaved Membership (user, tenant, that role) for the permission classes.
 """
 
 from __future__ import annotations

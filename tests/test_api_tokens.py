@@ -91,6 +91,20 @@ def test_it_caps_a_token_by_the_users_current_role_and_kills_it_with_the_members
     assert not ApiToken.objects.filter(user=user).exists()
 
 
+def test_it_takes_the_role_from_the_membership_of_the_requests_tenant(tenant_a, tenant_b, make_user):
+    """A member of two tenants: the token works only on its own tenant's domain, with the role the user holds
+    there (the membership join is restricted to the request's tenant, not any of the user's memberships)."""
+    user = make_user("tok-two", tenant=tenant_a, role="viewer")
+    membership_set(user=user, tenant=tenant_b, role="owner")
+    _, a_key = api_token_create(user=user, tenant=tenant_a, name="a", role="viewer")
+    _, b_key = api_token_create(user=user, tenant=tenant_b, name="b", role="admin")
+    b_host = f"{tenant_b.schema_name}.localhost"
+    assert bearer(b_key).get("/api/workflows/").status_code == 401  # B's token on A's domain
+    assert bearer(a_key, host=b_host).get("/api/workflows/").status_code == 401  # A's token on B's domain
+    assert post(bearer(a_key), "/api/workflows/", {"name": "Not as viewer"}).status_code == 403
+    assert post(bearer(b_key, host=b_host), "/api/workflows/", {"name": "As admin in B"}).status_code == 201
+
+
 def test_it_refuses_an_expired_token_at_once(tenant_a, make_user):
     user = make_user("tok-exp", tenant=tenant_a, role="editor")
     token, key = api_token_create(user=user, tenant=tenant_a, name="short", role="editor", expires_in_days=1)

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture
-def smtp_server():
+def smtp_server(settings):
+    """A real local SMTP server (aiosmtpd), with Django's SMTP backend pointed at it: (handler, port)."""
     from aiosmtpd.controller import Controller
 
     class Handler:
@@ -45,6 +46,8 @@ def smtp_server():
     handler = Handler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     try:
         yield handler, controller.port
     finally:
@@ -74,6 +77,22 @@ def hook_server():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _notify_ops(tenant, slug: str, *, on_failure: bool = False, on_retry: bool = False, webhook_url: str = ""):
+    """The workflow notifies ops@example.com (and `webhook_url`) of the chosen events."""
+    from workflows.notifications import notification_settings_save
+    from workflows.selectors import workflow_get
+
+    with tenant_context(tenant):
+        notification_settings_save(
+            workflow=workflow_get(slug=slug),
+            on_failure=on_failure,
+            on_success=False,
+            on_retry=on_retry,
+            emails=["ops@example.com"],
+            webhook_url=webhook_url,
+        )
 
 
 def _spec(*, extra_node: bool) -> dict:
@@ -107,8 +126,6 @@ def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
     django_assert_max_num_queries,
 ):
     from registry.services import repository_create, repository_sync_now
-    from workflows.notifications import notification_settings_save
-    from workflows.selectors import workflow_get
     from workflows.tasks import notifications_dispatch
 
     path, _ = git_repo(echo_repo_files(), name="echo-runs")
@@ -161,19 +178,9 @@ def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
 
     # Notifications: a failing run (times=0 is refused by the operator's input model) is announced once.
     settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    smtp, smtp_port = smtp_server
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_port
+    smtp, _ = smtp_server
     hooks, hook_port = hook_server
-    with tenant_context(tenant_a):
-        notification_settings_save(
-            workflow=workflow_get(slug=slug),
-            on_failure=True,
-            on_success=False,
-            on_retry=False,
-            emails=["ops@example.com"],
-            webhook_url=f"http://127.0.0.1:{hook_port}/services/T0/B0",
-        )
+    _notify_ops(tenant_a, slug, on_failure=True, webhook_url=f"http://127.0.0.1:{hook_port}/services/T0/B0")
     failed = run_until_done(client, slug, params={"times": 0})
     assert failed["state"] == "failed" and failed["workflow_version"] == 2, failed
     ended = datetime.fromisoformat(failed["end_date"]).timestamp()
@@ -203,11 +210,9 @@ def test_it_shows_the_runs_own_version_its_logs_and_notifies_a_failure_once(
     assert "Graph and tasks of version 2" in failed_page and 'data-task="only_in_v2"' in failed_page
 
 
-def test_it_notifies_a_retrying_task_once(airflow, tenant_a, make_user, git_repo, db, settings, smtp_server):
+def test_it_notifies_a_retrying_task_once(airflow, tenant_a, make_user, git_repo, db, smtp_server):
     """A task that failed and waits for its retry (Airflow's default retry delay is 5 min) is announced once."""
     from registry.services import repository_create, repository_sync_now
-    from workflows.notifications import notification_settings_save
-    from workflows.selectors import workflow_get
     from workflows.tasks import notifications_dispatch
 
     files = echo_repo_files()
@@ -229,18 +234,8 @@ def test_it_notifies_a_retrying_task_once(airflow, tenant_a, make_user, git_repo
     assert created.status_code == 201, created.content
     slug = created.json()["slug"]
     deploy_until_live(client, slug)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    smtp, smtp_port = smtp_server
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_port
-    with tenant_context(tenant_a):
-        notification_settings_save(
-            workflow=workflow_get(slug=slug),
-            on_failure=False,
-            on_success=False,
-            on_retry=True,
-            emails=["ops@example.com"],
-            webhook_url="",
-        )
+    smtp, _ = smtp_server
+    _notify_ops(tenant_a, slug, on_retry=True)
     triggered = post(client, f"/api/workflows/{slug}/runs/", {"params": {}})
     assert triggered.status_code == 201, triggered.content
     run_id = triggered.json()["run_id"]

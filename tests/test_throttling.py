@@ -16,6 +16,7 @@ from flowui import throttling
 class KeyedThrottle(throttling.WindowRateThrottle):
     def __init__(self, key: str, rate: str):
         self.key, self.rate = key, rate
+        super().__init__()
 
     def get_rate(self) -> str:
         return self.rate
