@@ -11,9 +11,10 @@ trigger is accepted and runs the new version. Every workflow is then triggered o
 workflow is edited (new version) and redeployed, timed the same way.
 
 Airflow's dag-processor works in passes of about one second, so a deploy waits for the next pass (0-1 s) plus
-the parse (~0.3 s here). Each deploy starts after a random pause of 0-1 s (seeded), as users' clicks do: back
-to back, every deploy would start just after the pass that finished the previous one and so always wait nearly
-a whole pass, a lock-step no user is in (`--back-to-back` measures that case: about 1.15 s for both here).
+the parse (a few tenths of a second here). Each deploy starts after a random pause of 0-1 s (seeded), as users'
+clicks do: back to back, a deploy tends to start just after the pass that finished the previous one and so to
+wait nearly a whole pass, a lock-step no user is in (`--back-to-back` measures that case: medians about 1.15 s
+for both here).
 
 The last line printed is one JSON object: {"new_median_s", "new_max_s", "edit_median_s", "edit_max_s"}.
 Target: new median <= 1.5 s, edit median <= 1.0 s (issue 13; was 3 s for both).

@@ -108,9 +108,9 @@ class AirflowInstance:
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt_secret", 48),
                 "AIRFLOW__API__SECRET_KEY": self._secret("api_secret", 24),
-                # The DAG folder is listed on every pass of the dag-processor's loop (about once a second): new
-                # files are seen within a pass, not one to two (a 1 s interval against a ~1 s loop skipped every
-                # other pass). Listing even 1,000 files is a few ms.
+                # The DAG folder is listed on every pass of the dag-processor's loop (about once a second): with
+                # a 1 s interval against a ~1 s loop a pass can skip the listing (Airflow's manager.py), so a new
+                # file may wait one more pass. Listing even 1,000 files is a few ms.
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "0",
                 "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "0",
                 # Unchanged files are re-parsed only every 10 min: FlowUI's DAG files change only when the platform

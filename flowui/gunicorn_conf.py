@@ -16,12 +16,12 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
-# The app is imported once in the master and forked: a new or recycled worker starts in milliseconds instead of
-# re-importing Django and every app (seconds of CPU taken from the other workers). Nothing opens a connection at
-# import time (Django, Redis and Airflow clients connect on first use, in the worker).
+# The app is imported once in the master and forked: a new or recycled worker does not re-import Django and every
+# app (CPU taken from the other workers). The master holds no database or Redis connection after start-up
+# (checked with `ss`: clients connect on first use, in the workers).
 preload_app = True
-# Recycle workers now and then (a slow leak in a dependency cannot grow without bound). At 5,000 requests each
-# of two workers recycled every few seconds under bench/api_load.py's load, each time re-importing the app.
+# Recycle workers now and then (a slow leak in a dependency cannot grow without bound). At 5,000, each of two
+# workers recycled within one bench/api_load.py run (10,000 requests), each time re-importing the app.
 max_requests = 50000
 max_requests_jitter = 5000
 accesslog = "-"
