@@ -69,6 +69,12 @@ def test_it_routes_alternating_tenants_on_one_connection_to_their_own_schemas(
     ]
 
 
+def test_it_keeps_the_routing_tables_in_the_public_schema_only():
+    """TenantRoutingMiddleware looks the domain up under a tenant's search path, which resolves to the public
+    tenants_domain/tenants_tenant only while no tenant schema has tables of those names."""
+    assert "tenants" in settings.SHARED_APPS and "tenants" not in settings.TENANT_APPS
+
+
 def test_it_forbids_a_viewer_an_editor_only_view(tenant_a, make_user, tenant_client):
     viewer = make_user("vera", tenant=tenant_a, role="viewer")
     editor = make_user("eddie", tenant=tenant_a, role="editor")
