@@ -11,17 +11,19 @@ suite's query counts see them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connection
 from django.db.models import Model
 
+M = TypeVar("M", bound=Model)
 
-class ModelColumns:
+
+class ModelColumns(Generic[M]):
     """The concrete columns of `model` under a table alias: `.sql` for a SELECT list, `.load(row, start)` to build
     the instance from the row's values at start, start + 1, ... (`.width` of them)."""
 
-    def __init__(self, model: type[Model], alias: str) -> None:
+    def __init__(self, model: type[M], alias: str) -> None:
         self.model = model
         self.fields = list(model._meta.concrete_fields)
         quote = connection.ops.quote_name
@@ -40,13 +42,13 @@ class ModelColumns:
             self._converters = found
         return self._converters
 
-    def load(self, row: Sequence[Any], start: int = 0) -> Model:
+    def load(self, row: Sequence[Any], start: int = 0) -> M:
         values = list(row[start : start + self.width])
         for index, convert, col in self.converters():
             values[index] = convert(values[index], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
 
-    def load_nullable(self, row: Sequence[Any], start: int) -> Model | None:
+    def load_nullable(self, row: Sequence[Any], start: int) -> M | None:
         """For a LEFT JOIN: None when the joined row is missing (its primary key column is NULL)."""
         pk_index = self.fields.index(self.model._meta.pk)
         return None if row[start + pk_index] is None else self.load(row, start)
