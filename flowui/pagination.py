@@ -4,12 +4,22 @@ DRF's PageNumberPagination asks Django's Paginator for `count` (SELECT COUNT(*))
 queries on every list request. Here a model queryset's page is read with `COUNT(*) OVER ()` beside each row, so
 the total comes with the rows; only an empty page (past the end, or an empty list) asks for the count on its own.
 Anything else (a list, a values() queryset, orphans) is paginated the stock way. The response format is DRF's.
+
+An unfiltered list can go further: `CompiledPages(build)` compiles `build()`'s queryset (which has no parameters)
+to SQL once per process, and `.over(queryset)` gives the paginator an object list whose pages run that SQL with
+LIMIT/OFFSET. Building and compiling the query cost about as much as running it and loading 50 rows.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet, Window
+from django.db import connection
+from django.db.models import Count, Model, QuerySet, Window, signals
+from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
 from rest_framework import pagination
 
@@ -17,10 +27,101 @@ TOTAL = "_flowui_total"
 MAX_PAGE = 1_000_000  # beyond any real list; larger page numbers are counted first, then refused as empty
 
 
+M = TypeVar("M", bound=Model)
+
+
+def _instance(model: type[M], attributes: dict[str, Any]) -> M:
+    """What Model.from_db builds (a saved instance with these attribute values) without Model.__init__'s
+    per-field work: about 4x cheaper for a page of 50 rows. Only for a model without pre_init/post_init
+    receivers (the signals __init__ sends)."""
+    instance = model.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, connection.alias
+    instance.__dict__.update(attributes, _state=state)
+    return instance
+
+
+def _instance_observed(model: type[M], attributes: dict[str, Any]) -> M:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    instance = model.from_db(connection.alias, fields, [attributes[name] for name in fields])
+    for name, value in attributes.items():
+        if name not in instance.__dict__:
+            setattr(instance, name, value)
+    return instance
+
+
+class CompiledPages(Generic[M]):
+    """Pages of `build()` (a model queryset without parameters) read with its SQL, compiled once per process."""
+
+    def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
+        self.build = build
+        self._compiled: tuple[type[M], str, list[str], list[str], dict[int, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def _compile(self) -> tuple[type[M], str, list[str], list[str], dict[int, Any]]:
+        with self._lock:
+            if self._compiled is None:
+                queryset = self.build().annotate(**{TOTAL: Window(Count("*"))})
+                fields = [field.attname for field in queryset.model._meta.concrete_fields]
+                annotations = list(queryset.query.annotation_select)  # TOTAL last
+                rows = queryset.values_list(*fields, *annotations)  # this column order, whatever Django's default
+                compiler = rows.query.get_compiler(using=rows.db)
+                sql, params = compiler.as_sql()
+                if params:
+                    raise ValueError("CompiledPages needs a queryset without parameters")
+                converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
+                self._compiled = (queryset.model, f"{sql} LIMIT %s OFFSET %s", fields, annotations, converters)
+        return self._compiled
+
+    def page(self, *, offset: int, limit: int) -> tuple[list[M], int]:
+        """The rows from offset (model instances with the queryset's annotations) and the total count (0 for an
+        empty page: the caller counts then)."""
+        model, sql, fields, annotations, converters = self._compiled or self._compile()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [limit, offset])
+            raw_rows = cursor.fetchall()
+        loaded: list[M] = []
+        observed = signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+        load = _instance_observed if observed else _instance
+        total = 0
+        width = len(fields)
+        for raw in raw_rows:
+            values = list(raw)
+            for index, (convert_all, expression) in converters.items():
+                for convert in convert_all:
+                    values[index] = convert(values[index], expression, connection)
+            attributes = dict(zip(fields, values[:width], strict=True))
+            attributes.update(zip(annotations, values[width:], strict=True))
+            instance = load(model, attributes)
+            total = attributes[TOTAL]
+            loaded.append(instance)
+        return loaded, total
+
+    def over(self, queryset: QuerySet[M]) -> CompiledList[M]:
+        """The object list for the paginator: `queryset` (what `build()` returns) for counts and the stock paths."""
+        return CompiledList(queryset, self)
+
+
+class CompiledList(Generic[M]):
+    def __init__(self, queryset: QuerySet[M], pages: CompiledPages[M]) -> None:
+        self.queryset, self.pages = queryset, pages
+        self.ordered = queryset.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        return self.queryset[index]
+
+
 class CountedPaginator(Paginator):
     def page(self, number):
         rows = self.object_list
-        if self.orphans or not (isinstance(rows, QuerySet) and rows._iterable_class is ModelIterable):
+        compiled = isinstance(rows, CompiledList)
+        if self.orphans or not (compiled or (isinstance(rows, QuerySet) and rows._iterable_class is ModelIterable)):
             return super().page(number)  # orphans move rows between pages: the stock arithmetic
         try:
             number = int(number)
@@ -29,10 +130,14 @@ class CountedPaginator(Paginator):
         if number < 1 or number > MAX_PAGE:
             return super().page(number)  # the stock checks (a huge OFFSET would overflow PostgreSQL's bigint)
         bottom = (number - 1) * self.per_page
-        page_rows = list(rows.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        if compiled:
+            page_rows, total = rows.pages.page(offset=bottom, limit=self.per_page)
+        else:
+            page_rows = list(rows.annotate(**{TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+            total = getattr(page_rows[0], TOTAL) if page_rows else 0
         if not page_rows:
             return super().page(number)  # counts on its own, then the stock empty-page rules
-        self.__dict__["count"] = getattr(page_rows[0], TOTAL)  # Paginator.count is a cached_property
+        self.__dict__["count"] = total  # Paginator.count is a cached_property
         return self._get_page(page_rows, number, self)
 
 

@@ -18,6 +18,7 @@ counts when two web processes race. INCR is atomic and O(1).
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 from django.conf import settings
@@ -25,6 +26,18 @@ from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
+
+_clients = threading.local()
+
+
+def _redis_client():
+    """The cache backend's Redis client, on its connection pool (the cache is per thread, as Django's caches are).
+    The backend builds a new client object on every get_client() call: kept here, one per thread and pool."""
+    backend = cache._cache  # type: ignore[attr-defined]
+    held = getattr(_clients, "held", None)
+    if held is None or held[0] is not backend:
+        held = _clients.held = (backend, backend.get_client(write=True))
+    return held[1]
 
 
 class WindowRateThrottle(SimpleRateThrottle):
@@ -42,9 +55,8 @@ class WindowRateThrottle(SimpleRateThrottle):
         window = int(now // duration)
         elapsed = now - window * duration
         current_key = cache.make_key(f"{key}:{window}")
-        # The cache backend's own Redis client (connection pool per process): INCR, its expiry and the previous
-        # window's count in one pipelined round trip.
-        client = cache._cache.get_client(current_key, write=True)  # type: ignore[attr-defined]
+        # INCR, its expiry and the previous window's count in one pipelined round trip.
+        client = _redis_client()
         pipe = client.pipeline(transaction=False)
         pipe.incr(current_key)
         pipe.expire(current_key, duration * 2)

@@ -22,7 +22,7 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)  # last_used_at is written at most 
 
 
 @cache
-def _token_lookup() -> tuple[str, ModelColumns, ModelColumns]:
+def _token_lookup() -> tuple[str, ModelColumns[ApiToken], ModelColumns]:
     """The token (of this tenant) by its key's hash, its user, and the user's current role in the tenant: no row
     when the user is no longer a member. It runs on every API request, hence SQL written once (flowui.sql_select);
     key_hash is unique and a user has one membership per tenant."""

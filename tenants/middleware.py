@@ -3,6 +3,8 @@ others get a 404 (the tenant's existence is not revealed)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import DisallowedHost
@@ -12,9 +14,21 @@ from django.shortcuts import render
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_tenant_domain_model
 
+from flowui.sql_select import ModelColumns, fetch_one
 from tenants.audit import audit_request_reset, audit_request_set
-from tenants.models import Tenant
+from tenants.models import Domain, Tenant
 from tenants.selectors import membership_for
+
+
+@cache
+def _tenant_by_domain() -> tuple[str, ModelColumns[Tenant]]:
+    tenant = ModelColumns(Tenant, "t")
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {tenant.sql} FROM {quote(Domain._meta.db_table)} d"  # noqa: S608 (model metadata only)
+        f" JOIN {quote(Tenant._meta.db_table)} t ON t.id = d.tenant_id WHERE d.domain = %s"
+    )
+    return sql, tenant
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):
@@ -26,7 +40,15 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     FlowUI sets does): the lookup reads tenants_domain and tenants_tenant, which exist in the public schema only
     (the `tenants` app is shared, never a tenant app), so it finds the same rows. When the request's tenant is
     the connection's current one, the path is already right and nothing is issued; another tenant, or a
-    connection whose path is unknown (new, rolled back), gets the stock SETs."""
+    connection whose path is unknown (new, rolled back), gets the stock SETs. The lookup itself is SQL written
+    once (flowui.sql_select): compiling the stock ORM query cost more than running it, on every request."""
+
+    def get_tenant(self, domain_model, hostname):
+        sql, tenant_columns = _tenant_by_domain()
+        row = fetch_one(sql, [hostname])
+        if row is None:
+            raise domain_model.DoesNotExist(f"No domain {hostname!r}.")
+        return tenant_columns.load(row)
 
     def process_request(self, request):
         path = connection.search_path_set_schemas

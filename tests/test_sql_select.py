@@ -63,3 +63,35 @@ def test_it_loads_the_token_and_user_as_the_orm_does(tenant_a, make_user):
         get_user_model().objects.get(pk=user.pk)
     )
     assert row[-1] == "viewer"
+
+
+def test_it_pages_the_unfiltered_list_as_the_orm_does(tenant_a):
+    with tenant_context(tenant_a):
+        for i in range(7):
+            Workflow.objects.create(name=f"Paged {i % 3}", slug=f"paged-{i}", description="ü" * i)
+        expected = list(selectors.workflows_list())
+        rows, total = selectors.workflows_all_pages.page(offset=2, limit=4)
+        assert total == len(expected)
+        assert [field_values(row) for row in rows] == [field_values(row) for row in expected[2:6]]
+        assert [(row.current_version_number, row.deployed_version_number) for row in rows] == [
+            (row.current_version_number, row.deployed_version_number) for row in expected[2:6]
+        ]
+        assert selectors.workflows_all_pages.page(offset=len(expected), limit=4) == ([], 0)
+
+
+def test_it_builds_rows_through_init_when_a_model_has_init_receivers(tenant_a):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    with tenant_context(tenant_a):
+        Workflow.objects.create(name="Observed", slug="observed")
+        post_init.connect(receiver, sender=Workflow)
+        try:
+            rows, total = selectors.workflows_all_pages.page(offset=0, limit=10)
+        finally:
+            post_init.disconnect(receiver, sender=Workflow)
+        assert total >= 1 and seen == rows and rows[0].current_version_number is None

@@ -115,8 +115,11 @@ class WorkflowListView(WorkflowApiView):
                 400,
                 fields={"deploy_state": [f"must be one of {', '.join(s.DeployState.values)}"]},
             )
+        rows = selectors.workflows_list(search=search, deploy_state=state)
+        if not (search or state):
+            rows = selectors.workflows_all_pages.over(rows)
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.workflows_list(search=search, deploy_state=state), request, self)
+        page = paginator.paginate_queryset(rows, request, self)
         return paginator.get_paginated_response(
             s.WorkflowSerializer(page, many=True, context=self.serializer_context()).data
         )

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from flowui.pagination import CompiledPages
 from flowui.sql_select import ModelColumns, fetch_one
 from registry.selectors import operator_versions_for_pins
 from tenants.selectors import tenant_dag_id_prefix, tenant_dags_folder
@@ -39,7 +40,9 @@ def workflows_list(*, search: str = "", deploy_state: str = "") -> QuerySet[Work
 
 
 @cache
-def _workflow_lookup() -> tuple[str, ModelColumns, ModelColumns, ModelColumns]:
+def _workflow_lookup() -> tuple[
+    str, ModelColumns[Workflow], ModelColumns[WorkflowVersion], ModelColumns[WorkflowVersion]
+]:
     workflow, current, deployed = (
         ModelColumns(Workflow, "w"),
         ModelColumns(WorkflowVersion, "c"),
@@ -55,6 +58,10 @@ def _workflow_lookup() -> tuple[str, ModelColumns, ModelColumns, ModelColumns]:
         " WHERE w.slug = %s"
     )
     return sql, workflow, current, deployed
+
+
+# The unfiltered list's pages (every API list call without filters): its SQL compiled once per process.
+workflows_all_pages = CompiledPages(workflows_list)
 
 
 def workflow_get(*, slug: str) -> Workflow:
