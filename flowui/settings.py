@@ -302,6 +302,8 @@ REST_FRAMEWORK = {
         "flowui.throttling.AnonymousRateLimitAuthentication",  # last: rate-limits requests without credentials
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON output written by orjson (flowui/renderers.py); the browsable API as before.
+    "DEFAULT_RENDERER_CLASSES": ["flowui.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "flowui.pagination.PageNumberPagination",  # count and page in one query
     "PAGE_SIZE": 50,

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.timeout(420)
 def test_it_fires_a_cron_workflow_in_airflow_within_90_seconds(
     airflow, tenant_a, make_user, git_repo, db, tenant_client
 ):
+    from flowui.lib.airflow import AirflowError
     from registry.services import repository_create, repository_sync_now
     from tenants.selectors import tenant_airflow
     from workflows.schedules import next_fire_times
@@ -79,7 +80,17 @@ def test_it_fires_a_cron_workflow_in_airflow_within_90_seconds(
             workflow_pause_set(tenant=tenant_a, workflow=workflow, paused=True)
             workflow_delete(tenant=tenant_a, workflow=workflow)
             # The Celery task that deletes the DAG runs on commit, which never comes in this test: do it here.
-            try:
-                airflow_dag_delete(tenant=tenant_a, dag_id=f"{tenant_a.schema_name}__{slug}", wait_stale_s=60)
-            except DagNotStaleYet:
-                pass  # paused, its file gone: Airflow keeps a stale, paused DAG at worst
+            # A scheduled run may still be running: Airflow refuses the DELETE (409) until it ends, and the
+            # Celery task retries then; here, up to a minute.
+            give_up_at = time.monotonic() + 60
+            while True:
+                try:
+                    airflow_dag_delete(tenant=tenant_a, dag_id=f"{tenant_a.schema_name}__{slug}", wait_stale_s=60)
+                except DagNotStaleYet:
+                    pass  # paused, its file gone: Airflow keeps a stale, paused DAG at worst
+                except AirflowError as exc:
+                    if exc.status == 409 and time.monotonic() < give_up_at:
+                        time.sleep(1)
+                        continue
+                    raise
+                break
