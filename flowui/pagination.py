@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connections
 from django.db.models import Count, Model, QuerySet, Window, signals
 from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
@@ -30,20 +30,20 @@ MAX_PAGE = 1_000_000  # beyond any real list; larger page numbers are counted fi
 M = TypeVar("M", bound=Model)
 
 
-def _instance(model: type[M], attributes: dict[str, Any]) -> M:
+def _instance(model: type[M], attributes: dict[str, Any], db: str) -> M:
     """What Model.from_db builds (a saved instance with these attribute values) without Model.__init__'s
     per-field work: about 4x cheaper for a page of 50 rows. Only for a model without pre_init/post_init
     receivers (the signals __init__ sends)."""
     instance = model.__new__(model)
     state = ModelState()
-    state.adding, state.db = False, connection.alias
+    state.adding, state.db = False, db
     instance.__dict__.update(attributes, _state=state)
     return instance
 
 
-def _instance_observed(model: type[M], attributes: dict[str, Any]) -> M:
+def _instance_observed(model: type[M], attributes: dict[str, Any], db: str) -> M:
     fields = [field.attname for field in model._meta.concrete_fields]
-    instance = model.from_db(connection.alias, fields, [attributes[name] for name in fields])
+    instance = model.from_db(db, fields, [attributes[name] for name in fields])
     for name, value in attributes.items():
         if name not in instance.__dict__:
             setattr(instance, name, value)
@@ -55,10 +55,10 @@ class CompiledPages(Generic[M]):
 
     def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
         self.build = build
-        self._compiled: tuple[type[M], str, list[str], list[str], dict[int, Any]] | None = None
+        self._compiled: tuple[type[M], str, str, list[str], list[str], dict[int, Any]] | None = None
         self._lock = threading.Lock()
 
-    def _compile(self) -> tuple[type[M], str, list[str], list[str], dict[int, Any]]:
+    def _compile(self) -> tuple[type[M], str, str, list[str], list[str], dict[int, Any]]:
         with self._lock:
             if self._compiled is None:
                 queryset = self.build().annotate(**{TOTAL: Window(Count("*"))})
@@ -70,13 +70,14 @@ class CompiledPages(Generic[M]):
                 if params:
                     raise ValueError("CompiledPages needs a queryset without parameters")
                 converters = compiler.get_converters([column for column, _, _ in compiler.select[: compiler.col_count]])
-                self._compiled = (queryset.model, f"{sql} LIMIT %s OFFSET %s", fields, annotations, converters)
+                self._compiled = (queryset.model, rows.db, f"{sql} LIMIT %s OFFSET %s", fields, annotations, converters)
         return self._compiled
 
     def page(self, *, offset: int, limit: int) -> tuple[list[M], int]:
         """The rows from offset (model instances with the queryset's annotations) and the total count (0 for an
         empty page: the caller counts then)."""
-        model, sql, fields, annotations, converters = self._compiled or self._compile()
+        model, db, sql, fields, annotations, converters = self._compiled or self._compile()
+        connection = connections[db]  # once: each use of django.db.connection is a context-local lookup
         with connection.cursor() as cursor:
             cursor.execute(sql, [limit, offset])
             raw_rows = cursor.fetchall()
@@ -92,7 +93,7 @@ class CompiledPages(Generic[M]):
                     values[index] = convert(values[index], expression, connection)
             attributes = dict(zip(fields, values[:width], strict=True))
             attributes.update(zip(annotations, values[width:], strict=True))
-            instance = load(model, attributes)
+            instance = load(model, attributes, db)
             total = attributes[TOTAL]
             loaded.append(instance)
         return loaded, total

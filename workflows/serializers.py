@@ -135,7 +135,12 @@ class WorkflowSerializer(serializers.ModelSerializer):
         ]
 
     def get_dag_id(self, workflow: Workflow) -> str:
-        return workflow_dag_id(tenant=self.context["tenant"], workflow=workflow)
+        return workflow_dag_id(tenant=self._tenant, workflow=workflow)
+
+    @cached_property
+    def _tenant(self):
+        # Read once per serializer: DRF's `context` walks up to the root serializer on every access (per row).
+        return self.context["tenant"]
 
     def get_current_version(self, workflow: Workflow) -> int | None:
         return version_number(workflow, "current_version")
