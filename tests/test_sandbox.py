@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -238,9 +239,16 @@ def _host_address() -> str:
 
 def test_it_reaches_the_internet_side_only_when_declared_and_never_platform_hosts(tmp_path, namespace_host):
     # From this machine both addresses of the test's host answer: what the sandbox cannot reach is filtered.
+    visits_at_start = len(namespace_host.visits)
     for address in ("198.51.100.2", "169.254.77.2"):
         with socket.create_connection((address, namespace_host.port), timeout=5) as conn:
             assert conn.recv(5) == b"hello"
+    # The host's visits are read from its output by a thread: wait until both of these are counted, so that
+    # none of them is taken for the sandbox's below (a full run once saw the second one counted late).
+    deadline = time.monotonic() + 10
+    while len(namespace_host.visits) < visits_at_start + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert namespace_host.visits[visits_at_start:] == ["198.51.100.2", "169.254.77.2"]
     visits_before = len(namespace_host.visits)
     listener = socket.socket()  # a platform service bound to every address of this machine
     listener.bind(("0.0.0.0", 0))
@@ -273,7 +281,12 @@ print(json.dumps(out))
         assert with_network[name].startswith("blocked"), (name, with_network[name])
     for name in ("public", "link_local", "metadata", "gateway_to_host_loopback", "host_address", "loopback"):
         assert without[name].startswith("blocked"), (name, without[name])
-    # Only the sandbox's one allowed visit reached the test host, at its public address.
+    # Only the sandbox's one allowed visit reached the test host, at its public address (counted by the reader
+    # thread: wait for it, then a moment for any other to show).
+    deadline = time.monotonic() + 10
+    while len(namespace_host.visits) < visits_before + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert namespace_host.visits[visits_before:] == ["198.51.100.2"]
 
 
