@@ -23,6 +23,8 @@ from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
 from rest_framework import pagination
 
+from flowui.sql_select import convert_values
+
 TOTAL = "_flowui_total"
 MAX_PAGE = 1_000_000  # beyond any real list; larger page numbers are counted first, then refused as empty
 
@@ -87,10 +89,7 @@ class CompiledPages(Generic[M]):
         total = 0
         width = len(fields)
         for raw in raw_rows:
-            values = list(raw)
-            for index, (convert_all, expression) in converters.items():
-                for convert in convert_all:
-                    values[index] = convert(values[index], expression, connection)
+            values = convert_values(list(raw), converters, connection)
             attributes = dict(zip(fields, values[:width], strict=True))
             attributes.update(zip(annotations, values[width:], strict=True))
             instance = load(model, attributes, db)

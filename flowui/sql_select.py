@@ -30,28 +30,35 @@ class ModelColumns(Generic[M]):
         self.sql = ", ".join(f"{quote(alias)}.{quote(field.column)}" for field in self.fields)
         self.attnames = [field.attname for field in self.fields]
         self.width = len(self.fields)
-        self._converters: list[tuple[int, Any, Any]] | None = None
+        self._converters: dict[int, tuple[list[Any], Any]] | None = None
 
-    def converters(self) -> list[tuple[int, Any, Any]]:
-        if self._converters is None:  # the ORM's own converters for each column (Col.get_db_converters)
-            found = []
+    def converters(self) -> dict[int, tuple[list[Any], Any]]:
+        if self._converters is None:  # the ORM's own converters for each column, as its compiler lists them
+            found = {}
             for index, field in enumerate(self.fields):
                 col = field.get_col(self.model._meta.db_table)
-                for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-                    found.append((index, convert, col))
+                if convert_all := connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+                    found[index] = (convert_all, col)
             self._converters = found
         return self._converters
 
     def load(self, row: Sequence[Any], start: int = 0) -> M:
-        values = list(row[start : start + self.width])
-        for index, convert, col in self.converters():
-            values[index] = convert(values[index], col, connection)
+        values = convert_values(list(row[start : start + self.width]), self.converters(), connection)
         return self.model.from_db(connection.alias, self.attnames, values)
 
     def load_nullable(self, row: Sequence[Any], start: int) -> M | None:
         """For a LEFT JOIN: None when the joined row is missing (its primary key column is NULL)."""
         pk_index = self.fields.index(self.model._meta.pk)
         return None if row[start + pk_index] is None else self.load(row, start)
+
+
+def convert_values(values: list[Any], converters: dict[int, tuple[list[Any], Any]], connection: Any) -> list[Any]:
+    """Apply the ORM's database converters to one row's values in place, as its compiler does
+    ({column index: (converters, expression)}, the shape of SQLCompiler.get_converters)."""
+    for index, (convert_all, expression) in converters.items():
+        for convert in convert_all:
+            values[index] = convert(values[index], expression, connection)
+    return values
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
