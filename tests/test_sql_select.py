@@ -95,3 +95,24 @@ def test_it_builds_rows_through_init_when_a_model_has_init_receivers(tenant_a):
         finally:
             post_init.disconnect(receiver, sender=Workflow)
         assert total >= 1 and seen == rows and rows[0].current_version_number is None
+
+
+def test_it_lists_only_the_requests_tenant_with_sql_compiled_under_another(tenant_a, tenant_b, make_user):
+    """The unfiltered list's SQL is compiled once per process, whichever tenant asks first: it names no schema,
+    so each request reads its own tenant's tables (one connection, tenants alternating)."""
+    from tests.test_api_workflows import api_client
+
+    with tenant_context(tenant_a):
+        Workflow.objects.create(name="Only in A", slug="only-in-a")
+    with tenant_context(tenant_b):
+        Workflow.objects.create(name="Only in B", slug="only-in-b")
+    on_a = api_client(tenant_a, make_user("compiled-a", tenant=tenant_a, role="viewer"))
+    on_b = api_client(tenant_b, make_user("compiled-b", tenant=tenant_b, role="viewer"))
+    for _ in range(2):
+        for client, mine, theirs in ((on_a, "only-in-a", "only-in-b"), (on_b, "only-in-b", "only-in-a")):
+            slugs, url = [], "/api/workflows/"
+            while url:  # every page (other tests may have left more than one page of workflows)
+                body = client.get(url).json()
+                slugs += [row["slug"] for row in body["results"]]
+                url = body["next"]
+            assert mine in slugs and theirs not in slugs and body["count"] == len(slugs)

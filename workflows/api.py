@@ -115,9 +115,10 @@ class WorkflowListView(WorkflowApiView):
                 400,
                 fields={"deploy_state": [f"must be one of {', '.join(s.DeployState.values)}"]},
             )
-        rows = selectors.workflows_list(search=search, deploy_state=state)
-        if not (search or state):
-            rows = selectors.workflows_all_pages.over(rows)
+        if search or state:
+            rows = selectors.workflows_list(search=search, deploy_state=state)
+        else:
+            rows = selectors.workflows_all_pages.object_list()
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(rows, request, self)
         return paginator.get_paginated_response(
