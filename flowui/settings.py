@@ -142,6 +142,8 @@ def _database(url: str) -> dict:
 
 DATABASES = {"default": _database(DATABASE_URL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# django-tenants' backend (the ENGINE) builds on this one: Django's, with timestamps read by psycopg's C loader.
+ORIGINAL_BACKEND = "flowui.postgresql"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Django's cache: API rate-limit counters and login lockouts are shared by every web process through Redis.
