@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Paginator
@@ -107,15 +108,24 @@ class CompiledPages(Generic[M]):
         return loaded, total
 
     def object_list(self) -> CompiledList[M]:
-        """The object list for the paginator; `build()`'s queryset (not compiled unless used) serves counts and
-        the stock paths."""
-        return CompiledList(self.build(), self)
+        """The object list for the paginator; `build()`'s queryset (built only if used) serves counts and the
+        stock paths."""
+        return CompiledList(self)
+
+    @cached_property
+    def ordered(self) -> bool:  # what Paginator checks on every list: the same for every build()
+        return self.build().ordered
 
 
 class CompiledList(Generic[M]):
-    def __init__(self, queryset: QuerySet[M], pages: CompiledPages[M]) -> None:
-        self.queryset, self.pages = queryset, pages
-        self.ordered = queryset.ordered
+    def __init__(self, pages: CompiledPages[M]) -> None:
+        self.pages = pages
+        self.ordered = pages.ordered
+
+    @cached_property
+    def queryset(self) -> QuerySet[M]:
+        # Building it (annotations resolved against the model) cost ~5% of a list request that only needs the page.
+        return self.pages.build()
 
     def count(self) -> int:  # what Paginator.count calls
         return self.queryset.count()
