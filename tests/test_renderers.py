@@ -8,6 +8,7 @@ import datetime
 import decimal
 import json
 import uuid
+import zoneinfo
 
 import pytest
 from django.utils.translation import gettext_lazy
@@ -35,7 +36,22 @@ def test_it_writes_what_drf_writes():
     ours, drf = JSONRenderer().render(data), renderers.JSONRenderer().render(data)
     assert json.loads(ours) == json.loads(drf)
     assert b"\\u2028" in ours and "\u2028".encode() not in ours  # still a JavaScript subset
-    assert b'"2026-12-02T20:01:02.345678Z"' in ours  # DRF's encoder wrote the datetime
+    assert b'"2026-12-02T20:01:02.345678Z"' in ours
+
+
+def test_it_writes_dates_and_times_as_drfs_encoder_does():
+    zones = [datetime.UTC, zoneinfo.ZoneInfo("UTC"), zoneinfo.ZoneInfo("Europe/London"), None]
+    zones += [zoneinfo.ZoneInfo("Asia/Kathmandu"), datetime.timezone(datetime.timedelta(hours=-3, minutes=-30))]
+    base = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    moments = [
+        base + datetime.timedelta(days=37 * i, seconds=7919 * i, microseconds=(i % 3) * 123457) for i in range(60)
+    ]
+    values = [moment.astimezone(zone) if zone else moment.replace(tzinfo=None) for moment in moments for zone in zones]
+    values += [moment.date() for moment in moments] + [datetime.time(23, 59, 59, 999999), datetime.time(0, 0)]
+    values += [datetime.datetime(1, 1, 1, tzinfo=datetime.UTC), datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)]
+    assert JSONRenderer().render(values) == renderers.JSONRenderer().render(values)
+    with pytest.raises(ValueError, match="timezone-aware times"):  # DRF's error, through DRF's renderer
+        JSONRenderer().render([datetime.time(1, tzinfo=datetime.UTC)])
 
 
 def test_it_falls_back_to_drf_for_what_orjson_refuses_and_for_indent():
