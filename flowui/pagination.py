@@ -19,48 +19,17 @@ from typing import Any, Generic, TypeVar
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Count, Model, QuerySet, Window, signals
-from django.db.models.base import ModelState
+from django.db.models import Count, Model, QuerySet, Window
 from django.db.models.query import ModelIterable
 from rest_framework import pagination
 
-from flowui.sql_select import convert_values
+from flowui.sql_select import convert_values, instance_builder
 
 TOTAL = "_flowui_total"
 MAX_PAGE = 1_000_000  # beyond any real list; larger page numbers are counted first, then refused as empty
 
 
 M = TypeVar("M", bound=Model)
-
-
-def _instance(model: type[M], attributes: dict[str, Any], db: str) -> M:
-    """What Model.from_db builds (a saved instance with these attribute values) without Model.__init__'s
-    per-field work: about 4x cheaper for a page of 50 rows. Only where `_plain_init(model)`."""
-    instance = model.__new__(model)
-    state = ModelState()
-    state.adding, state.db = False, db
-    instance.__dict__.update(attributes, _state=state)
-    return instance
-
-
-def _plain_init(model: type[Model]) -> bool:
-    """Whether building an instance without Model.__init__ is what __init__ would build: no pre_init/post_init
-    receivers, no __init__ or from_db of the model's own."""
-    return (
-        model.__init__ is Model.__init__
-        and model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
-        and not signals.pre_init.has_listeners(model)
-        and not signals.post_init.has_listeners(model)
-    )
-
-
-def _instance_through_init(model: type[M], attributes: dict[str, Any], db: str) -> M:
-    fields = [field.attname for field in model._meta.concrete_fields]
-    instance = model.from_db(db, fields, [attributes[name] for name in fields])
-    for name, value in attributes.items():
-        if name not in instance.__dict__:
-            setattr(instance, name, value)
-    return instance
 
 
 class CompiledPages(Generic[M]):
@@ -94,17 +63,9 @@ class CompiledPages(Generic[M]):
         with connection.cursor() as cursor:
             cursor.execute(sql, [limit, offset])
             raw_rows = cursor.fetchall()
-        loaded: list[M] = []
-        load = _instance if _plain_init(model) else _instance_through_init
-        total = 0
-        width = len(fields)
-        for raw in raw_rows:
-            values = convert_values(list(raw), converters, connection)
-            attributes = dict(zip(fields, values[:width], strict=True))
-            attributes.update(zip(annotations, values[width:], strict=True))
-            instance = load(model, attributes, db)
-            total = attributes[TOTAL]
-            loaded.append(instance)
+        names, build = [*fields, *annotations], instance_builder(model)
+        loaded = [build(db, names, convert_values(list(raw), converters, connection)) for raw in raw_rows]
+        total = getattr(loaded[-1], TOTAL) if loaded else 0
         return loaded, total
 
     def object_list(self) -> CompiledList[M]:
