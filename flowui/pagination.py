@@ -60,7 +60,7 @@ class CompiledPages(Generic[M]):
         empty page: the caller counts then)."""
         model, db, sql, fields, annotations, converters = self._compiled or self._compile()
         connection = connections[db]  # once: each use of django.db.connection is a context-local lookup
-        with connection.cursor() as cursor:
+        with connection.prepared_cursor() as cursor:  # flowui.postgresql
             cursor.execute(sql, [limit, offset])
             raw_rows = cursor.fetchall()
         names, build = [*fields, *annotations], instance_builder(model)

@@ -144,6 +144,9 @@ DATABASES = {"default": _database(DATABASE_URL)}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # django-tenants' backend (the ENGINE) builds on this one: Django's, with timestamps read by psycopg's C loader.
 ORIGINAL_BACKEND = "flowui.postgresql"
+# The per-request lookups run as prepared statements (flowui.postgresql); false behind a transaction-pooling proxy
+# that cannot keep prepared statements (PgBouncer before 1.21, or with max_prepared_statements = 0).
+FLOWUI_DB_PREPARED_STATEMENTS = env_bool("FLOWUI_DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Django's cache: API rate-limit counters and login lockouts are shared by every web process through Redis.

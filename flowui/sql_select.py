@@ -106,7 +106,8 @@ def convert_values(values: list[Any], converters: dict[int, tuple[list[Any], Any
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
-    """The first row of a query (the hot lookups here select by unique keys), or None."""
-    with connection.cursor() as cursor:
+    """The first row of a query (the hot lookups here select by unique keys), or None. Prepared on the server
+    (flowui.postgresql)."""
+    with connection.prepared_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()

@@ -78,3 +78,37 @@ def test_it_reads_model_timestamps_under_a_tenant(tenant_a):
         loaded = Workflow.objects.get(pk=created.pk)
     assert loaded.created_at == created.created_at
     assert loaded.created_at.tzinfo is datetime.UTC
+
+
+def test_it_prepares_the_hot_lookups_and_keeps_each_tenant_to_its_schema(tenant_a, tenant_b):
+    """One prepared statement serves every tenant: PostgreSQL re-parses it under the current search_path. On one
+    connection, tenants alternating, each lookup reads its own tenant's row of the same slug."""
+    from workflows import selectors
+
+    for tenant in (tenant_a, tenant_b):
+        with tenant_context(tenant):
+            Workflow.objects.create(name=f"Shared slug in {tenant.schema_name}", slug="shared-slug")
+    for _ in range(3):
+        for tenant in (tenant_a, tenant_b, tenant_a):
+            with tenant_context(tenant):
+                assert selectors.workflow_get(slug="shared-slug").name == f"Shared slug in {tenant.schema_name}"
+    prepared = [row[0] for row in select("SELECT statement FROM pg_prepared_statements")]
+    assert any('FROM "workflows_workflow" w' in statement for statement in prepared), prepared
+    assert not any(statement.startswith("SET ") for statement in prepared)  # only statements with parameters
+
+
+def test_it_logs_prepared_queries_with_their_values(tenant_a):
+    from django.test.utils import CaptureQueriesContext
+
+    from flowui.sql_select import fetch_one
+
+    with CaptureQueriesContext(connection) as captured:
+        assert fetch_one("SELECT %s::text, %s::int", ["it's", 7]) == ("it's", 7)
+    assert captured.captured_queries[-1]["sql"] == "SELECT 'it''s'::text, 7::int"
+
+
+def test_it_binds_without_preparing_when_told_to(settings):
+    settings.FLOWUI_DB_PREPARED_STATEMENTS = False
+    assert connection.get_connection_params()["prepare_threshold"] is None
+    settings.FLOWUI_DB_PREPARED_STATEMENTS = True
+    assert connection.get_connection_params()["prepare_threshold"] > 10**9
