@@ -128,3 +128,22 @@ def test_gunicorn_serves_collected_static_files_through_whitenoise(tmp_path):
         assert _get(f"{base}/healthz").status != 301
     finally:
         procs.stop("web", run_dir, grace_s=5)
+
+
+def test_it_loads_the_urlconfs_and_freezes_the_app_in_the_master_before_forking(tmp_path):
+    # In a process of its own: a fresh master, where no request has imported the URLconfs yet.
+    script = """
+import gc, sys
+import django
+django.setup()
+from flowui import gunicorn_conf
+assert "flowui.api_urls" not in sys.modules
+gunicorn_conf.when_ready(None)
+assert {"flowui.urls_tenant", "flowui.urls_public", "flowui.api_urls"} <= set(sys.modules)
+gunicorn_conf.pre_fork(None, None)
+print(gc.get_freeze_count())
+"""
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="flowui.settings")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.split()[-1]) > 10_000  # the app's objects, out of every later collection's walk
