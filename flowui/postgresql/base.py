@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import psycopg
 from django.conf import settings
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 from psycopg import adapt, pq
 from psycopg.abc import AdaptContext
 from psycopg.types.datetime import TimestamptzLoader
@@ -69,7 +69,7 @@ class PreparedCursor(base.CursorMixin, psycopg.Cursor):  # Django's ServerBindin
         return super().execute(query, params, prepare=bool(params) if prepare is None else prepare, binary=binary)
 
 
-class DatabaseOperations(base.DatabaseOperations):
+class DatabaseOperations(operations.DatabaseOperations):
     def last_executed_query(self, cursor, sql, params):
         # Django reads the text from a client-binding cursor; a prepared statement's text is not kept there.
         # Only where queries are logged (DEBUG, the test suite's query counts).
