@@ -4,8 +4,8 @@ Building and compiling an ORM query costs more than running it: on this project'
 its join took 2.2 ms through the ORM and 0.5 ms as the same SQL (bench/api_load.py). Here the FROM, JOIN and WHERE
 are written by hand, while each model's column list, its row-to-instance mapping and its database converters
 (JSONField's decoding, ...) come from the model itself, so a field added to a model is read without a change here.
-Queries go through Django's cursor: they run under the request's search path and transaction, and the test
-suite's query counts see them.
+Queries go through Django's cursor, as prepared statements (flowui.postgresql): they run under the request's
+search path and transaction, and the test suite's query counts see them.
 """
 
 from __future__ import annotations

@@ -97,6 +97,25 @@ def test_it_builds_rows_through_init_when_a_model_has_init_receivers(tenant_a):
         assert total >= 1 and seen == rows and rows[0].current_version_number is None
 
 
+def test_it_loads_through_init_when_a_model_has_init_receivers(tenant_a):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    with tenant_context(tenant_a):
+        created = Workflow.objects.create(name="Observed once", slug="observed-once")
+        post_init.connect(receiver, sender=Workflow)
+        try:
+            loaded = selectors.workflow_get(slug=created.slug)
+        finally:
+            post_init.disconnect(receiver, sender=Workflow)
+        assert seen == [loaded] and field_values(loaded) == field_values(Workflow.objects.get(pk=created.pk))
+        assert loaded._state.adding is False and loaded._state.db == "default"
+
+
 def test_it_lists_only_the_requests_tenant_with_sql_compiled_under_another(tenant_a, tenant_b, make_user):
     """The unfiltered list's SQL is compiled once per process, whichever tenant asks first: it names no schema,
     so each request reads its own tenant's tables (one connection, tenants alternating)."""
