@@ -312,3 +312,39 @@ def git_http(tmp_path, settings):
     server.allow = allow
     yield server
     server.stop()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real local SMTP server (aiosmtpd), with Django's SMTP backend pointed at it: (handler, port). Answers
+    queued in `handler.answers` ("451 4.3.0 Try again later", ...) are given to the next messages instead of
+    accepting them."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages: list[dict] = []
+            self.answers: list[str] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            if self.answers:
+                return self.answers.pop(0)
+            self.messages.append(
+                {
+                    "from": envelope.mail_from,
+                    "to": list(envelope.rcpt_tos),
+                    "content": envelope.content.decode("utf-8", "replace"),
+                    "at": time.time(),
+                }
+            )
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=procs.free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    try:
+        yield handler, controller.port
+    finally:
+        controller.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,43 +14,11 @@ import pytest
 from django.conf import settings as django_settings
 from django_tenants.utils import tenant_context
 
-from devstack.procs import free_port
 from tenants.selectors import tenant_storage_root
 from tests.test_workflows_airflow import api, deploy_until_live, post, run_until_done
 from tests.workflows_support import echo_repo_files, node, wait_for
 
 pytestmark = pytest.mark.timeout(900)
-
-
-@pytest.fixture
-def smtp_server(settings):
-    """A real local SMTP server (aiosmtpd), with Django's SMTP backend pointed at it: (handler, port)."""
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self):
-            self.messages: list[dict] = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            self.messages.append(
-                {
-                    "from": envelope.mail_from,
-                    "to": list(envelope.rcpt_tos),
-                    "content": envelope.content.decode("utf-8", "replace"),
-                    "at": time.time(),
-                }
-            )
-            return "250 OK"
-
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class DeployState(models.TextChoices):
@@ -161,6 +162,14 @@ class NotificationDelivery(models.Model):
     run_ended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Sending is retried (workflows.notifications): attempts so far, when the latest began (a `sending` row much
+    # older than that lost its worker), when a failed one is tried again (None: it will not be), and the
+    # message as first written, so that a retry sends the same text.
+    attempts = models.PositiveSmallIntegerField(default=1)
+    attempted_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -169,6 +178,7 @@ class NotificationDelivery(models.Model):
                 fields=["workflow", "run_id", "channel", "event"], name="one_notification_per_run_channel_event"
             )
         ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_retry_due")]
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.channel} {self.event}: {self.state}"

@@ -5,9 +5,15 @@ How the platform learns a run ended: Celery beat calls `notifications_dispatch` 
 FLOWUI_NOTIFY_INTERVAL_S seconds, which runs `notifications_check` for each active tenant: it asks Airflow
 (REST, the tenant's own DAGs only) for the runs of each notifying workflow that ended since the last
 LOOKBACK (never before the settings were switched on). DAG code holds no platform credentials and calls
-nothing back. Exactly once: a NotificationDelivery row (unique per run, channel and event) is inserted before
-sending; whoever inserts it sends, a concurrent check fails the insert and skips. A send that fails is
-recorded `failed` with its error (shown on the run page) and not retried.
+nothing back. One row per notification: a NotificationDelivery (unique per run, channel and event) is inserted
+before sending; whoever inserts it sends, a concurrent check fails the insert and skips.
+
+Retries: a send that fails for a reason that may pass (no answer, an HTTP 5xx, 408 or 429, an SMTP 4xx, a dropped
+connection) is recorded `failed` with its error (shown on the run page) and tried again by a later check after
+RETRY_DELAYS (1 min, 5 min, 30 min, 2 h), with the message as first written; a refusal that will not pass (a URL
+the platform refuses, an HTTP 4xx, an SMTP 5xx) is final. A row left `sending` for STUCK_AFTER lost its worker
+mid-send and is tried again: delivery is at least once (twice if the worker died after the message left).
+Whoever moves a due row back to `sending` (a conditional UPDATE) sends it; a concurrent check skips it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -37,6 +44,8 @@ from workflows.supervision_many import runs_ended_since_many
 logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(hours=1)
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+STUCK_AFTER = timedelta(minutes=10)
 MAX_EMAILS = 20
 Channel, Event, State = NotificationDelivery.Channel, NotificationDelivery.Event, NotificationDelivery.State
 
@@ -152,11 +161,48 @@ def _send(found: NotificationSettings, channel: str, subject: str, body: str) ->
         post_json(crypto.decrypt(found.webhook_url_encrypted), {"text": f"*{subject}*\n{body}"})
 
 
+def _retryable(exc: Exception) -> bool:
+    """Whether a failed send may succeed later (see the module's docstring)."""
+    if isinstance(exc, OutboundError):
+        return exc.status is None or exc.status >= 500 or exc.status in (408, 429)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    if isinstance(exc, (UrlRefused, ValueError)):
+        return False
+    return isinstance(exc, (OSError, smtplib.SMTPException))  # refused or dropped connections, timeouts
+
+
+def _attempt(delivery: NotificationDelivery, found: NotificationSettings) -> bool:
+    """Send a delivery this caller owns (state `sending`) and record the outcome; whether it was sent."""
+    try:
+        _send(found, delivery.channel, delivery.subject, delivery.body)
+    except (OSError, smtplib.SMTPException, OutboundError, UrlRefused, ValueError) as exc:
+        delivery.state, delivery.error = State.FAILED, f"{exc.__class__.__name__}: {exc}"[:2000]
+        retry = _retryable(exc) and delivery.attempts <= len(RETRY_DELAYS)
+        delivery.next_attempt_at = timezone.now() + RETRY_DELAYS[delivery.attempts - 1] if retry else None
+        logger.warning(
+            "Notification %s of %s failed (attempt %d, %s): %s",
+            delivery.channel,
+            delivery.run_id,
+            delivery.attempts,
+            f"again at {delivery.next_attempt_at:%H:%M:%S}" if retry else "final",
+            exc,
+        )
+    else:
+        delivery.state, delivery.error, delivery.sent_at = State.SENT, "", timezone.now()
+        delivery.next_attempt_at = None
+    delivery.save(update_fields=["state", "error", "sent_at", "next_attempt_at"])
+    return delivery.state == State.SENT
+
+
 def _deliver(*, tenant, found: NotificationSettings, run: dict[str, Any], event: str, detail: str = "") -> int:
     """Send the run's event on every configured channel that has not had it yet; the number sent."""
     channels = [c for c, on in ((Channel.EMAIL, found.emails), (Channel.WEBHOOK, found.webhook_url_encrypted)) if on]
     sent = 0
     for channel in channels:
+        subject, body = _message(tenant=tenant, workflow=found.workflow, run=run, event=event, detail=detail)
         try:
             with transaction.atomic():
                 delivery = NotificationDelivery.objects.create(
@@ -165,19 +211,41 @@ def _deliver(*, tenant, found: NotificationSettings, run: dict[str, Any], event:
                     channel=channel,
                     event=event,
                     run_ended_at=run.get("end_date"),
+                    subject=subject[:300],
+                    body=body,
                 )
         except IntegrityError:
             continue  # delivered (or being delivered) by an earlier or concurrent check
-        subject, body = _message(tenant=tenant, workflow=found.workflow, run=run, event=event, detail=detail)
-        try:
-            _send(found, channel, subject, body)
-        except (OSError, smtplib.SMTPException, OutboundError, UrlRefused, ValueError) as exc:
-            delivery.state, delivery.error = State.FAILED, f"{exc.__class__.__name__}: {exc}"[:2000]
-            logger.warning("Notification %s of %s failed: %s", channel, run["run_id"], exc)
-        else:
-            delivery.state, delivery.sent_at = State.SENT, timezone.now()
-            sent += 1
-        delivery.save(update_fields=["state", "error", "sent_at"])
+        sent += _attempt(delivery, found)
+    return sent
+
+
+def deliveries_retry_due(*, tenant, now=None) -> int:
+    """Send again, once each, the current tenant's deliveries that are due: failed ones whose next attempt has
+    come, and `sending` ones older than STUCK_AFTER. Only where the workflow still notifies on that channel.
+    The number sent."""
+    now = now or timezone.now()
+    due = NotificationDelivery.objects.filter(
+        Q(state=State.FAILED, next_attempt_at__lte=now) | Q(state=State.SENDING, attempted_at__lte=now - STUCK_AFTER)
+    ).select_related("workflow__notification_settings")
+    sent = 0
+    for delivery in due.order_by("id")[:100]:  # the rest on the next check
+        found = getattr(delivery.workflow, "notification_settings", None)
+        configured = found is not None and (
+            found.emails if delivery.channel == Channel.EMAIL else found.webhook_url_encrypted
+        )
+        if not configured or not delivery.body:  # channel removed since; or a row from before retries existed
+            NotificationDelivery.objects.filter(pk=delivery.pk, state=delivery.state).update(
+                state=State.FAILED, next_attempt_at=None, error=delivery.error or "not sent: no longer configured"
+            )
+            continue
+        claimed = NotificationDelivery.objects.filter(
+            pk=delivery.pk, state=delivery.state, attempts=delivery.attempts
+        ).update(state=State.SENDING, attempts=F("attempts") + 1, attempted_at=now, next_attempt_at=None)
+        if not claimed:
+            continue  # a concurrent check took it
+        delivery.state, delivery.attempts, delivery.attempted_at = State.SENDING, delivery.attempts + 1, now
+        sent += _attempt(delivery, found)
     return sent
 
 
@@ -193,8 +261,8 @@ def _failed_tasks(tenant, workflow: Workflow, run_id: str) -> str:
 def notifications_check(*, tenant) -> int:
     """One pass over the current tenant's notifying workflows (in its schema): send what is due. Returns the
     number of notifications sent. Airflow errors of one workflow are logged and leave the others unaffected."""
-    sent = 0
     now = timezone.now()
+    sent = deliveries_retry_due(tenant=tenant, now=now)
     active = list(notification_settings_active())
     ending = [f for f in active if f.on_failure or f.on_success]
     try:  # one Airflow call for every notifying workflow of the tenant (this runs every few seconds)

@@ -31,7 +31,12 @@ class UrlRefused(Exception):
 
 
 class OutboundError(Exception):
-    """The request was sent (or tried) and failed; the message says how."""
+    """The request was sent (or tried) and failed; the message says how. `status`: the HTTP status answered, None
+    when there was no answer."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -130,5 +135,5 @@ def post_json(url: str, payload: dict[str, Any], *, timeout: float = 10.0) -> in
     finally:
         connection.close()
     if not 200 <= response.status < 300:
-        raise OutboundError(f"the webhook answered HTTP {response.status}")
+        raise OutboundError(f"the webhook answered HTTP {response.status}", status=response.status)
     return response.status
