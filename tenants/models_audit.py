@@ -21,6 +21,7 @@ class AuditAction(models.TextChoices):
     TOKEN_REVOKE = "token.revoke", "API token revoked"
     WEBHOOK_CREATE = "webhook.create", "Webhook created"
     WEBHOOK_DELETE = "webhook.delete", "Webhook deleted"
+    WEBHOOK_UPDATE = "webhook.update", "Webhook changed"
     WEBHOOK_CALL = "webhook.call", "Webhook called"
     MEMBER_ADD = "member.add", "Member added"
     MEMBER_ROLE_CHANGE = "member.role_change", "Member role changed"

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from tenants.models_audit import AuditEvent
 from tenants.services import api_token_create
 from tests.workflows_support import echo_repo_files, node, operator_version_make, wait_for
 from workflows.models import Webhook, Workflow
@@ -24,6 +25,10 @@ def api(tenant, user) -> Client:
 
 def post(client, url, data=None):
     return client.post(url, data=json.dumps(data or {}), content_type="application/json")
+
+
+def patch(client, url, data):
+    return client.patch(url, data=json.dumps(data), content_type="application/json")
 
 
 def call(
@@ -67,7 +72,7 @@ def test_it_manages_webhooks_and_refuses_bad_calls(tenant_a, make_user, db):
     created = post(editor, hooks_url, {"name": "crm"})
     assert created.status_code == 201, created.content
     hook = created.json()
-    assert set(hook) == {"id", "name", "url", "secret", "created_at"}
+    assert set(hook) == {"id", "name", "url", "enabled", "secret", "created_at"} and hook["enabled"] is True
     assert hook["url"] == f"http://acme.localhost/api/hooks/{hook['id']}/"
     listed = editor.get(hooks_url).json()
     assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
@@ -110,13 +115,30 @@ def test_it_manages_webhooks_and_refuses_bad_calls(tenant_a, make_user, db):
         assert response.json()["error"] == "invalid" and response.json()["fields"], response.json()
     assert call(url, secret, body, key="bad key with spaces").status_code == 400
 
-    # Disabled, then deleted: 404; so is an unknown id, and another tenant's domain.
+    # Disabled (PATCH), then deleted: 404; so is an unknown id, and another tenant's domain.
     assert call(url, secret, body, host="globex.localhost").status_code == 404
-    with tenant_context(tenant_a):  # the globex call left the connection in globex's schema
-        Webhook.objects.filter(pk=hook["id"]).update(enabled=False)
+    hook_url = f"{hooks_url}{hook['id']}/"
+    assert patch(viewer, hook_url, {"enabled": False}).status_code == 403
+    disabled = patch(editor, hook_url, {"enabled": False})
+    assert disabled.status_code == 200 and disabled.json()["enabled"] is False and "secret" not in disabled.json()
     assert call(url, secret, body).status_code == 404
+    assert editor.get(hook_url).json()["enabled"] is False
+    enabled = patch(editor, hook_url, {"enabled": True, "name": "  crm-renamed "})
+    assert (enabled.json()["enabled"], enabled.json()["name"], enabled.json()["url"]) == (True, "crm-renamed", url)
+    assert call(url, secret, b"[1]").status_code == 400  # found again, and its secret still signs (then the body)
+    for bad in ({"enabled": "maybe"}, {"name": ""}, {"name": "   "}, {"name": "x" * 101}, {"name": "a\x00b"}):
+        refused = patch(editor, hook_url, bad)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid", (bad, refused.content)
+    assert patch(editor, hooks_url.replace(slug, "no-such-workflow") + f"{hook['id']}/", {}).status_code == 404
+    assert patch(editor, f"{hooks_url}{uuid.uuid4()}/", {"enabled": False}).status_code == 404
     with tenant_context(tenant_a):
-        Webhook.objects.filter(pk=hook["id"]).update(enabled=True)
+        assert Webhook.objects.get(pk=hook["id"]).name == "crm-renamed"
+        changes = list(
+            AuditEvent.objects.filter(action="webhook.update", object_id=hook["id"])
+            .order_by("id")
+            .values_list("detail", flat=True)
+        )
+    assert changes == ["disabled", "renamed from 'crm'; enabled"]
     assert viewer.delete(f"{hooks_url}{hook['id']}/").status_code == 403
     assert editor.delete(f"{hooks_url}{hook['id']}/").status_code == 204
     assert editor.delete(f"{hooks_url}{hook['id']}/").status_code == 404

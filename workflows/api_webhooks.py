@@ -25,12 +25,17 @@ class WebhookCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
 
 
+class WebhookUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, required=False)
+    enabled = serializers.BooleanField(required=False, help_text="false: the hook's URL answers 404 until enabled.")
+
+
 class WebhookSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Webhook
-        fields = ["id", "name", "url", "created_at"]
+        fields = ["id", "name", "url", "enabled", "created_at"]
 
     def get_url(self, webhook) -> str:
         return self.context["request"].build_absolute_uri(f"/api/hooks/{webhook.pk}/")
@@ -40,7 +45,7 @@ class WebhookCreatedSerializer(WebhookSerializer):
     secret = serializers.CharField(help_text="The signing secret, shown this once.")
 
     class Meta(WebhookSerializer.Meta):
-        fields = ["id", "name", "url", "secret", "created_at"]
+        fields = ["id", "name", "url", "enabled", "secret", "created_at"]
 
 
 class WebhookCallSerializer(serializers.Serializer):
@@ -86,11 +91,41 @@ class WebhookListView(WorkflowApiView):
 class WebhookDetailView(WorkflowApiView):
     required_role = "editor"
 
+    def get_webhook(self, slug: str, webhook_id) -> Webhook | None:
+        return selectors.webhooks_list(workflow=self.get_workflow(slug)).filter(pk=webhook_id).first()
+
+    @extend_schema(
+        operation_id="webhooks_retrieve", parameters=[SLUG, WEBHOOK_ID], responses={200: WebhookSerializer, **ERRORS}
+    )
+    def get(self, request, slug, webhook_id):
+        """One webhook (never its secret)."""
+        webhook = self.get_webhook(slug, webhook_id)
+        if webhook is None:
+            return _error("not_found", "No such webhook for this workflow.", status.HTTP_404_NOT_FOUND)
+        return Response(WebhookSerializer(webhook, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="webhooks_partial_update",
+        parameters=[SLUG, WEBHOOK_ID],
+        request=WebhookUpdateSerializer,
+        responses={200: WebhookSerializer, **ERRORS},
+    )
+    def patch(self, request, slug, webhook_id):
+        """Rename a webhook or switch it off (`{"enabled": false}`: its URL answers 404) and on again; its id, URL
+        and secret stay."""
+        webhook = self.get_webhook(slug, webhook_id)
+        if webhook is None:
+            return _error("not_found", "No such webhook for this workflow.", status.HTTP_404_NOT_FOUND)
+        data = self.parse(WebhookUpdateSerializer, request.data)
+        webhook = services_webhooks.webhook_update(
+            webhook=webhook, name=data.get("name"), enabled=data.get("enabled"), user=request.user
+        )
+        return Response(WebhookSerializer(webhook, context={"request": request}).data)
+
     @extend_schema(operation_id="webhooks_destroy", parameters=[SLUG, WEBHOOK_ID], responses={204: None, **ERRORS})
     def delete(self, request, slug, webhook_id):
         """Delete a webhook: its URL answers 404 from now on."""
-        workflow = self.get_workflow(slug)
-        webhook = selectors.webhooks_list(workflow=workflow).filter(pk=webhook_id).first()
+        webhook = self.get_webhook(slug, webhook_id)
         if webhook is None:
             return _error("not_found", "No such webhook for this workflow.", status.HTTP_404_NOT_FOUND)
         services_webhooks.webhook_delete(webhook=webhook)

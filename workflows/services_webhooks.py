@@ -1,4 +1,4 @@
-"""Webhooks: create, delete, and the signed call that starts a run (writes; kept apart from services.py).
+"""Webhooks: create, change (name, enabled), delete, and the signed call that starts a run (writes; kept apart from services.py).
 
 A call is `POST /api/hooks/<id>/` with `X-FlowUI-Timestamp: <unix seconds>` and
 `X-FlowUI-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>`. The timestamp must be within
@@ -60,11 +60,16 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def webhook_create(*, workflow: Workflow, name: str, user=None) -> tuple[Webhook, str]:
-    """Create a webhook; returns it and its secret (shown once; stored encrypted to check signatures)."""
+def _webhook_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > 100 or has_nul(name):
         raise ValidationError({"name": "Give a name of 1-100 characters."})
+    return name
+
+
+def webhook_create(*, workflow: Workflow, name: str, user=None) -> tuple[Webhook, str]:
+    """Create a webhook; returns it and its secret (shown once; stored encrypted to check signatures)."""
+    name = _webhook_name(name)
     secret = "whsec_" + secrets.token_urlsafe(32)
     webhook = Webhook.objects.create(
         workflow=workflow,
@@ -86,6 +91,22 @@ def _audit(action: str, webhook: Webhook, detail: str = "", user=None, tenant=CU
         detail=detail,
         user=user,
     )
+
+
+def webhook_update(*, webhook: Webhook, name: str | None = None, enabled: bool | None = None, user=None) -> Webhook:
+    """Rename a webhook and/or switch it off or on (None: unchanged). A disabled hook's URL answers 404, as an
+    unknown one does; enabling it again keeps its id, URL and secret."""
+    changes = []
+    if name is not None and (name := _webhook_name(name)) != webhook.name:
+        changes.append(f"renamed from {webhook.name!r}")
+        webhook.name = name
+    if enabled is not None and bool(enabled) != webhook.enabled:
+        webhook.enabled = bool(enabled)
+        changes.append("enabled" if webhook.enabled else "disabled")
+    if changes:
+        webhook.save(update_fields=["name", "enabled"])
+        _audit(AuditAction.WEBHOOK_UPDATE, webhook, detail="; ".join(changes), user=user)
+    return webhook
 
 
 def webhook_delete(*, webhook: Webhook) -> None:
