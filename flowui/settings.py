@@ -171,6 +171,10 @@ def _rate(name: str, default: str) -> str:
 # (the API fuzz tests send hundreds of requests a minute); the throttling tests set low ones.
 FLOWUI_API_RATE = _rate("FLOWUI_API_RATE", "100000/min" if TESTING else "600/min")
 FLOWUI_WEBHOOK_RATE = _rate("FLOWUI_WEBHOOK_RATE", "100000/min" if TESTING else "60/min")
+# A webhook call's Idempotency-Key answers the first call's run for this long; housekeeping forgets older calls.
+FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS = env_int("FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS", 7 * 24)
+if FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS < 1:
+    raise ImproperlyConfigured("FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS: expected at least 1 (hours)")
 
 # Airflow shared by tenants that have no dedicated one.
 AIRFLOW_URL = env_str("AIRFLOW_URL", "http://127.0.0.1:8280")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import chain, shared_task
+from django_tenants.utils import tenant_context
 
 from tenants.housekeeping import tenant_runs_archive
 from tenants.models import ProvisioningStep, Tenant
@@ -49,7 +50,12 @@ def housekeeping_dispatch() -> int:
 
 @shared_task(name="tenants.tenant_housekeeping")
 def tenant_housekeeping(tenant_id: int) -> dict:
+    from workflows.services_webhooks import webhook_calls_forget  # a tenant app's service: imported when used
+
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return {}
-    return tenant_runs_archive(tenant=tenant).as_dict()
+    report = tenant_runs_archive(tenant=tenant).as_dict()
+    with tenant_context(tenant):
+        report["webhook_calls_forgotten"] = webhook_calls_forget()
+    return report

@@ -246,3 +246,26 @@ def test_it_answers_a_replayed_call_in_a_constant_number_of_queries(
     assert replay.status_code == 200 and replay.json() == {"run_id": "flowui__earlier"}
     with django_assert_max_num_queries(4):  # a wrong signature costs the hook lookup only
         assert call(hook["url"], "whsec_wrong", body, key="k-1").status_code == 401
+
+
+def test_it_forgets_old_idempotency_keys_in_housekeeping(tenant_a, make_user, settings, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.tasks import tenant_housekeeping
+    from workflows.models import WebhookCall
+
+    operator_version_make()
+    editor = api(tenant_a, make_user("wh-forget", tenant=tenant_a, role="editor"))
+    slug = post(editor, "/api/workflows/", {"name": "Forgetful", "spec": echo_spec()}).json()["slug"]
+    hook = post(editor, f"/api/workflows/{slug}/webhooks/", {"name": "crm"}).json()
+    settings.FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS = 24
+    with tenant_context(tenant_a):
+        for key, run_id, age in (("old", "flowui__old", 25), ("stuck", "", 30), ("fresh", "flowui__fresh", 23)):
+            call_row = WebhookCall.objects.create(webhook_id=hook["id"], idempotency_key=key, run_id=run_id)
+            WebhookCall.objects.filter(pk=call_row.pk).update(created_at=timezone.now() - timedelta(hours=age))
+    report = tenant_housekeeping(tenant_a.pk)
+    assert report["webhook_calls_forgotten"] == 2
+    with tenant_context(tenant_a):
+        assert list(WebhookCall.objects.values_list("idempotency_key", flat=True)) == ["fresh"]

@@ -15,8 +15,10 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -107,6 +109,15 @@ def webhook_update(*, webhook: Webhook, name: str | None = None, enabled: bool |
         webhook.save(update_fields=["name", "enabled"])
         _audit(AuditAction.WEBHOOK_UPDATE, webhook, detail="; ".join(changes), user=user)
     return webhook
+
+
+def webhook_calls_forget(*, now: datetime | None = None) -> int:
+    """Forget the current tenant's webhook calls older than FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS (housekeeping): their
+    Idempotency-Keys start runs again, and a call whose run never started stops blocking its key. The number
+    forgotten."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.FLOWUI_WEBHOOK_IDEMPOTENCY_HOURS)
+    deleted, _ = WebhookCall.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def webhook_delete(*, webhook: Webhook) -> None:
