@@ -240,8 +240,9 @@ def test_it_publishes_a_valid_openapi_schema(tmp_path, db):
         if method in ("get", "post", "patch", "delete", "put")
     ]
     ids = [op["operationId"] for op in ours]
-    # 23 + 3 webhook routes + 2 notification routes
-    assert len(ids) == len(set(ids)) == 28 and all(op.get("security") for op in ours)
+    # 23 + 5 webhook routes (list, create, retrieve, partial update, delete) + 2 notification routes
+    assert len(ids) == len(set(ids)) == 30 and all(op.get("security") for op in ours)
+    assert set(schema["paths"]["/api/workflows/{slug}/webhooks/{webhook_id}/"]) >= {"get", "patch", "delete"}
     assert "/api/workflows/{slug}/runs/{run_id}/tasks/{task_id}/logs/" in schema["paths"]
     assert set(schema["paths"]["/api/workflows/{slug}/notifications/"]) >= {"get", "put"}
     # Tokens, audit log and webhooks (the signed call is the one operation without a token or session).
