@@ -22,8 +22,10 @@ RUN = {"run_id": "manual__2026-12-03T09:00:00", "state": "failed", "end_date": "
 
 
 @pytest.fixture
-def hook():
-    """A webhook that answers the statuses in `answers` in turn (then 200): (answers, received bodies, url)."""
+def hook(settings):
+    """A webhook on loopback (let through: FLOWUI_NOTIFY_ALLOW_PRIVATE) that answers the statuses in `answers` in
+    turn (then 200): (answers, received bodies, url)."""
+    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
     answers: list[int] = []
     received: list[bytes] = []
 
@@ -57,8 +59,7 @@ def notifying(tenant, *, webhook_url: str = "", emails: list[str] | None = None)
     )
 
 
-def test_it_retries_a_webhook_that_failed_for_now_with_the_same_message(tenant_a, settings, hook):
-    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
+def test_it_retries_a_webhook_that_failed_for_now_with_the_same_message(tenant_a, hook):
     answers, received, url = hook
     answers += [503]
     with tenant_context(tenant_a):
@@ -69,18 +70,17 @@ def test_it_retries_a_webhook_that_failed_for_now_with_the_same_message(tenant_a
         assert (delivery.state, delivery.attempts) == ("failed", 1) and "HTTP 503" in delivery.error
         assert started + timedelta(seconds=59) < delivery.next_attempt_at < timezone.now() + timedelta(seconds=61)
 
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=started + timedelta(seconds=30)) == 0
+        assert notifications.deliveries_retry_due(now=started + timedelta(seconds=30)) == 0
         assert len(received) == 1  # not due yet
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=started + timedelta(seconds=90)) == 1
+        assert notifications.deliveries_retry_due(now=started + timedelta(seconds=90)) == 1
         delivery.refresh_from_db()
         assert (delivery.state, delivery.attempts, delivery.error, delivery.next_attempt_at) == ("sent", 2, "", None)
         assert received[0] == received[1] and b"Notified" in received[1]
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=started + timedelta(days=1)) == 0
+        assert notifications.deliveries_retry_due(now=started + timedelta(days=1)) == 0
         assert len(received) == 2
 
 
-def test_it_does_not_retry_a_refusal_and_gives_up_after_the_last_delay(tenant_a, settings, hook):
-    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
+def test_it_does_not_retry_a_refusal_and_gives_up_after_the_last_delay(tenant_a, hook):
     answers, received, url = hook
     with tenant_context(tenant_a):
         found = notifying(tenant_a, webhook_url=url)
@@ -94,15 +94,14 @@ def test_it_does_not_retry_a_refusal_and_gives_up_after_the_last_delay(tenant_a,
         at = timezone.now()
         for _ in range(10):
             at += timedelta(hours=3)
-            notifications.deliveries_retry_due(tenant=tenant_a, now=at)
+            notifications.deliveries_retry_due(now=at)
         failing = NotificationDelivery.objects.get(run_id="r2")
         assert (failing.state, failing.attempts, failing.next_attempt_at) == ("failed", 5, None)
         assert len(received) == 1 + 5  # the refused one once, the failing one 1 + len(RETRY_DELAYS) times
         assert len(notifications.RETRY_DELAYS) == 4
 
 
-def test_it_sends_again_what_a_dead_worker_left_sending(tenant_a, settings, hook):
-    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
+def test_it_sends_again_what_a_dead_worker_left_sending(tenant_a, hook):
     _, received, url = hook
     with tenant_context(tenant_a):
         found = notifying(tenant_a, webhook_url=url)
@@ -110,14 +109,26 @@ def test_it_sends_again_what_a_dead_worker_left_sending(tenant_a, settings, hook
             workflow=found.workflow, run_id="r3", channel="webhook", event="failure", subject="s", body="b"
         )
         now = timezone.now()
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=now + timedelta(minutes=5)) == 0  # in flight
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=now + timedelta(minutes=11)) == 1
+        assert notifications.deliveries_retry_due(now=now + timedelta(minutes=5)) == 0  # in flight
+        assert notifications.deliveries_retry_due(now=now + timedelta(minutes=11)) == 1
         left.refresh_from_db()
         assert (left.state, left.attempts) == ("sent", 2) and received == [b'{"text": "*s*\\nb"}']
 
 
+def test_it_stops_retrying_what_its_worker_left_sending_on_every_attempt(tenant_a, hook):
+    _, received, url = hook
+    with tenant_context(tenant_a):
+        found = notifying(tenant_a, webhook_url=url)
+        left = NotificationDelivery.objects.create(
+            workflow=found.workflow, run_id="r4", channel="webhook", event="failure", subject="s", body="b", attempts=5
+        )
+        assert notifications.deliveries_retry_due(now=timezone.now() + timedelta(minutes=11)) == 0
+        left.refresh_from_db()
+        assert (left.state, left.next_attempt_at, received) == ("failed", None, [])
+        assert "5 attempts" in left.error
+
+
 def test_it_drops_a_retry_whose_channel_was_removed(tenant_a, settings, hook):
-    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
     answers, received, url = hook
     answers += [502]
     with tenant_context(tenant_a):
@@ -132,7 +143,7 @@ def test_it_drops_a_retry_whose_channel_was_removed(tenant_a, settings, hook):
             emails=["ops@example.com"],
             webhook_url="",
         )
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=timezone.now() + timedelta(hours=1)) == 0
+        assert notifications.deliveries_retry_due(now=timezone.now() + timedelta(hours=1)) == 0
         webhook = NotificationDelivery.objects.get(channel="webhook")
         assert (webhook.state, webhook.next_attempt_at, len(received)) == ("failed", None, 1)
         assert NotificationDelivery.objects.get(channel="email").state == "sent"
@@ -146,7 +157,7 @@ def test_it_retries_mail_the_server_deferred(tenant_a, smtp_server):
         notifications._deliver(tenant=tenant_a, found=found, run=RUN, event="failure")
         deferred = NotificationDelivery.objects.get()
         assert deferred.state == "failed" and "451" in deferred.error and deferred.next_attempt_at
-        assert notifications.deliveries_retry_due(tenant=tenant_a, now=deferred.next_attempt_at) == 1
+        assert notifications.deliveries_retry_due(now=deferred.next_attempt_at) == 1
     assert len(handler.messages) == 1 and "Notified" in handler.messages[0]["content"]
 
 
@@ -171,10 +182,9 @@ def test_it_retries_only_what_may_pass(error, retried):
     assert notifications._retryable(error) is retried
 
 
-def test_it_shows_the_next_attempt_on_the_run_page(tenant_a, settings, hook):
+def test_it_shows_the_next_attempt_on_the_run_page(tenant_a, hook):
     from django.template.loader import render_to_string
 
-    settings.FLOWUI_NOTIFY_ALLOW_PRIVATE = True
     answers, _, url = hook
     answers += [503]
     with tenant_context(tenant_a):

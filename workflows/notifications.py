@@ -220,10 +220,10 @@ def _deliver(*, tenant, found: NotificationSettings, run: dict[str, Any], event:
     return sent
 
 
-def deliveries_retry_due(*, tenant, now=None) -> int:
+def deliveries_retry_due(*, now=None) -> int:
     """Send again, once each, the current tenant's deliveries that are due: failed ones whose next attempt has
-    come, and `sending` ones older than STUCK_AFTER. Only where the workflow still notifies on that channel.
-    The number sent."""
+    come, and `sending` ones older than STUCK_AFTER. Only where the workflow still notifies on that channel, and
+    not past the last of RETRY_DELAYS (a worker that dies on every attempt stops too). The number sent."""
     now = now or timezone.now()
     due = NotificationDelivery.objects.filter(
         Q(state=State.FAILED, next_attempt_at__lte=now) | Q(state=State.SENDING, attempted_at__lte=now - STUCK_AFTER)
@@ -234,9 +234,17 @@ def deliveries_retry_due(*, tenant, now=None) -> int:
         configured = found is not None and (
             found.emails if delivery.channel == Channel.EMAIL else found.webhook_url_encrypted
         )
-        if not configured or not delivery.body:  # channel removed since; or a row from before retries existed
+        if not configured:
+            given_up = "not retried: the workflow no longer notifies on this channel"
+        elif not delivery.body:
+            given_up = "not retried: recorded before retries kept the message"
+        elif delivery.attempts > len(RETRY_DELAYS):
+            given_up = f"not retried: {delivery.attempts} attempts made"
+        else:
+            given_up = ""
+        if given_up:
             NotificationDelivery.objects.filter(pk=delivery.pk, state=delivery.state).update(
-                state=State.FAILED, next_attempt_at=None, error=delivery.error or "not sent: no longer configured"
+                state=State.FAILED, next_attempt_at=None, error=f"{delivery.error} ({given_up})".lstrip()
             )
             continue
         claimed = NotificationDelivery.objects.filter(
@@ -262,7 +270,7 @@ def notifications_check(*, tenant) -> int:
     """One pass over the current tenant's notifying workflows (in its schema): send what is due. Returns the
     number of notifications sent. Airflow errors of one workflow are logged and leave the others unaffected."""
     now = timezone.now()
-    sent = deliveries_retry_due(tenant=tenant, now=now)
+    sent = deliveries_retry_due(now=now)
     active = list(notification_settings_active())
     ending = [f for f in active if f.on_failure or f.on_success]
     try:  # one Airflow call for every notifying workflow of the tenant (this runs every few seconds)
