@@ -31,8 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import api_load  # noqa: E402
 
-from devstack.services import ensure_database  # noqa: E402
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,23 +40,9 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=6)
     args = parser.parse_args()
 
-    home = api_load.HOME
-    ensure_database(args.database)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "flowui.settings",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-            "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
-            "VOLUME_MOUNT_PATH_HOST": str(home / "volume"),
-            "FLOWUI_DAGS_DIR": str(home / "dags"),
-            "FLOWUI_SECRETS_DIR": str(home / "secrets"),
-            "FLOWUI_STATIC_ROOT": str(home / "static"),
-            "FLOWUI_API_RATE": "10000000/min",
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    (home / "static").mkdir(parents=True, exist_ok=True)
+    static = api_load.HOME / "static"  # whitenoise warns on every request about a missing folder
+    static.mkdir(parents=True, exist_ok=True)
+    os.environ.update(api_load.bench_env(args.database, args.redis_db), FLOWUI_STATIC_ROOT=str(static))
     token, slugs = api_load.prepare(args.workflows)
 
     from django.core.wsgi import get_wsgi_application

@@ -54,6 +54,24 @@ def spec(i: int) -> dict:
     }
 
 
+def bench_env(database: str, redis_db: int) -> dict[str, str]:
+    """The platform's settings for a bench run (also bench/api_cpu.py): its own database (made here) and Redis
+    number, files under HOME, DEBUG off, the API rate limit out of the way."""
+    HOME.mkdir(parents=True, exist_ok=True)
+    ensure_database(database)
+    return {
+        "DJANGO_SETTINGS_MODULE": "flowui.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "VOLUME_MOUNT_PATH_HOST": str(HOME / "volume"),
+        "FLOWUI_DAGS_DIR": str(HOME / "dags"),
+        "FLOWUI_SECRETS_DIR": str(HOME / "secrets"),
+        "FLOWUI_API_RATE": "10000000/min",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def prepare(workflows: int) -> tuple[str, list[str]]:
     """Tenant `bench` with exactly `workflows` workflows and an editor's API token: (token, slugs)."""
     import django
@@ -143,19 +161,7 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=6)
     args = parser.parse_args()
 
-    HOME.mkdir(parents=True, exist_ok=True)
-    ensure_database(args.database)
-    env = {
-        "DJANGO_SETTINGS_MODULE": "flowui.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
-        "VOLUME_MOUNT_PATH_HOST": str(HOME / "volume"),
-        "FLOWUI_DAGS_DIR": str(HOME / "dags"),
-        "FLOWUI_SECRETS_DIR": str(HOME / "secrets"),
-        "FLOWUI_API_RATE": "10000000/min",
-        "DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = bench_env(args.database, args.redis_db)
     os.environ.update(env)
     token, slugs = prepare(args.workflows)
     log(f"tenant bench: {len(slugs)} workflows")
