@@ -269,3 +269,34 @@ def test_it_forgets_old_idempotency_keys_in_housekeeping(tenant_a, make_user, se
     assert report["webhook_calls_forgotten"] == 2
     with tenant_context(tenant_a):
         assert list(WebhookCall.objects.values_list("idempotency_key", flat=True)) == ["fresh"]
+
+
+def test_it_keeps_another_tenants_webhook_out_of_reach(tenant_a, tenant_b, make_user, db):
+    """An editor of B, on B's domain, names A's hook (same workflow slug in both): 404, and A's hook is untouched;
+    B's housekeeping forgets none of A's calls."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.tasks import tenant_housekeeping
+    from workflows.models import WebhookCall
+
+    operator_version_make()
+    on_a = api(tenant_a, make_user("wh-owner-a", tenant=tenant_a, role="editor"))
+    on_b = api(tenant_b, make_user("wh-intruder-b", tenant=tenant_b, role="editor"))
+    slug = post(on_a, "/api/workflows/", {"name": "Shared name", "spec": echo_spec()}).json()["slug"]
+    assert post(on_b, "/api/workflows/", {"name": "Shared name", "spec": echo_spec()}).json()["slug"] == slug
+    hook = post(on_a, f"/api/workflows/{slug}/webhooks/", {"name": "a-only"}).json()
+    target = f"/api/workflows/{slug}/webhooks/{hook['id']}/"
+
+    assert patch(on_b, target, {"enabled": False, "name": "taken"}).status_code == 404
+    assert on_b.get(target).status_code == 404
+    assert on_b.delete(target).status_code == 404
+    assert on_a.get(target).json()["enabled"] is True and on_a.get(target).json()["name"] == "a-only"
+
+    with tenant_context(tenant_a):
+        old = WebhookCall.objects.create(webhook_id=hook["id"], idempotency_key="a-old", run_id="flowui__a")
+        WebhookCall.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    assert tenant_housekeeping(tenant_b.pk)["webhook_calls_forgotten"] == 0
+    with tenant_context(tenant_a):
+        assert WebhookCall.objects.filter(pk=old.pk).exists()
