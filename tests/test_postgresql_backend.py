@@ -95,6 +95,7 @@ def test_it_prepares_the_hot_lookups_and_keeps_each_tenant_to_its_schema(tenant_
     prepared = [row[0] for row in select("SELECT statement FROM pg_prepared_statements")]
     assert any('FROM "workflows_workflow" w' in statement for statement in prepared), prepared
     assert not any(statement.startswith("SET ") for statement in prepared)  # only statements with parameters
+    assert not any(statement.startswith("INSERT") for statement in prepared)  # the ORM's own: never prepared
 
 
 def test_it_logs_prepared_queries_with_their_values(tenant_a):
