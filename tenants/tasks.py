@@ -8,6 +8,7 @@ from django_tenants.utils import tenant_context
 from tenants.housekeeping import tenant_runs_archive
 from tenants.models import ProvisioningStep, Tenant
 from tenants.services_provisioning import tenant_provisioning_step_run
+from workflows.services_webhooks import webhook_calls_forget
 
 
 @shared_task(bind=True, name="tenants.provisioning_step")
@@ -50,8 +51,6 @@ def housekeeping_dispatch() -> int:
 
 @shared_task(name="tenants.tenant_housekeeping")
 def tenant_housekeeping(tenant_id: int) -> dict:
-    from workflows.services_webhooks import webhook_calls_forget  # a tenant app's service: imported when used
-
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return {}
